@@ -1,0 +1,50 @@
+package eventstore
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// MinDedupTTL is the shortest dedup window that still covers 8x8's replay
+// horizon: events are cached for 2 h after a disconnect, plus margin.
+const MinDedupTTL = 2*time.Hour + 15*time.Minute
+
+// Config configures the Redis event store.
+type Config struct {
+	// KeyPrefix starts every key the store writes, so several bridges (or
+	// tests) can share one Redis.
+	KeyPrefix string `yaml:"key_prefix"`
+	// Partitions is the number of delivery streams per tenant. An
+	// interaction always lands in the same partition, so its order is kept;
+	// partitions spread keys over a Redis Cluster.
+	Partitions int `yaml:"partitions"`
+	// DedupTTL is how long an event's dedup key is kept.
+	DedupTTL time.Duration `yaml:"dedup_ttl"`
+	// MalformedMaxLen caps the per-tenant stream of malformed frames kept
+	// for inspection (oldest dropped first).
+	MalformedMaxLen int64 `yaml:"malformed_max_len"`
+}
+
+// DefaultConfig returns the production defaults.
+func DefaultConfig() Config {
+	return Config{KeyPrefix: "ccb", Partitions: 16, DedupTTL: 3 * time.Hour, MalformedMaxLen: 10000}
+}
+
+// Validate reports the first invalid setting.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.KeyPrefix == "" {
+		errs = append(errs, errors.New("key_prefix must not be empty"))
+	}
+	if c.Partitions < 1 || c.Partitions > 1024 {
+		errs = append(errs, fmt.Errorf("partitions must be between 1 and 1024, got %d", c.Partitions))
+	}
+	if c.DedupTTL < MinDedupTTL {
+		errs = append(errs, fmt.Errorf("dedup_ttl must be at least %s (8x8 replays up to 2 h after a disconnect), got %s", MinDedupTTL, c.DedupTTL))
+	}
+	if c.MalformedMaxLen < 1 {
+		errs = append(errs, fmt.Errorf("malformed_max_len must be positive, got %d", c.MalformedMaxLen))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,43 @@
+package eventstore
+
+import "github.com/redis/go-redis/v9"
+
+// admitScript decides whether an event is new and, if it is, stores it for
+// delivery, in one atomic step: a crash can neither mark an event seen
+// without storing it nor store it twice.
+//
+// It is idempotent, so a batch whose outcome is unknown (a connection lost
+// mid-pipeline) can simply be sent again. The dedup key holds the stream
+// entry id, which tells a caller whether a duplicate is still waiting for
+// delivery (and must be scheduled if the caller does not know it yet).
+//
+// KEYS[1] dedup key, KEYS[2] events stream
+// ARGV[1] dedup TTL in seconds, ARGV[2] the encoded event
+// Returns {verdict, entry id}: 1 new, 2 duplicate still pending, 0 duplicate settled.
+var admitScript = redis.NewScript(`
+local id = redis.call('GET', KEYS[1])
+if not id then
+  id = redis.call('XADD', KEYS[2], '*', 'e', ARGV[2])
+  redis.call('SET', KEYS[1], id, 'EX', ARGV[1])
+  return {1, id}
+end
+if #redis.call('XRANGE', KEYS[2], id, id) > 0 then
+  return {2, id}
+end
+return {0, id}
+`)
+
+// deadLetterScript moves one event from the delivery stream to the dead
+// letter stream atomically, so it is never in neither. It is idempotent: an
+// entry already moved is not dead-lettered twice.
+//
+// KEYS[1] events stream, KEYS[2] dead stream
+// ARGV[1] entry id, ARGV[2] encoded event, ARGV[3] reason, ARGV[4] attempts,
+// ARGV[5] unix ms, ARGV[6] last Regal status
+var deadLetterScript = redis.NewScript(`
+if redis.call('XDEL', KEYS[1], ARGV[1]) == 0 then
+  return 0
+end
+redis.call('XADD', KEYS[2], '*', 'e', ARGV[2], 'reason', ARGV[3], 'attempts', ARGV[4], 'at', ARGV[5], 'status', ARGV[6], 'from', ARGV[1])
+return 1
+`)

@@ -1,0 +1,326 @@
+// Package eventstore is the collector's durable hand-off in Redis: it
+// deduplicates 8x8 events and keeps every new one until a dispatcher has
+// settled it (delivered, skipped or dead-lettered).
+//
+// The store owns the durable state; the collector's scheduler owns the
+// in-memory view of what is being delivered. Every method is safe for
+// concurrent use.
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"google.golang.org/protobuf/proto"
+
+	eventv1 "github.com/ccbridge/bridge/gen/ccbridge/event/v1"
+)
+
+// Verdict is the dedup decision for one event.
+type Verdict int
+
+const (
+	// VerdictNew: first sighting; the event is now stored for delivery.
+	VerdictNew Verdict = iota + 1
+	// VerdictDuplicatePending: seen before and still waiting for delivery. A caller
+	// that does not know Ref yet (its earlier Admit outcome was lost) must
+	// schedule it; otherwise it is a plain duplicate.
+	VerdictDuplicatePending
+	// VerdictDuplicate: seen before and already settled.
+	VerdictDuplicate
+)
+
+func (v Verdict) String() string {
+	switch v {
+	case VerdictNew:
+		return "new"
+	case VerdictDuplicatePending:
+		return "duplicate_pending"
+	case VerdictDuplicate:
+		return "duplicate"
+	}
+	return "unknown"
+}
+
+// Ref names one stored event.
+type Ref struct {
+	Tenant    string
+	Partition int
+	ID        string // Redis stream entry id
+}
+
+func (r Ref) String() string { return r.Tenant + "/" + strconv.Itoa(r.Partition) + "/" + r.ID }
+
+// Entry is a stored event waiting for settlement.
+type Entry struct {
+	Ref     Ref
+	Event   *eventv1.Event
+	Payload []byte // the encoded event, as stored
+}
+
+// Admission is the outcome of admitting one event.
+type Admission struct {
+	Verdict Verdict
+	Entry   Entry
+}
+
+// DeadLetter says why an event could not be delivered.
+type DeadLetter struct {
+	Reason   string
+	Attempts int
+	Status   int // last Regal HTTP status, 0 if none
+	At       time.Time
+}
+
+// Settlement ends the delivery of one entry: it is removed from the delivery
+// stream, and moved to the dead letters when Dead is set.
+type Settlement struct {
+	Entry Entry
+	Dead  *DeadLetter
+}
+
+// Store is the Redis event store.
+type Store struct {
+	rdb redis.UniversalClient
+	cfg Config
+}
+
+// New returns a store over rdb. The caller owns rdb and closes it.
+func New(rdb redis.UniversalClient, cfg Config) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("eventstore config: %w", err)
+	}
+	return &Store{rdb: rdb, cfg: cfg}, nil
+}
+
+// Partitions is the number of partitions per tenant.
+func (s *Store) Partitions() int { return s.cfg.Partitions }
+
+// Admit deduplicates and stores a batch of events in one round trip. The
+// result has one Admission per event, in order. It is idempotent: when it
+// returns an error the outcome of each event is unknown, and calling it again
+// with the same events is the way to learn it.
+func (s *Store) Admit(ctx context.Context, events []*eventv1.Event) ([]Admission, error) {
+	out := make([]Admission, len(events))
+	ttl := strconv.FormatInt(int64(s.cfg.DedupTTL/time.Second), 10)
+	for i, ev := range events {
+		payload, err := proto.Marshal(ev)
+		if err != nil {
+			return nil, fmt.Errorf("encode event: %w", err)
+		}
+		p := s.partitionOf(ev.GetOrderKey())
+		out[i].Entry = Entry{Ref: Ref{Tenant: ev.GetTenant(), Partition: p}, Event: ev, Payload: payload}
+	}
+	cmds, err := s.runScripts(ctx, admitScript, len(events), func(pipe redis.Pipeliner, sha string, i int) *redis.Cmd {
+		e := out[i].Entry
+		keys := []string{s.seenKey(e.Ref.Tenant, e.Ref.Partition, e.Event.GetDedupKey()), s.eventsKey(e.Ref.Tenant, e.Ref.Partition)}
+		return pipe.EvalSha(ctx, sha, keys, ttl, e.Payload)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("admit %d events: %w", len(events), err)
+	}
+	for i, c := range cmds {
+		res, err := c.Slice()
+		if err != nil || len(res) != 2 {
+			return nil, fmt.Errorf("admit: unexpected reply %v: %w", res, err)
+		}
+		code, _ := res[0].(int64)
+		id, _ := res[1].(string)
+		out[i].Entry.Ref.ID = id
+		switch code {
+		case 1:
+			out[i].Verdict = VerdictNew
+		case 2:
+			out[i].Verdict = VerdictDuplicatePending
+		default:
+			out[i].Verdict = VerdictDuplicate
+		}
+	}
+	return out, nil
+}
+
+// Settle removes settled entries from the delivery streams in one round
+// trip, moving those with a DeadLetter to the dead letters. It is
+// idempotent: settling an entry twice has no further effect.
+func (s *Store) Settle(ctx context.Context, settlements []Settlement) error {
+	var dead []Settlement
+	pipe := s.rdb.Pipeline()
+	for _, st := range settlements {
+		if st.Dead != nil {
+			dead = append(dead, st)
+			continue
+		}
+		r := st.Entry.Ref
+		pipe.XDel(ctx, s.eventsKey(r.Tenant, r.Partition), r.ID)
+	}
+	if pipe.Len() > 0 {
+		if _, err := pipe.Exec(ctx); err != nil {
+			return fmt.Errorf("settle %d entries: %w", pipe.Len(), err)
+		}
+	}
+	if len(dead) == 0 {
+		return nil
+	}
+	_, err := s.runScripts(ctx, deadLetterScript, len(dead), func(pipe redis.Pipeliner, sha string, i int) *redis.Cmd {
+		st := dead[i]
+		r := st.Entry.Ref
+		keys := []string{s.eventsKey(r.Tenant, r.Partition), s.deadKey(r.Tenant, r.Partition)}
+		return pipe.EvalSha(ctx, sha, keys, r.ID, st.Entry.Payload, st.Dead.Reason,
+			st.Dead.Attempts, st.Dead.At.UnixMilli(), st.Dead.Status)
+	})
+	if err != nil {
+		return fmt.Errorf("dead-letter %d entries: %w", len(dead), err)
+	}
+	return nil
+}
+
+// Unsettled returns up to count entries of one partition stream with ids
+// greater than after ("" for the start), oldest first: the events a
+// restarted collector must deliver again.
+func (s *Store) Unsettled(ctx context.Context, tenant string, partition int, after string, count int64) ([]Entry, error) {
+	start := "-"
+	if after != "" {
+		start = "(" + after
+	}
+	msgs, err := s.rdb.XRangeN(ctx, s.eventsKey(tenant, partition), start, "+", count).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read unsettled events: %w", err)
+	}
+	out := make([]Entry, 0, len(msgs))
+	for _, m := range msgs {
+		payload, _ := m.Values["e"].(string)
+		ev := &eventv1.Event{}
+		if err := proto.Unmarshal([]byte(payload), ev); err != nil {
+			return nil, fmt.Errorf("decode stored event %s: %w", m.ID, err)
+		}
+		out = append(out, Entry{Ref: Ref{Tenant: tenant, Partition: partition, ID: m.ID}, Event: ev, Payload: []byte(payload)})
+	}
+	return out, nil
+}
+
+// DeadLetterCount is the number of dead letters of a tenant.
+func (s *Store) DeadLetterCount(ctx context.Context, tenant string) (int64, error) {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.IntCmd, s.cfg.Partitions)
+	for p := range cmds {
+		cmds[p] = pipe.XLen(ctx, s.deadKey(tenant, p))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return 0, fmt.Errorf("count dead letters: %w", err)
+	}
+	var n int64
+	for _, c := range cmds {
+		n += c.Val()
+	}
+	return n, nil
+}
+
+// KeepMalformed stores a frame that could not be decoded, with the reason,
+// in a capped per-tenant stream for inspection.
+func (s *Store) KeepMalformed(ctx context.Context, tenant string, frame []byte, reason string, at time.Time) error {
+	err := s.rdb.XAdd(ctx, &redis.XAddArgs{
+		Stream: s.malformedKey(tenant),
+		MaxLen: s.cfg.MalformedMaxLen,
+		Approx: true,
+		Values: []any{"frame", frame, "reason", reason, "at", at.UnixMilli()},
+	}).Err()
+	if err != nil {
+		return fmt.Errorf("keep malformed frame: %w", err)
+	}
+	return nil
+}
+
+// Malformed is one kept malformed frame.
+type Malformed struct {
+	Frame  []byte
+	Reason string
+	At     time.Time
+}
+
+// RecentMalformed returns up to count most recent malformed frames of a
+// tenant, newest first.
+func (s *Store) RecentMalformed(ctx context.Context, tenant string, count int64) ([]Malformed, error) {
+	msgs, err := s.rdb.XRevRangeN(ctx, s.malformedKey(tenant), "+", "-", count).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read malformed frames: %w", err)
+	}
+	out := make([]Malformed, 0, len(msgs))
+	for _, m := range msgs {
+		frame, _ := m.Values["frame"].(string)
+		reason, _ := m.Values["reason"].(string)
+		ms, _ := strconv.ParseInt(fmt.Sprint(m.Values["at"]), 10, 64)
+		out = append(out, Malformed{Frame: []byte(frame), Reason: reason, At: time.UnixMilli(ms)})
+	}
+	return out, nil
+}
+
+// runScripts sends n invocations of script in one pipeline. When Redis has
+// lost its script cache (a restart), it loads the script and sends the whole
+// batch again, which is safe because every script here is idempotent.
+func (s *Store) runScripts(ctx context.Context, script *redis.Script, n int, add func(redis.Pipeliner, string, int) *redis.Cmd) ([]*redis.Cmd, error) {
+	for try := 0; ; try++ {
+		pipe := s.rdb.Pipeline()
+		cmds := make([]*redis.Cmd, n)
+		for i := range n {
+			cmds[i] = add(pipe, script.Hash(), i)
+		}
+		_, err := pipe.Exec(ctx)
+		if err == nil {
+			return cmds, nil
+		}
+		if try > 0 || !isNoScript(err) {
+			return nil, err
+		}
+		if err := script.Load(ctx, s.rdb).Err(); err != nil {
+			return nil, fmt.Errorf("load script: %w", err)
+		}
+	}
+}
+
+func isNoScript(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT")
+}
+
+// CheckServer returns warnings about Redis settings that put the guarantees
+// at risk: without persistence a Redis restart loses admitted events and
+// dedup keys; with eviction, Redis may drop them under memory pressure.
+func (s *Store) CheckServer(ctx context.Context) []string {
+	var warns []string
+	get := func(name string) (string, bool) {
+		v, err := s.rdb.ConfigGet(ctx, name).Result()
+		if err != nil {
+			warns = append(warns, fmt.Sprintf("cannot read Redis setting %s (%v): check it by hand", name, err))
+			return "", false
+		}
+		val, ok := v[name]
+		return val, ok
+	}
+	if v, ok := get("appendonly"); ok && v != "yes" {
+		warns = append(warns, "Redis appendonly is "+v+": a Redis restart can lose admitted events; set appendonly yes (appendfsync always for no loss window)")
+	}
+	if v, ok := get("appendfsync"); ok && v != "always" {
+		if a, _ := get("appendonly"); a == "yes" {
+			warns = append(warns, "Redis appendfsync is "+v+": a Redis crash can lose up to a second of admitted events; set appendfsync always")
+		}
+	}
+	if v, ok := get("maxmemory-policy"); ok && v != "noeviction" {
+		warns = append(warns, "Redis maxmemory-policy is "+v+": Redis may evict dedup keys and pending events; set noeviction")
+	}
+	return warns
+}
+
+// ErrNoRedis is returned by Ping when Redis does not answer.
+var ErrNoRedis = errors.New("redis does not answer")
+
+// Ping checks that Redis answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("%w: %v", ErrNoRedis, err)
+	}
+	return nil
+}

@@ -1,0 +1,277 @@
+package eventstore
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
+	"google.golang.org/protobuf/proto"
+
+	eventv1 "github.com/ccbridge/bridge/gen/ccbridge/event/v1"
+	"github.com/ccbridge/bridge/internal/redistest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// backend is one Redis implementation the store must work on. A backend
+// serves every case; cases are kept apart by key prefix.
+type backend struct {
+	name string
+	// start starts the server and returns a client for it.
+	start func(t *testing.T) redis.UniversalClient
+	// restart restarts the server keeping persisted data; nil when the
+	// backend has no persistence.
+	restart func(t *testing.T)
+}
+
+func backends() []backend {
+	var real *redistest.Server
+	return []backend{
+		{
+			name: "redis_server",
+			start: func(t *testing.T) redis.UniversalClient {
+				real = redistest.Start(t, redistest.Options{AppendOnly: true})
+				return real.Client(t)
+			},
+			restart: func(t *testing.T) { real.Restart(t, true) },
+		},
+		{
+			name: "embedded_miniredis",
+			start: func(t *testing.T) redis.UniversalClient {
+				m := miniredis.RunT(t)
+				c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+				t.Cleanup(func() { _ = c.Close() })
+				return c
+			},
+		},
+	}
+}
+
+func testEvent(interaction, dedup string) *eventv1.Event {
+	return &eventv1.Event{Tenant: "acme", InteractionId: interaction, OrderKey: interaction,
+		EventType: "InteractionCreated", DedupKey: dedup, Raw: []byte(`{"Interaction":{}}`)}
+}
+
+func newStore(t *testing.T, rdb redis.UniversalClient, prefix string) *Store {
+	cfg := DefaultConfig()
+	cfg.KeyPrefix = prefix
+	cfg.Partitions = 4
+	s, err := New(rdb, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestStoreConformance runs every behaviour the collector relies on against
+// each Redis implementation.
+func TestStoreConformance(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			rdb := b.start(t)
+			for _, tc := range storeCases {
+				t.Run(tc.name, func(t *testing.T) {
+					tc.run(t, newStore(t, rdb, "test-"+tc.name), rdb, b)
+				})
+			}
+		})
+	}
+}
+
+var storeCases = []struct {
+	name string
+	run  func(t *testing.T, s *Store, rdb redis.UniversalClient, b backend)
+}{
+	{"admit_new_then_duplicate_pending_then_duplicate", func(t *testing.T, s *Store, _ redis.UniversalClient, _ backend) {
+		ctx := context.Background()
+		ev := testEvent("int-1", "k1")
+		first := admitOne(t, s, ev)
+		if first.Verdict != VerdictNew || first.Entry.Ref.ID == "" {
+			t.Fatalf("first admit: %+v", first)
+		}
+		again := admitOne(t, s, ev)
+		if again.Verdict != VerdictDuplicatePending || again.Entry.Ref != first.Entry.Ref {
+			t.Fatalf("second admit: got %v %v, want duplicate_pending %v", again.Verdict, again.Entry.Ref, first.Entry.Ref)
+		}
+		if err := s.Settle(ctx, []Settlement{{Entry: first.Entry}}); err != nil {
+			t.Fatal(err)
+		}
+		if third := admitOne(t, s, ev); third.Verdict != VerdictDuplicate {
+			t.Fatalf("after settle: got %v, want duplicate", third.Verdict)
+		}
+	}},
+	{"batch_keeps_order_and_partition_per_order_key", func(t *testing.T, s *Store, _ redis.UniversalClient, _ backend) {
+		ctx := context.Background()
+		var evs []*eventv1.Event
+		for i := range 20 {
+			evs = append(evs, testEvent(fmt.Sprintf("int-%d", i%3), fmt.Sprintf("k%d", i)))
+		}
+		evs = append(evs, testEvent("int-0", "k0")) // duplicate inside the batch
+		adm, err := s.Admit(ctx, evs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(adm) != len(evs) {
+			t.Fatalf("got %d admissions for %d events", len(adm), len(evs))
+		}
+		if adm[len(adm)-1].Verdict != VerdictDuplicatePending {
+			t.Fatalf("in-batch duplicate: got %v", adm[len(adm)-1].Verdict)
+		}
+		byKey := map[string][]Ref{}
+		for _, a := range adm[:20] {
+			if a.Verdict != VerdictNew {
+				t.Fatalf("want new, got %v", a.Verdict)
+			}
+			byKey[a.Entry.Event.GetOrderKey()] = append(byKey[a.Entry.Event.GetOrderKey()], a.Entry.Ref)
+		}
+		for key, refs := range byKey {
+			got := unsettledAll(t, s, "acme", refs[0].Partition)
+			var ids []string
+			for _, e := range got {
+				if e.Event.GetOrderKey() == key {
+					ids = append(ids, e.Ref.ID)
+				}
+			}
+			if len(ids) != len(refs) {
+				t.Fatalf("%s: %d unsettled, want %d", key, len(ids), len(refs))
+			}
+			for i := range refs {
+				if refs[i].Partition != refs[0].Partition || ids[i] != refs[i].ID {
+					t.Fatalf("%s: order or partition differs at %d", key, i)
+				}
+			}
+		}
+	}},
+	{"unsettled_pages_after_cursor_and_decodes_events", func(t *testing.T, s *Store, _ redis.UniversalClient, _ backend) {
+		ctx := context.Background()
+		var evs []*eventv1.Event
+		for i := range 5 {
+			evs = append(evs, testEvent("int-same", fmt.Sprintf("k%d", i)))
+		}
+		adm, err := s.Admit(ctx, evs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := adm[0].Entry.Ref.Partition
+		page1, err := s.Unsettled(ctx, "acme", p, "", 2)
+		if err != nil || len(page1) != 2 {
+			t.Fatalf("page1: %v %d", err, len(page1))
+		}
+		page2, err := s.Unsettled(ctx, "acme", p, page1[1].Ref.ID, 10)
+		if err != nil || len(page2) != 3 {
+			t.Fatalf("page2: %v %d", err, len(page2))
+		}
+		if !proto.Equal(page2[2].Event, evs[4]) {
+			t.Fatalf("stored event differs: %v", page2[2].Event)
+		}
+	}},
+	{"dead_letter_moves_entry_once", func(t *testing.T, s *Store, _ redis.UniversalClient, _ backend) {
+		ctx := context.Background()
+		a := admitOne(t, s, testEvent("int-9", "dead"))
+		st := Settlement{Entry: a.Entry, Dead: &DeadLetter{Reason: "regal 400", Attempts: 1, Status: 400, At: time.Now()}}
+		for range 2 {
+			if err := s.Settle(ctx, []Settlement{st}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := s.DeadLetterCount(ctx, "acme")
+		if err != nil || n != 1 {
+			t.Fatalf("dead letters: %d %v, want 1", n, err)
+		}
+		if left := unsettledAll(t, s, "acme", a.Entry.Ref.Partition); len(left) != 0 {
+			t.Fatalf("dead-lettered entry still unsettled: %v", left)
+		}
+	}},
+	{"dedup_key_expires_no_sooner_than_ttl", func(t *testing.T, s *Store, rdb redis.UniversalClient, _ backend) {
+		a := admitOne(t, s, testEvent("int-ttl", "ttl"))
+		ttl, err := rdb.TTL(context.Background(), s.seenKey("acme", a.Entry.Ref.Partition, "ttl")).Result()
+		if err != nil || ttl < MinDedupTTL {
+			t.Fatalf("ttl %s %v, want >= %s", ttl, err, MinDedupTTL)
+		}
+	}},
+	{"lost_script_cache_is_reloaded", func(t *testing.T, s *Store, rdb redis.UniversalClient, _ backend) {
+		admitOne(t, s, testEvent("int-a", "a"))
+		if err := rdb.ScriptFlush(context.Background()).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if a := admitOne(t, s, testEvent("int-b", "b")); a.Verdict != VerdictNew {
+			t.Fatalf("got %v", a.Verdict)
+		}
+	}},
+	{"malformed_frames_kept_newest_first", func(t *testing.T, s *Store, _ redis.UniversalClient, _ backend) {
+		ctx := context.Background()
+		for i := range 3 {
+			if err := s.KeepMalformed(ctx, "acme", []byte{0xff, byte(i)}, "invalid json", time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.RecentMalformed(ctx, "acme", 2)
+		if err != nil || len(got) != 2 || got[0].Frame[1] != 2 || got[0].Reason != "invalid json" {
+			t.Fatalf("got %+v %v", got, err)
+		}
+	}},
+	{"restart_with_persistence_keeps_pending_and_dedup", func(t *testing.T, s *Store, _ redis.UniversalClient, b backend) {
+		if b.restart == nil {
+			t.Skip("backend has no persistence")
+		}
+		a := admitOne(t, s, testEvent("int-r", "r"))
+		b.restart(t)
+		if again := admitOne(t, s, testEvent("int-r", "r")); again.Verdict != VerdictDuplicatePending {
+			t.Fatalf("after restart: %v", again.Verdict)
+		}
+		if left := unsettledAll(t, s, "acme", a.Entry.Ref.Partition); len(left) != 1 {
+			t.Fatalf("after restart %d unsettled, want 1", len(left))
+		}
+	}},
+}
+
+func admitOne(t *testing.T, s *Store, ev *eventv1.Event) Admission {
+	t.Helper()
+	var (
+		adm []Admission
+		err error
+	)
+	// A restarted server may refuse the first command of a pooled connection.
+	for range 3 {
+		if adm, err = s.Admit(context.Background(), []*eventv1.Event{ev}); err == nil {
+			return adm[0]
+		}
+	}
+	t.Fatal(err)
+	return Admission{}
+}
+
+func unsettledAll(t *testing.T, s *Store, tenant string, p int) []Entry {
+	t.Helper()
+	got, err := s.Unsettled(context.Background(), tenant, p, "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		mutate  func(*Config)
+		wantErr bool
+	}{
+		{"defaults_are_valid", func(*Config) {}, false},
+		{"empty_prefix", func(c *Config) { c.KeyPrefix = "" }, true},
+		{"zero_partitions", func(c *Config) { c.Partitions = 0 }, true},
+		{"ttl_shorter_than_replay_horizon", func(c *Config) { c.DedupTTL = 2 * time.Hour }, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := DefaultConfig()
+			tt.mutate(&c)
+			if err := c.Validate(); (err != nil) != tt.wantErr {
+				t.Fatalf("Validate() = %v, wantErr %v", err, tt.wantErr)
+			}
+		})
+	}
+}
