@@ -1,0 +1,52 @@
+package scheduler
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config bounds the scheduler's memory and paces redeliveries.
+type Config struct {
+	// MaxBuffered bounds the events held in memory (queued, in flight or
+	// settling). Enqueue blocks above it, which slows the SAPI reader down
+	// instead of buffering without bound; the backlog stays in Redis.
+	MaxBuffered int `yaml:"max_buffered"`
+	// DefaultMaxInFlight applies to a session whose Hello asks for none.
+	DefaultMaxInFlight int `yaml:"default_max_in_flight"`
+	// RetryDelayMin and RetryDelayMax pace the redelivery of an event a
+	// dispatcher gave back as retryable (doubling per try).
+	RetryDelayMin time.Duration `yaml:"retry_delay_min"`
+	RetryDelayMax time.Duration `yaml:"retry_delay_max"`
+	// SettleBatch is the most settlements written to Redis in one round trip.
+	SettleBatch int `yaml:"settle_batch"`
+}
+
+// DefaultConfig returns the production defaults.
+func DefaultConfig() Config {
+	return Config{
+		MaxBuffered:        50000,
+		DefaultMaxInFlight: 128,
+		RetryDelayMin:      500 * time.Millisecond,
+		RetryDelayMax:      30 * time.Second,
+		SettleBatch:        512,
+	}
+}
+
+// Validate reports invalid settings.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.MaxBuffered < 1 {
+		errs = append(errs, fmt.Errorf("max_buffered must be positive, got %d", c.MaxBuffered))
+	}
+	if c.DefaultMaxInFlight < 1 {
+		errs = append(errs, fmt.Errorf("default_max_in_flight must be positive, got %d", c.DefaultMaxInFlight))
+	}
+	if c.RetryDelayMin <= 0 || c.RetryDelayMax < c.RetryDelayMin {
+		errs = append(errs, fmt.Errorf("retry delays must satisfy 0 < min <= max, got %s and %s", c.RetryDelayMin, c.RetryDelayMax))
+	}
+	if c.SettleBatch < 1 {
+		errs = append(errs, fmt.Errorf("settle_batch must be positive, got %d", c.SettleBatch))
+	}
+	return errors.Join(errs...)
+}

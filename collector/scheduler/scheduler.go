@@ -1,0 +1,475 @@
+// Package scheduler routes admitted events to connected dispatcher
+// sessions while keeping the order of each order key (an interaction):
+//
+//   - at most one event per order key is unsettled at any time, across all
+//     sessions, so order holds through retries, redeliveries and dispatchers
+//     joining or leaving;
+//   - the next event of a key is released only after the previous one's
+//     settlement is durable in Redis, so a collector restart cannot deliver
+//     an older event after a newer one;
+//   - a key stays with one session while it has events (sticky), and a new
+//     key picks its session by rendezvous hashing, so a dispatcher keeps its
+//     interactions while the set of dispatchers is stable;
+//   - a slow key blocks only itself: other keys flow through other slots.
+//
+// The scheduler owns the in-memory view of unsettled events; the event store
+// owns their durable copy. All methods are safe for concurrent use.
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sync"
+	"time"
+
+	"github.com/ccbridge/bridge/collector/eventstore"
+)
+
+// Settler makes settlements durable. The event store implements it.
+// Settle must be idempotent; the scheduler retries it until it succeeds.
+type Settler interface {
+	Settle(ctx context.Context, settlements []eventstore.Settlement) error
+}
+
+// Outcome is how a dispatcher settled a delivery.
+type Outcome int
+
+const (
+	// Delivered: Regal accepted the event.
+	Delivered Outcome = iota + 1
+	// Skipped: the event is not sent (configuration or missing phone).
+	Skipped
+	// FailedRetryable: not delivered; deliver it again later.
+	FailedRetryable
+	// FailedPermanent: not delivered and never will be as is; dead-letter it.
+	FailedPermanent
+)
+
+// Result is a dispatcher's account of one delivery.
+type Result struct {
+	Outcome  Outcome
+	Reason   string
+	Attempts int
+	Status   int
+}
+
+// Delivery is one event handed to a session.
+type Delivery struct {
+	ID         uint64
+	Entry      eventstore.Entry
+	Redelivery int // earlier deliveries of this event that were not settled
+}
+
+// ErrClosed is returned by Session.Next after Leave or Shutdown.
+var ErrClosed = errors.New("scheduler: session closed")
+
+// ErrUnknownDelivery is returned by Ack for an id that is not in flight on
+// the session (already acknowledged, or the session was reset).
+var ErrUnknownDelivery = errors.New("scheduler: unknown delivery")
+
+// Scheduler is the in-memory router. Create it with New, then Start.
+type Scheduler struct {
+	cfg     Config
+	settler Settler
+	onDone  func(eventstore.Entry, Result)
+
+	mu         sync.Mutex
+	keys       map[string]*keyQueue
+	known      map[eventstore.Ref]struct{}
+	sessions   []*Session
+	unassigned map[*keyQueue]struct{}
+	inflight   map[uint64]*flight
+	buffered   int
+	nextID     uint64
+	nextSess   uint64
+	space      chan struct{} // closed and replaced when buffer space frees
+	closed     bool
+
+	settleCh  chan settleReq
+	stopOnce  sync.Once
+	stop      chan struct{}
+	settleWG  sync.WaitGroup
+	startOnce sync.Once
+	timers    map[*keyQueue]*time.Timer
+}
+
+type keyQueue struct {
+	key      string
+	events   []*item
+	busy     bool // head is in flight or settling
+	owner    *Session
+	inReady  bool
+	retrying bool // waiting out a retry delay
+	tries    int  // consecutive retryable failures of the head
+}
+
+type item struct {
+	entry      eventstore.Entry
+	redelivery int
+}
+
+type flight struct {
+	id   uint64
+	kq   *keyQueue
+	it   *item
+	sess *Session
+}
+
+type settleReq struct {
+	st  eventstore.Settlement
+	res Result
+	kq  *keyQueue
+	it  *item
+}
+
+// New returns a scheduler that makes settlements durable through settler.
+// onDone, if not nil, is called after each settlement is durable (for
+// metrics and logs); it must not block.
+func New(cfg Config, settler Settler, onDone func(eventstore.Entry, Result)) (*Scheduler, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("scheduler config: %w", err)
+	}
+	if onDone == nil {
+		onDone = func(eventstore.Entry, Result) {}
+	}
+	return &Scheduler{
+		cfg: cfg, settler: settler, onDone: onDone,
+		keys:       map[string]*keyQueue{},
+		known:      map[eventstore.Ref]struct{}{},
+		unassigned: map[*keyQueue]struct{}{},
+		inflight:   map[uint64]*flight{},
+		space:      make(chan struct{}),
+		settleCh:   make(chan settleReq, cfg.SettleBatch*4),
+		stop:       make(chan struct{}),
+		timers:     map[*keyQueue]*time.Timer{},
+	}, nil
+}
+
+// Start launches the settlement writer.
+func (s *Scheduler) Start(context.Context) error {
+	s.startOnce.Do(func() {
+		s.settleWG.Add(1)
+		go s.settleLoop()
+	})
+	return nil
+}
+
+// Shutdown closes every session, writes the settlements already received,
+// and stops. Events not settled stay in Redis for the next start. It is
+// idempotent and safe before Start.
+func (s *Scheduler) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	for _, sess := range s.sessions {
+		sess.closeLocked()
+	}
+	for kq, t := range s.timers {
+		t.Stop()
+		delete(s.timers, kq)
+	}
+	close(s.space)
+	s.space = make(chan struct{})
+	s.mu.Unlock()
+	s.startOnce.Do(func() {}) // a later Start must not launch the loop
+	s.stopOnce.Do(func() { close(s.stop) })
+	done := make(chan struct{})
+	go func() { s.settleWG.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("scheduler shutdown: %w", ctx.Err())
+	}
+}
+
+// Enqueue adds admitted entries in their order. Entries the scheduler
+// already holds are ignored, so an entry can be offered again safely. It
+// blocks while MaxBuffered events are held, until space frees or ctx ends.
+func (s *Scheduler) Enqueue(ctx context.Context, entries []eventstore.Entry) error {
+	for {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return ErrClosed
+		}
+		if s.buffered < s.cfg.MaxBuffered {
+			break
+		}
+		wait := s.space
+		s.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	defer s.mu.Unlock()
+	for _, e := range entries {
+		if _, ok := s.known[e.Ref]; ok {
+			continue
+		}
+		s.known[e.Ref] = struct{}{}
+		s.buffered++
+		key := e.Event.GetOrderKey()
+		kq := s.keys[key]
+		if kq == nil {
+			kq = &keyQueue{key: key}
+			s.keys[key] = kq
+		}
+		kq.events = append(kq.events, &item{entry: e})
+		if len(kq.events) == 1 && !kq.busy && !kq.retrying {
+			s.assignLocked(kq)
+		}
+	}
+	return nil
+}
+
+// Join registers a dispatcher session. maxInFlight <= 0 takes the default.
+func (s *Scheduler) Join(name string, maxInFlight int) *Session {
+	if maxInFlight <= 0 {
+		maxInFlight = s.cfg.DefaultMaxInFlight
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextSess++
+	sess := &Session{sched: s, name: name, seq: s.nextSess, max: maxInFlight,
+		wake: make(chan struct{}, 1), flights: map[uint64]*flight{}}
+	if s.closed {
+		sess.closed = true
+		return sess
+	}
+	s.sessions = append(s.sessions, sess)
+	for kq := range s.unassigned {
+		delete(s.unassigned, kq)
+		s.assignLocked(kq)
+	}
+	return sess
+}
+
+// Leave removes a session. Its unsettled deliveries go back to the head of
+// their keys and are delivered again, to this or another session, in order.
+func (s *Scheduler) Leave(sess *Session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, x := range s.sessions {
+		if x == sess {
+			s.sessions = append(s.sessions[:i], s.sessions[i+1:]...)
+			break
+		}
+	}
+	sess.closeLocked()
+	for id, f := range sess.flights {
+		delete(s.inflight, id)
+		f.kq.busy = false
+		f.it.redelivery++
+	}
+	sess.flights = map[uint64]*flight{}
+	// Reassign every key this session owned and that is not settling.
+	for _, kq := range s.keys {
+		if kq.owner != sess {
+			continue
+		}
+		kq.owner = nil
+		kq.inReady = false
+		if !kq.busy && !kq.retrying && len(kq.events) > 0 {
+			s.assignLocked(kq)
+		}
+	}
+	sess.ready = nil
+}
+
+// Ack settles a delivery of sess. Delivered, skipped and permanently failed
+// deliveries are written to Redis (dead letters for the latter) before the
+// key's next event is released; a retryable failure is delivered again after
+// a delay.
+func (s *Scheduler) Ack(sess *Session, id uint64, res Result) error {
+	s.mu.Lock()
+	f, ok := sess.flights[id]
+	if !ok {
+		s.mu.Unlock()
+		return fmt.Errorf("%w: %d", ErrUnknownDelivery, id)
+	}
+	delete(sess.flights, id)
+	delete(s.inflight, id)
+	sess.signalLocked()
+	if res.Outcome == FailedRetryable {
+		f.it.redelivery++
+		s.retryLaterLocked(f.kq)
+		s.mu.Unlock()
+		return nil
+	}
+	f.kq.tries = 0
+	s.mu.Unlock()
+	st := eventstore.Settlement{Entry: f.it.entry}
+	if res.Outcome == FailedPermanent {
+		st.Dead = &eventstore.DeadLetter{Reason: res.Reason, Attempts: res.Attempts, Status: res.Status, At: time.Now()}
+	}
+	select {
+	case s.settleCh <- settleReq{st: st, res: res, kq: f.kq, it: f.it}:
+		return nil
+	case <-s.stop:
+		return ErrClosed
+	}
+}
+
+func (s *Scheduler) retryLaterLocked(kq *keyQueue) {
+	kq.busy = false
+	kq.retrying = true
+	kq.tries++
+	delay := s.cfg.RetryDelayMin << min(kq.tries-1, 16)
+	if delay > s.cfg.RetryDelayMax || delay <= 0 {
+		delay = s.cfg.RetryDelayMax
+	}
+	s.timers[kq] = time.AfterFunc(delay, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		delete(s.timers, kq)
+		kq.retrying = false
+		if !s.closed && len(kq.events) > 0 && !kq.busy {
+			s.assignLocked(kq)
+		}
+	})
+}
+
+// settleLoop writes settlements in batches, retrying until Redis takes
+// them, then releases each key's next event.
+func (s *Scheduler) settleLoop() {
+	defer s.settleWG.Done()
+	batch := make([]settleReq, 0, s.cfg.SettleBatch)
+	sts := make([]eventstore.Settlement, 0, s.cfg.SettleBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case r := <-s.settleCh:
+			batch = append(batch, r)
+		case <-s.stop:
+			// Drain what was acknowledged before the stop.
+			for {
+				select {
+				case r := <-s.settleCh:
+					batch = append(batch, r)
+					continue
+				default:
+				}
+				break
+			}
+			if len(batch) > 0 {
+				s.writeSettlements(batch, sts, true)
+			}
+			return
+		}
+	fill:
+		for len(batch) < cap(batch) {
+			select {
+			case r := <-s.settleCh:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		s.writeSettlements(batch, sts, false)
+	}
+}
+
+func (s *Scheduler) writeSettlements(batch []settleReq, sts []eventstore.Settlement, final bool) {
+	sts = sts[:0]
+	for _, r := range batch {
+		sts = append(sts, r.st)
+	}
+	backoff := 50 * time.Millisecond
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := s.settler.Settle(ctx, sts)
+		cancel()
+		if err == nil {
+			break
+		}
+		if final {
+			// Shutting down: the entries stay in Redis and are delivered
+			// again after the restart (at-least-once).
+			return
+		}
+		select {
+		case <-time.After(backoff):
+		case <-s.stop:
+			return
+		}
+		backoff = min(backoff*2, 2*time.Second)
+	}
+	s.mu.Lock()
+	for _, r := range batch {
+		kq := r.kq
+		if len(kq.events) > 0 && kq.events[0] == r.it {
+			kq.events = kq.events[1:]
+		}
+		kq.busy = false
+		delete(s.known, r.st.Entry.Ref)
+		s.buffered--
+		switch {
+		case len(kq.events) == 0:
+			delete(s.keys, kq.key)
+			delete(s.unassigned, kq)
+		case !kq.retrying && !s.closed:
+			s.assignLocked(kq)
+		}
+	}
+	close(s.space)
+	s.space = make(chan struct{})
+	s.mu.Unlock()
+	for _, r := range batch {
+		s.onDone(r.st.Entry, r.res)
+	}
+}
+
+// assignLocked makes the head of kq ready on its session. Preconditions: kq
+// has events, is not busy and not waiting for a retry.
+func (s *Scheduler) assignLocked(kq *keyQueue) {
+	if kq.inReady {
+		return
+	}
+	if kq.owner == nil || kq.owner.closed {
+		kq.owner = s.pickLocked(kq.key)
+	}
+	if kq.owner == nil {
+		s.unassigned[kq] = struct{}{}
+		return
+	}
+	kq.inReady = true
+	kq.owner.ready = append(kq.owner.ready, kq)
+	kq.owner.signalLocked()
+}
+
+// pickLocked chooses the session for a key by rendezvous hashing on the
+// session name, so a reconnecting dispatcher gets its keys back.
+func (s *Scheduler) pickLocked(key string) *Session {
+	var best *Session
+	var bestScore uint64
+	for _, sess := range s.sessions {
+		h := fnv.New64a()
+		_, _ = h.Write([]byte(sess.name))
+		_, _ = h.Write([]byte{0})
+		_, _ = h.Write([]byte(key))
+		score := h.Sum64()
+		if best == nil || score > bestScore || (score == bestScore && sess.seq > best.seq) {
+			best, bestScore = sess, score
+		}
+	}
+	return best
+}
+
+// Stats is a snapshot for metrics and tests.
+type Stats struct {
+	Buffered int
+	Keys     int
+	InFlight int
+	Sessions int
+}
+
+// Stats returns a snapshot.
+func (s *Scheduler) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Stats{Buffered: s.buffered, Keys: len(s.keys), InFlight: len(s.inflight), Sessions: len(s.sessions)}
+}
