@@ -1,0 +1,119 @@
+// Package delivery serves the DeliveryService: it streams scheduled events
+// to subscribed dispatchers and feeds their acknowledgements back to the
+// scheduler.
+package delivery
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/ccbridge/bridge/collector/scheduler"
+	deliveryv1 "github.com/ccbridge/bridge/gen/ccbridge/delivery/v1"
+)
+
+// Server implements deliveryv1.DeliveryServiceServer over a scheduler.
+type Server struct {
+	deliveryv1.UnimplementedDeliveryServiceServer
+	sched  *scheduler.Scheduler
+	logger *slog.Logger
+}
+
+// NewServer returns a server handing out the scheduler's deliveries.
+func NewServer(sched *scheduler.Scheduler, logger *slog.Logger) *Server {
+	return &Server{sched: sched, logger: logger}
+}
+
+// Subscribe runs one dispatcher session for the life of the stream. When the
+// stream ends for any reason, the session's unacknowledged deliveries are
+// delivered again.
+func (s *Server) Subscribe(stream deliveryv1.DeliveryService_SubscribeServer) error {
+	first, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	hello := first.GetHello()
+	if hello == nil || hello.GetDispatcherId() == "" {
+		return status.Error(codes.InvalidArgument, "the first message must be a Hello with a dispatcher_id")
+	}
+	sess := s.sched.Join(hello.GetDispatcherId(), int(hello.GetMaxInFlight()))
+	defer s.sched.Leave(sess)
+	logger := s.logger.With("dispatcher", hello.GetDispatcherId())
+	logger.Info("dispatcher subscribed", "max_in_flight", hello.GetMaxInFlight())
+
+	ctx, cancel := context.WithCancelCause(stream.Context())
+	defer cancel(nil)
+	go func() { cancel(s.receiveAcks(stream, sess, logger)) }()
+
+	for {
+		d, err := sess.Next(ctx)
+		if err != nil {
+			cause := context.Cause(ctx)
+			switch {
+			case errors.Is(err, scheduler.ErrClosed):
+				logger.Info("delivery session closed by the collector")
+				return status.Error(codes.Unavailable, "collector is shutting down")
+			case errors.Is(cause, io.EOF):
+				logger.Info("dispatcher unsubscribed")
+				return nil
+			case cause != nil && !errors.Is(cause, context.Canceled):
+				logger.Warn("dispatcher stream ended", "err", cause)
+				return status.FromContextError(cause).Err()
+			}
+			return nil
+		}
+		resp := &deliveryv1.SubscribeResponse{Kind: &deliveryv1.SubscribeResponse_Delivery{Delivery: &deliveryv1.Delivery{
+			DeliveryId: d.ID,
+			Redelivery: uint32(d.Redelivery),
+			Event:      d.Entry.Event,
+		}}}
+		if err := stream.Send(resp); err != nil {
+			logger.Warn("send delivery failed; it will be delivered again", "err", err)
+			return err
+		}
+	}
+}
+
+// receiveAcks settles deliveries until the stream ends, and returns why.
+func (s *Server) receiveAcks(stream deliveryv1.DeliveryService_SubscribeServer, sess *scheduler.Session, logger *slog.Logger) error {
+	for {
+		req, err := stream.Recv()
+		if err != nil {
+			return err
+		}
+		ack := req.GetAck()
+		if ack == nil {
+			return status.Error(codes.InvalidArgument, "after the Hello, only Acks are accepted")
+		}
+		res, err := resultOf(ack)
+		if err != nil {
+			return err
+		}
+		if err := s.sched.Ack(sess, ack.GetDeliveryId(), res); err != nil {
+			// A late ack for a delivery already handed to someone else is
+			// harmless: that delivery is settled by its new owner.
+			logger.Debug("ack not applied", "delivery_id", ack.GetDeliveryId(), "err", err)
+		}
+	}
+}
+
+func resultOf(ack *deliveryv1.Ack) (scheduler.Result, error) {
+	res := scheduler.Result{Reason: ack.GetReason(), Attempts: int(ack.GetAttempts()), Status: int(ack.GetRegalStatus())}
+	switch ack.GetOutcome() {
+	case deliveryv1.Outcome_OUTCOME_DELIVERED:
+		res.Outcome = scheduler.Delivered
+	case deliveryv1.Outcome_OUTCOME_SKIPPED:
+		res.Outcome = scheduler.Skipped
+	case deliveryv1.Outcome_OUTCOME_FAILED_RETRYABLE:
+		res.Outcome = scheduler.FailedRetryable
+	case deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT:
+		res.Outcome = scheduler.FailedPermanent
+	default:
+		return res, status.Errorf(codes.InvalidArgument, "ack %d has no outcome", ack.GetDeliveryId())
+	}
+	return res, nil
+}

@@ -1,0 +1,290 @@
+// Package config loads the bridge's configuration file: the tenants (each
+// with its 8x8 credentials and Regal key), Redis, and the settings of the
+// collector and the dispatcher. One file serves both services; each reads
+// its own section.
+//
+// Values may reference the environment as ${NAME}, the way to keep secrets
+// out of the file. A referenced variable that is not set is an error.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/ccbridge/bridge/internal/secret"
+)
+
+// Config is the whole file.
+type Config struct {
+	Redis      Redis      `yaml:"redis"`
+	Tenants    []Tenant   `yaml:"tenants"`
+	Collector  Collector  `yaml:"collector"`
+	Dispatcher Dispatcher `yaml:"dispatcher"`
+	Log        Log        `yaml:"log"`
+}
+
+// Redis is how both services reach Redis.
+type Redis struct {
+	Addr     string        `yaml:"addr"`
+	Username string        `yaml:"username"`
+	Password secret.Secret `yaml:"password"`
+	DB       int           `yaml:"db"`
+}
+
+// Tenant is one 8x8 contact center and the Regal account it feeds.
+type Tenant struct {
+	// Name is the 8x8 tenant name (Configuration Manager › Profile).
+	Name  string      `yaml:"name"`
+	SAPI  TenantSAPI  `yaml:"sapi"`
+	Regal TenantRegal `yaml:"regal"`
+}
+
+// TenantSAPI holds a tenant's Streaming API connection.
+type TenantSAPI struct {
+	// BaseURL is the tenant's cluster, e.g. https://vcc-na12.8x8.com.
+	BaseURL string `yaml:"base_url"`
+	// Username is the API Token screen's username (normally the tenant name).
+	Username string `yaml:"username"`
+	// Token is the Data Request Token.
+	Token secret.Secret `yaml:"token"`
+	// SubscriptionID is this bridge's stable subsId; 8x8 replays the events
+	// of a dropped connection when the same subsId reconnects.
+	SubscriptionID string `yaml:"subscription_id"`
+}
+
+// TenantRegal holds a tenant's Regal account.
+type TenantRegal struct {
+	APIKey secret.Secret `yaml:"api_key"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+}
+
+// Collector is the collector's section.
+type Collector struct {
+	// GRPCListen is the address of the DeliveryService.
+	GRPCListen string `yaml:"grpc_listen"`
+	// OutputFormat is the SAPI desiredOutputType.
+	OutputFormat string `yaml:"output_format"`
+	// MaxEventBytes bounds one SAPI event.
+	MaxEventBytes int `yaml:"max_event_bytes"`
+	// IdleTimeout drops and reconnects a SAPI stream silent for this long.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// AdmitBatch is the most events admitted to Redis in one round trip.
+	AdmitBatch int `yaml:"admit_batch"`
+	Store      Store     `yaml:"store"`
+	Scheduler  Scheduler `yaml:"scheduler"`
+}
+
+// Store configures the Redis event store.
+type Store struct {
+	KeyPrefix       string        `yaml:"key_prefix"`
+	Partitions      int           `yaml:"partitions"`
+	DedupTTL        time.Duration `yaml:"dedup_ttl"`
+	MalformedMaxLen int64         `yaml:"malformed_max_len"`
+}
+
+// Scheduler configures delivery scheduling.
+type Scheduler struct {
+	MaxBuffered        int           `yaml:"max_buffered"`
+	DefaultMaxInFlight int           `yaml:"default_max_in_flight"`
+	RetryDelayMin      time.Duration `yaml:"retry_delay_min"`
+	RetryDelayMax      time.Duration `yaml:"retry_delay_max"`
+}
+
+// Dispatcher is the dispatcher's section.
+type Dispatcher struct {
+	// CollectorAddr is the collector's DeliveryService address.
+	CollectorAddr string `yaml:"collector_addr"`
+	// ID names this dispatcher; defaults to the host name and process id.
+	ID string `yaml:"id"`
+	// MaxInFlight bounds the events this dispatcher works on at once.
+	MaxInFlight int `yaml:"max_in_flight"`
+	// ShutdownGrace is how long a stopping dispatcher finishes its work.
+	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+	Regal         Regal         `yaml:"regal"`
+	Mapping       Mapping       `yaml:"mapping"`
+}
+
+// Regal configures the Regal events API client.
+type Regal struct {
+	BaseURL        string        `yaml:"base_url"`
+	Timeout        time.Duration `yaml:"timeout"`
+	MaxAttempts    int           `yaml:"max_attempts"`
+	BackoffInitial time.Duration `yaml:"backoff_initial"`
+	BackoffMax     time.Duration `yaml:"backoff_max"`
+}
+
+// Mapping is the 8x8 → Regal event mapping. Empty fields take the defaults
+// (the table in the README); a non-empty events list replaces the default
+// table entirely.
+type Mapping struct {
+	Events        []MappedEvent `yaml:"events"`
+	EventSource   string        `yaml:"event_source"`
+	DefaultRegion string        `yaml:"default_region"`
+}
+
+// MappedEvent maps one SAPI event name to a Regal event name.
+type MappedEvent struct {
+	Source string `yaml:"source"`
+	Name   string `yaml:"name"`
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// Load reads, expands and parses a configuration file, applies defaults and
+// validates it.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(b, os.LookupEnv)
+}
+
+// Parse is Load over bytes, with lookup resolving ${NAME} references.
+func Parse(b []byte, lookup func(string) (string, bool)) (*Config, error) {
+	var missing []string
+	expanded := envRef.ReplaceAllFunc(b, func(m []byte) []byte {
+		name := string(envRef.FindSubmatch(m)[1])
+		v, ok := lookup(name)
+		if !ok {
+			missing = append(missing, name)
+		}
+		return []byte(v)
+	})
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("config references unset environment variables: %s", strings.Join(missing, ", "))
+	}
+	cfg := Default()
+	dec := yaml.NewDecoder(bytes.NewReader(expanded))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil {
+		// yaml errors quote lines, which may hold expanded secrets: report
+		// only the position-free message kind.
+		return nil, fmt.Errorf("parse config: %s", sanitizeYAMLError(err))
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid config: %w", err)
+	}
+	return cfg, nil
+}
+
+// sanitizeYAMLError keeps the line numbers and field names of a YAML error
+// but drops quoted values, which could be secrets.
+func sanitizeYAMLError(err error) string {
+	return yamlQuoted.ReplaceAllString(err.Error(), "`…`")
+}
+
+var yamlQuoted = regexp.MustCompile("`[^`]*`")
+
+// Default returns every default value.
+func Default() *Config {
+	return &Config{
+		Redis: Redis{Addr: "127.0.0.1:6379"},
+		Log:   Log{Level: "info"},
+		Collector: Collector{
+			GRPCListen:    "127.0.0.1:7070",
+			OutputFormat:  "NEWLINE_JSON",
+			MaxEventBytes: 1 << 20,
+			IdleTimeout:   180 * time.Second,
+			AdmitBatch:    256,
+			Store:         Store{KeyPrefix: "ccb", Partitions: 16, DedupTTL: 3 * time.Hour, MalformedMaxLen: 10000},
+			Scheduler: Scheduler{MaxBuffered: 50000, DefaultMaxInFlight: 128,
+				RetryDelayMin: 500 * time.Millisecond, RetryDelayMax: 30 * time.Second},
+		},
+		Dispatcher: Dispatcher{
+			CollectorAddr: "127.0.0.1:7070",
+			MaxInFlight:   128,
+			ShutdownGrace: 10 * time.Second,
+			Regal: Regal{BaseURL: "https://events.regalvoice.com", Timeout: 5 * time.Second,
+				MaxAttempts: 5, BackoffInitial: 100 * time.Millisecond, BackoffMax: 5 * time.Second},
+			Mapping: Mapping{EventSource: "8x8", DefaultRegion: "US"},
+		},
+	}
+}
+
+var tenantName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// Validate reports every invalid setting at once. Messages name fields,
+// never secret values.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if c.Redis.Addr == "" {
+		add("redis.addr is required")
+	}
+	if len(c.Tenants) == 0 {
+		add("tenants: at least one tenant is required")
+	}
+	seen := map[string]bool{}
+	for i, t := range c.Tenants {
+		where := fmt.Sprintf("tenants[%d]", i)
+		if !tenantName.MatchString(t.Name) {
+			add("%s.name %q must be 1-64 letters, digits, '.', '_' or '-'", where, t.Name)
+		}
+		if seen[t.Name] {
+			add("%s.name %q is listed twice", where, t.Name)
+		}
+		seen[t.Name] = true
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log.level must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateCollector checks what the collector needs beyond Validate.
+func (c *Config) ValidateCollector() error {
+	var errs []error
+	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if c.Collector.GRPCListen == "" {
+		add("collector.grpc_listen is required")
+	}
+	for i, t := range c.Tenants {
+		where := fmt.Sprintf("tenants[%d] (%s).sapi", i, t.Name)
+		if t.SAPI.BaseURL == "" {
+			add("%s.base_url is required", where)
+		}
+		if t.SAPI.Username == "" {
+			add("%s.username is required", where)
+		}
+		if t.SAPI.Token.IsZero() {
+			add("%s.token is required (the Data Request Token; use ${ENV_VAR})", where)
+		}
+		if t.SAPI.SubscriptionID == "" {
+			add("%s.subscription_id is required (a stable id, distinct from other integrations)", where)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateDispatcher checks what the dispatcher needs beyond Validate.
+func (c *Config) ValidateDispatcher() error {
+	var errs []error
+	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if c.Dispatcher.CollectorAddr == "" {
+		add("dispatcher.collector_addr is required")
+	}
+	if c.Dispatcher.MaxInFlight < 1 {
+		add("dispatcher.max_in_flight must be positive")
+	}
+	for i, t := range c.Tenants {
+		if t.Regal.APIKey.IsZero() {
+			add("tenants[%d] (%s).regal.api_key is required (use ${ENV_VAR})", i, t.Name)
+		}
+	}
+	return errors.Join(errs...)
+}
