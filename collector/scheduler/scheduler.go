@@ -86,6 +86,7 @@ type Scheduler struct {
 	nextSess   uint64
 	space      chan struct{} // closed and replaced when buffer space frees
 	closed     bool
+	draining   bool          // hand out nothing new; see Drain
 
 	settleCh  chan settleReq
 	stopOnce  sync.Once
@@ -181,6 +182,38 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("scheduler shutdown: %w", ctx.Err())
+	}
+}
+
+// Drain stops handing out deliveries and waits until every delivery in
+// flight is acknowledged and its settlement is durable, or ctx ends. Call it
+// before Shutdown so that a stopping collector does not cause redeliveries.
+func (s *Scheduler) Drain(ctx context.Context) error {
+	s.mu.Lock()
+	s.draining = true
+	s.mu.Unlock()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s.mu.Lock()
+		busy := len(s.inflight) > 0
+		if !busy {
+			for _, kq := range s.keys {
+				if kq.busy {
+					busy = true
+					break
+				}
+			}
+		}
+		s.mu.Unlock()
+		if !busy {
+			return nil
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return fmt.Errorf("scheduler drain: %w", ctx.Err())
+		}
 	}
 }
 

@@ -376,3 +376,26 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+func TestDrainWaitsForInFlightAndHandsOutNothingNew(t *testing.T) {
+	sink := &settleSink{}
+	s := newSched(t, testConfig(), sink)
+	a := s.Join("d1", 10)
+	if err := s.Enqueue(context.Background(), []eventstore.Entry{entry("a"), entry("b")}); err != nil {
+		t.Fatal(err)
+	}
+	d := next(t, a)
+	drained := make(chan error, 1)
+	go func() { drained <- s.Drain(context.Background()) }()
+	waitFor(t, func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.draining })
+	noDelivery(t, a)
+	if err := s.Ack(a, d.ID, Result{Outcome: Delivered}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-drained; err != nil {
+		t.Fatal(err)
+	}
+	if got := len(sink.settled()); got != 1 {
+		t.Fatalf("settled %d before drain returned, want 1", got)
+	}
+}

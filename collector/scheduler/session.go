@@ -31,7 +31,7 @@ func (x *Session) Next(ctx context.Context) (Delivery, error) {
 			s.mu.Unlock()
 			return Delivery{}, ErrClosed
 		}
-		if len(x.flights) < x.max {
+		if len(x.flights) < x.max && !s.draining {
 			for len(x.ready) > 0 {
 				kq := x.ready[0]
 				x.ready[0] = nil

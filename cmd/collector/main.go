@@ -1,0 +1,56 @@
+// Command collector reads the 8x8 SAPI stream of every configured tenant,
+// deduplicates events in Redis and streams them to dispatchers over gRPC.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/ccbridge/bridge/collector"
+	"github.com/ccbridge/bridge/internal/config"
+	"github.com/ccbridge/bridge/internal/logging"
+)
+
+func main() {
+	path := flag.String("config", envOr("CCB_CONFIG", "bridge.yaml"), "configuration file (env CCB_CONFIG)")
+	flag.Parse()
+	if err := run(*path); err != nil {
+		fmt.Fprintln(os.Stderr, "collector:", err)
+		os.Exit(1)
+	}
+}
+
+func run(path string) error {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return err
+	}
+	logger := logging.New(os.Stderr, cfg.Log.Level, "collector")
+	c, err := collector.New(cfg, logger)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := c.Start(ctx); err != nil {
+		_ = c.Shutdown(context.Background())
+		return err
+	}
+	<-ctx.Done()
+	logger.Info("stopping")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return c.Shutdown(sctx)
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}

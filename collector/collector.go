@@ -1,0 +1,258 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+
+	"github.com/ccbridge/bridge/collector/delivery"
+	"github.com/ccbridge/bridge/collector/eventstore"
+	"github.com/ccbridge/bridge/collector/sapi"
+	"github.com/ccbridge/bridge/collector/scheduler"
+	"github.com/ccbridge/bridge/internal/config"
+	deliveryv1 "github.com/ccbridge/bridge/gen/ccbridge/delivery/v1"
+)
+
+// Stats counts what the collector saw since start.
+type Stats struct {
+	received    atomic.Int64 // decoded events (heartbeats and malformed frames excluded)
+	heartbeats  atomic.Int64
+	malformed   atomic.Int64
+	admitted    atomic.Int64 // new events stored for delivery
+	duplicates  atomic.Int64
+	admitErrors atomic.Int64
+	recovered   atomic.Int64 // unsettled events found in Redis at start
+	settled     atomic.Int64
+	deadLetters atomic.Int64
+}
+
+// Snapshot is a copy of the counters.
+type Snapshot struct {
+	Received, Heartbeats, Malformed, Admitted, Duplicates, AdmitErrors, Recovered, Settled, DeadLetters int64
+}
+
+// Collector is one collector process's work. Create with New, then Start;
+// Shutdown stops it in order.
+type Collector struct {
+	cfg    *config.Config
+	logger *slog.Logger
+	rdb    *redis.Client
+	store  *eventstore.Store
+	sched  *scheduler.Scheduler
+	grpc   *grpc.Server
+	health *health.Server
+	lis    net.Listener
+	stats  Stats
+
+	pipelines []*pipeline
+	clients   []*sapi.Client
+	recovery  sync.WaitGroup
+	stopOnce  sync.Once
+	stopRecov context.CancelFunc
+}
+
+// New builds a collector from the configuration; Start connects it.
+func New(cfg *config.Config, logger *slog.Logger) (*Collector, error) {
+	if err := cfg.ValidateCollector(); err != nil {
+		return nil, err
+	}
+	cc := cfg.Collector
+	rdb := redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr, Username: cfg.Redis.Username,
+		Password: cfg.Redis.Password.Reveal(), DB: cfg.Redis.DB})
+	store, err := eventstore.New(rdb, eventstore.Config{KeyPrefix: cc.Store.KeyPrefix, Partitions: cc.Store.Partitions,
+		DedupTTL: cc.Store.DedupTTL, MalformedMaxLen: cc.Store.MalformedMaxLen})
+	if err != nil {
+		_ = rdb.Close()
+		return nil, err
+	}
+	c := &Collector{cfg: cfg, logger: logger, rdb: rdb, store: store}
+	scfg := scheduler.DefaultConfig()
+	scfg.MaxBuffered, scfg.DefaultMaxInFlight = cc.Scheduler.MaxBuffered, cc.Scheduler.DefaultMaxInFlight
+	scfg.RetryDelayMin, scfg.RetryDelayMax = cc.Scheduler.RetryDelayMin, cc.Scheduler.RetryDelayMax
+	c.sched, err = scheduler.New(scfg, store, c.onSettled)
+	if err != nil {
+		_ = rdb.Close()
+		return nil, err
+	}
+	for _, t := range cfg.Tenants {
+		sc := sapi.Config{BaseURL: t.SAPI.BaseURL, Tenant: t.Name, Username: t.SAPI.Username, Token: t.SAPI.Token,
+			SubscriptionID: t.SAPI.SubscriptionID, MaxEventBytes: cc.MaxEventBytes, IdleTimeout: cc.IdleTimeout}
+		if cc.OutputFormat != "" {
+			f, err := sapi.ParseFormat(cc.OutputFormat)
+			if err != nil {
+				_ = rdb.Close()
+				return nil, fmt.Errorf("collector.output_format: %w", err)
+			}
+			sc.OutputFormat = f
+		}
+		sc.SetDefaults()
+		if err := sc.Validate(); err != nil {
+			_ = rdb.Close()
+			return nil, fmt.Errorf("tenant %s: %w", t.Name, err)
+		}
+		tl := logger.With("tenant", t.Name)
+		p := newPipeline(t.Name, t.SAPI.SubscriptionID, cc.AdmitBatch, store, c.sched, &c.stats, tl)
+		c.pipelines = append(c.pipelines, p)
+		c.clients = append(c.clients, sapi.NewClient(sc, p.handleFrame, tl))
+	}
+	return c, nil
+}
+
+func (c *Collector) onSettled(_ eventstore.Entry, r scheduler.Result) {
+	c.stats.settled.Add(1)
+	if r.Outcome == scheduler.FailedPermanent {
+		c.stats.deadLetters.Add(1)
+	}
+}
+
+// Addr is the DeliveryService's listening address (valid after Start).
+func (c *Collector) Addr() string { return c.lis.Addr().String() }
+
+// Store exposes the event store (for operations and tests).
+func (c *Collector) Store() *eventstore.Store { return c.store }
+
+// Scheduler exposes the scheduler (for metrics and tests).
+func (c *Collector) Scheduler() *scheduler.Scheduler { return c.sched }
+
+// Stats returns a snapshot of the counters.
+func (c *Collector) Stats() Snapshot {
+	s := &c.stats
+	return Snapshot{Received: s.received.Load(), Heartbeats: s.heartbeats.Load(), Malformed: s.malformed.Load(),
+		Admitted: s.admitted.Load(), Duplicates: s.duplicates.Load(), AdmitErrors: s.admitErrors.Load(),
+		Recovered: s.recovered.Load(), Settled: s.settled.Load(), DeadLetters: s.deadLetters.Load()}
+}
+
+// Start checks Redis, serves the DeliveryService, re-schedules the events
+// left unsettled by an earlier run, then opens each tenant's SAPI stream.
+func (c *Collector) Start(ctx context.Context) error {
+	if err := c.store.Ping(ctx); err != nil {
+		return fmt.Errorf("redis %s: %w", c.cfg.Redis.Addr, err)
+	}
+	for _, w := range c.store.CheckServer(ctx) {
+		c.logger.Warn(w)
+	}
+	if err := c.sched.Start(ctx); err != nil {
+		return err
+	}
+	lis, err := net.Listen("tcp", c.cfg.Collector.GRPCListen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", c.cfg.Collector.GRPCListen, err)
+	}
+	c.lis = lis
+	c.grpc = grpc.NewServer(
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+	)
+	deliveryv1.RegisterDeliveryServiceServer(c.grpc, delivery.NewServer(c.sched, c.logger))
+	c.health = health.NewServer()
+	healthpb.RegisterHealthServer(c.grpc, c.health)
+	go func() { _ = c.grpc.Serve(lis) }()
+	c.logger.Info("collector serving", "addr", lis.Addr().String())
+
+	recovCtx, cancel := context.WithCancel(context.Background())
+	c.stopRecov = cancel
+	for i, p := range c.pipelines {
+		go p.run()
+		c.recovery.Add(1)
+		go func(p *pipeline, client *sapi.Client) {
+			defer c.recovery.Done()
+			if err := c.recover(recovCtx, p.tenant); err != nil {
+				c.logger.Error("recovery of unsettled events stopped", "tenant", p.tenant, "err", err)
+				return
+			}
+			if recovCtx.Err() != nil {
+				return
+			}
+			if err := client.Start(recovCtx); err != nil {
+				c.logger.Error("SAPI client did not start", "tenant", p.tenant, "err", err)
+			}
+		}(p, c.clients[i])
+	}
+	return nil
+}
+
+// recover schedules, in stream order, the events a previous run admitted
+// but did not settle. It runs before the tenant's SAPI stream opens, so
+// newer events of an interaction cannot overtake them.
+func (c *Collector) recover(ctx context.Context, tenant string) error {
+	for p := range c.store.Partitions() {
+		after := ""
+		for {
+			entries, err := c.store.Unsettled(ctx, tenant, p, after, 512)
+			if err != nil {
+				return err
+			}
+			if len(entries) == 0 {
+				break
+			}
+			if err := c.sched.Enqueue(ctx, entries); err != nil {
+				return err
+			}
+			c.stats.recovered.Add(int64(len(entries)))
+			after = entries[len(entries)-1].Ref.ID
+		}
+	}
+	if n := c.stats.recovered.Load(); n > 0 {
+		c.logger.Info("unsettled events from an earlier run scheduled again", "tenant", tenant, "events", n)
+	}
+	return nil
+}
+
+// Shutdown stops reading SAPI, admits what was read, lets dispatchers
+// settle what they hold, and stops serving. Whatever is not settled stays
+// in Redis for the next start. Idempotent.
+func (c *Collector) Shutdown(ctx context.Context) error {
+	var errs []error
+	c.stopOnce.Do(func() {
+		if c.health != nil {
+			c.health.Shutdown()
+		}
+		if c.stopRecov != nil {
+			c.stopRecov()
+		}
+		c.recovery.Wait()
+		for _, cl := range c.clients {
+			errs = append(errs, cl.Shutdown(ctx))
+		}
+		for _, p := range c.pipelines {
+			close(p.in)
+		}
+		if c.lis != nil { // started: pipelines are running
+			for _, p := range c.pipelines {
+				select {
+				case <-p.done:
+				case <-ctx.Done():
+					errs = append(errs, fmt.Errorf("tenant %s: admitting read events: %w", p.tenant, ctx.Err()))
+				}
+			}
+		}
+		drainCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := c.sched.Drain(drainCtx); err != nil {
+			c.logger.Warn("dispatchers did not settle every delivery before shutdown; they will be delivered again", "err", err)
+		}
+		cancel()
+		errs = append(errs, c.sched.Shutdown(ctx))
+		if c.grpc != nil {
+			stopped := make(chan struct{})
+			go func() { c.grpc.GracefulStop(); close(stopped) }()
+			select {
+			case <-stopped:
+			case <-ctx.Done():
+				c.grpc.Stop()
+			}
+		}
+		errs = append(errs, c.rdb.Close())
+	})
+	return errors.Join(errs...)
+}

@@ -1,0 +1,133 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/ccbridge/bridge/collector/eventstore"
+	"github.com/ccbridge/bridge/collector/sapi"
+	"github.com/ccbridge/bridge/collector/scheduler"
+	eventv1 "github.com/ccbridge/bridge/gen/ccbridge/event/v1"
+)
+
+// pipeline carries one tenant's frames from its SAPI client to the
+// scheduler: decode, batch, admit (dedup + durable hand-off), enqueue.
+type pipeline struct {
+	tenant string
+	subsID string
+	batch  int
+	store  *eventstore.Store
+	sched  *scheduler.Scheduler
+	stats  *Stats
+	logger *slog.Logger
+	in     chan *eventv1.Event
+	done   chan struct{}
+}
+
+func newPipeline(tenant, subsID string, batch int, store *eventstore.Store, sched *scheduler.Scheduler, stats *Stats, logger *slog.Logger) *pipeline {
+	return &pipeline{tenant: tenant, subsID: subsID, batch: batch, store: store, sched: sched, stats: stats,
+		logger: logger, in: make(chan *eventv1.Event, batch), done: make(chan struct{})}
+}
+
+// handleFrame is the SAPI client's handler. It blocks while the admitter
+// is behind, which slows the SAPI reader down instead of buffering.
+func (p *pipeline) handleFrame(ctx context.Context, f sapi.Frame) error {
+	if f.Err != nil {
+		p.keepMalformed(ctx, f.Bytes, f.Err.Error())
+		return nil
+	}
+	ev, err := sapi.Decode(f.Bytes, p.tenant, p.subsID, f.ReceivedAt)
+	switch {
+	case errors.Is(err, sapi.ErrHeartbeat):
+		p.stats.heartbeats.Add(1)
+		return nil
+	case err != nil:
+		p.keepMalformed(ctx, f.Bytes, err.Error())
+		return nil
+	}
+	p.stats.received.Add(1)
+	select {
+	case p.in <- ev:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p *pipeline) keepMalformed(ctx context.Context, frame []byte, reason string) {
+	p.stats.malformed.Add(1)
+	// The reason comes from our decoder and holds no payload; the frame is
+	// kept in Redis, never logged (it may hold phone numbers).
+	p.logger.Warn("malformed SAPI frame skipped", "reason", reason, "bytes", len(frame))
+	if err := p.store.KeepMalformed(ctx, p.tenant, frame, reason, time.Now()); err != nil {
+		p.logger.Error("could not keep malformed frame", "err", err)
+	}
+}
+
+// run admits batches until in is closed and drained.
+func (p *pipeline) run() {
+	defer close(p.done)
+	batch := make([]*eventv1.Event, 0, p.batch)
+	for ev := range p.in {
+		batch = append(batch[:0], ev)
+	fill:
+		for len(batch) < p.batch {
+			select {
+			case ev, ok := <-p.in:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, ev)
+			default:
+				break fill
+			}
+		}
+		p.admit(batch)
+	}
+}
+
+// admit stores a batch, retrying until Redis takes it: these events have
+// left the SAPI stream and exist nowhere else.
+func (p *pipeline) admit(batch []*eventv1.Event) {
+	backoff := 50 * time.Millisecond
+	var adm []eventstore.Admission
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		var err error
+		adm, err = p.store.Admit(ctx, batch)
+		cancel()
+		if err == nil {
+			break
+		}
+		p.stats.admitErrors.Add(1)
+		p.logger.Error("admit to Redis failed; retrying", "events", len(batch), "in", backoff, "err", err)
+		time.Sleep(backoff)
+		backoff = min(backoff*2, 5*time.Second)
+	}
+	entries := make([]eventstore.Entry, 0, len(adm))
+	for _, a := range adm {
+		switch a.Verdict {
+		case eventstore.VerdictNew:
+			p.stats.admitted.Add(1)
+			entries = append(entries, a.Entry)
+		case eventstore.VerdictDuplicatePending:
+			// Either a replay of an event still being delivered, or one whose
+			// earlier admission outcome was lost; the scheduler ignores the
+			// former.
+			p.stats.duplicates.Add(1)
+			entries = append(entries, a.Entry)
+		default:
+			p.stats.duplicates.Add(1)
+		}
+	}
+	if len(entries) == 0 {
+		return
+	}
+	if err := p.sched.Enqueue(context.Background(), entries); err != nil {
+		// Only when shutting down: the entries are in Redis and are
+		// delivered after the next start.
+		p.logger.Info("events left for the next start", "events", len(entries), "err", err)
+	}
+}

@@ -1,0 +1,189 @@
+package dispatcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
+
+	"github.com/ccbridge/bridge/dispatcher/regal"
+	"github.com/ccbridge/bridge/dispatcher/subscriber"
+	"github.com/ccbridge/bridge/dispatcher/translate"
+	deliveryv1 "github.com/ccbridge/bridge/gen/ccbridge/delivery/v1"
+	"github.com/ccbridge/bridge/internal/config"
+	"github.com/ccbridge/bridge/internal/secret"
+)
+
+// Dispatcher is one dispatcher process's work. Create with New, then Start;
+// Shutdown drains it.
+type Dispatcher struct {
+	cfg        config.Dispatcher
+	logger     *slog.Logger
+	translator *translate.Translator
+	regal      *regal.Client
+	keys       map[string]secret.Secret // tenant → Regal key
+	conn       *grpc.ClientConn
+	sub        *subscriber.Subscriber
+
+	mu    sync.Mutex
+	stats Stats
+}
+
+// Stats counts outcomes since start.
+type Stats struct {
+	Delivered       int
+	Skipped         map[string]int // by reason
+	FailedRetryable int
+	FailedPermanent int
+}
+
+// New builds a dispatcher from the configuration; it does not connect yet.
+func New(cfg *config.Config, logger *slog.Logger) (*Dispatcher, error) {
+	if err := cfg.ValidateDispatcher(); err != nil {
+		return nil, err
+	}
+	dc := cfg.Dispatcher
+	mapping := translate.DefaultMapping()
+	if len(dc.Mapping.Events) > 0 {
+		mapping.Events = nil
+		for _, e := range dc.Mapping.Events {
+			mapping.Events = append(mapping.Events, translate.EventMapping{Source: e.Source, Name: e.Name})
+		}
+	}
+	if dc.Mapping.EventSource != "" {
+		mapping.EventSource = dc.Mapping.EventSource
+	}
+	if dc.Mapping.DefaultRegion != "" {
+		mapping.DefaultRegion = dc.Mapping.DefaultRegion
+	}
+	tr, err := translate.New(mapping)
+	if err != nil {
+		return nil, fmt.Errorf("dispatcher.mapping: %w", err)
+	}
+	rc := regal.Config{BaseURL: dc.Regal.BaseURL, Timeout: dc.Regal.Timeout, MaxAttempts: dc.Regal.MaxAttempts,
+		BackoffInitial: dc.Regal.BackoffInitial, BackoffMax: dc.Regal.BackoffMax}
+	if err := rc.Validate(); err != nil {
+		return nil, fmt.Errorf("dispatcher.regal: %w", err)
+	}
+	keys := map[string]secret.Secret{}
+	for _, t := range cfg.Tenants {
+		keys[t.Name] = t.Regal.APIKey
+	}
+	if dc.ID == "" {
+		host, _ := os.Hostname()
+		dc.ID = host + "-" + strconv.Itoa(os.Getpid())
+	}
+	d := &Dispatcher{cfg: dc, logger: logger, translator: tr, regal: regal.NewClient(rc, nil), keys: keys,
+		stats: Stats{Skipped: map[string]int{}}}
+	return d, nil
+}
+
+// ID is the dispatcher's name in the collector's sessions.
+func (d *Dispatcher) ID() string { return d.cfg.ID }
+
+// Start connects to the collector and begins taking deliveries.
+func (d *Dispatcher) Start(ctx context.Context) error {
+	conn, err := grpc.NewClient(d.cfg.CollectorAddr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30e9, Timeout: 10e9, PermitWithoutStream: true}),
+	)
+	if err != nil {
+		return fmt.Errorf("dial collector %s: %w", d.cfg.CollectorAddr, err)
+	}
+	d.conn = conn
+	d.sub = subscriber.New(conn, subscriber.Config{DispatcherID: d.cfg.ID, MaxInFlight: d.cfg.MaxInFlight}, d.Handle, d.logger)
+	return d.sub.Start(ctx)
+}
+
+// Shutdown stops taking deliveries, finishes in-flight ones within the
+// configured grace (or ctx, if sooner), and disconnects. Idempotent.
+func (d *Dispatcher) Shutdown(ctx context.Context) error {
+	var err error
+	if d.sub != nil {
+		grace, cancel := context.WithTimeout(ctx, d.cfg.ShutdownGrace)
+		err = d.sub.Shutdown(grace)
+		cancel()
+	}
+	if d.conn != nil {
+		err = errors.Join(err, d.conn.Close())
+		d.conn = nil
+	}
+	d.regal.CloseIdleConnections()
+	return err
+}
+
+// Stats returns a snapshot of the outcome counters.
+func (d *Dispatcher) Stats() Stats {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := d.stats
+	s.Skipped = map[string]int{}
+	for k, v := range d.stats.Skipped {
+		s.Skipped[k] = v
+	}
+	return s
+}
+
+// Handle translates and sends one delivery, and says how it went. It is the
+// subscriber's Handler and is safe for concurrent use.
+func (d *Dispatcher) Handle(ctx context.Context, del *deliveryv1.Delivery) *deliveryv1.Ack {
+	ack := d.handle(ctx, del)
+	d.mu.Lock()
+	switch ack.GetOutcome() {
+	case deliveryv1.Outcome_OUTCOME_DELIVERED:
+		d.stats.Delivered++
+	case deliveryv1.Outcome_OUTCOME_SKIPPED:
+		d.stats.Skipped[ack.GetReason()]++
+	case deliveryv1.Outcome_OUTCOME_FAILED_RETRYABLE:
+		d.stats.FailedRetryable++
+	case deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT:
+		d.stats.FailedPermanent++
+	}
+	d.mu.Unlock()
+	return ack
+}
+
+func (d *Dispatcher) handle(ctx context.Context, del *deliveryv1.Delivery) *deliveryv1.Ack {
+	ev := del.GetEvent()
+	logger := d.logger.With("tenant", ev.GetTenant(), "interaction_id", ev.GetInteractionId(), "event_type", ev.GetEventType())
+	key, ok := d.keys[ev.GetTenant()]
+	if !ok {
+		logger.Error("no Regal key configured for tenant; dead-lettering")
+		return &deliveryv1.Ack{Outcome: deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT, Reason: "no Regal key configured for tenant " + ev.GetTenant()}
+	}
+	re, err := d.translator.Translate(ev)
+	if reason, skip := translate.IsSkip(err); skip {
+		logger.Debug("event not sent", "reason", reason)
+		return &deliveryv1.Ack{Outcome: deliveryv1.Outcome_OUTCOME_SKIPPED, Reason: reason}
+	}
+	if err != nil {
+		logger.Error("translate failed; dead-lettering", "err", err)
+		return &deliveryv1.Ack{Outcome: deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT, Reason: "translate: " + err.Error()}
+	}
+	res := d.regal.Send(ctx, key, re)
+	ack := &deliveryv1.Ack{Attempts: uint32(res.Attempts), RegalStatus: int32(res.Status), RegalEventName: re.Name}
+	switch {
+	case res.Err == nil:
+		ack.Outcome = deliveryv1.Outcome_OUTCOME_DELIVERED
+		logger.Debug("delivered to Regal", "regal_event", re.Name, "attempts", res.Attempts)
+	case ctx.Err() != nil:
+		ack.Outcome = deliveryv1.Outcome_OUTCOME_FAILED_RETRYABLE
+		ack.Reason = "dispatcher stopped before Regal answered"
+	case regal.IsPermanent(res.Err):
+		ack.Outcome = deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT
+		ack.Reason = res.Err.Error()
+		logger.Warn("Regal rejected the event; dead-lettering", "status", res.Status, "attempts", res.Attempts, "err", res.Err)
+	default:
+		ack.Outcome = deliveryv1.Outcome_OUTCOME_FAILED_RETRYABLE
+		ack.Reason = res.Err.Error()
+		logger.Warn("Regal delivery failed; will be delivered again", "status", res.Status, "attempts", res.Attempts, "err", res.Err)
+	}
+	return ack
+}

@@ -1,0 +1,282 @@
+// Package subscriber is the dispatcher's side of the DeliveryService: it
+// keeps a subscription to the collector open, runs a handler per delivery,
+// and sends back one acknowledgement per delivery.
+//
+// The collector owns every event until it receives the ack; the subscriber
+// owns a delivery from receipt to ack. If the stream breaks, deliveries
+// without an ack are delivered again by the collector, so the subscriber
+// cancels their handlers rather than finishing them late.
+package subscriber
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+
+	deliveryv1 "github.com/ccbridge/bridge/gen/ccbridge/delivery/v1"
+)
+
+// Handler processes one delivery and returns its acknowledgement (the
+// delivery id is filled in by the subscriber). It is called concurrently,
+// at most MaxInFlight times at once, and must return promptly once ctx is
+// done (the stream broke or the dispatcher is stopping).
+type Handler func(ctx context.Context, d *deliveryv1.Delivery) *deliveryv1.Ack
+
+// Config configures a subscriber.
+type Config struct {
+	DispatcherID string
+	MaxInFlight  int
+	ReconnectMin time.Duration
+	ReconnectMax time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = 128
+	}
+	if c.ReconnectMin <= 0 {
+		c.ReconnectMin = 100 * time.Millisecond
+	}
+	if c.ReconnectMax <= 0 {
+		c.ReconnectMax = 5 * time.Second
+	}
+}
+
+// Subscriber holds the subscription. Create with New, then Start.
+type Subscriber struct {
+	cfg     Config
+	client  deliveryv1.DeliveryServiceClient
+	handle  Handler
+	logger  *slog.Logger
+	stopCh  chan struct{}
+	force   context.Context
+	cancelF context.CancelFunc
+	done    chan struct{}
+	start   sync.Once
+	stop    sync.Once
+	started bool
+	mu      sync.Mutex
+	stats   Stats
+}
+
+// Stats counts what the subscriber did.
+type Stats struct {
+	Streams    int // subscriptions opened
+	Deliveries int // deliveries received
+	Acks       int // acknowledgements sent
+}
+
+// New returns a subscriber over an established client connection; the
+// caller owns conn and closes it after Shutdown.
+func New(conn grpc.ClientConnInterface, cfg Config, handle Handler, logger *slog.Logger) *Subscriber {
+	cfg.defaults()
+	force, cancel := context.WithCancel(context.Background())
+	return &Subscriber{
+		cfg: cfg, client: deliveryv1.NewDeliveryServiceClient(conn), handle: handle, logger: logger,
+		stopCh: make(chan struct{}), force: force, cancelF: cancel, done: make(chan struct{}),
+	}
+}
+
+// Start opens the subscription in the background and keeps it open,
+// reconnecting with backoff, until Shutdown.
+func (s *Subscriber) Start(context.Context) error {
+	s.start.Do(func() {
+		s.mu.Lock()
+		s.started = true
+		s.mu.Unlock()
+		go s.run()
+	})
+	return nil
+}
+
+// Shutdown stops taking deliveries, lets the running handlers finish and
+// acknowledges them, then closes the stream. When ctx ends first, the
+// handlers are cancelled (they acknowledge as retryable, or not at all; the
+// collector delivers those events again). Idempotent and safe before Start.
+func (s *Subscriber) Shutdown(ctx context.Context) error {
+	s.stop.Do(func() { close(s.stopCh) })
+	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	if !started {
+		s.cancelF()
+		return nil
+	}
+	select {
+	case <-s.done:
+		s.cancelF()
+		return nil
+	case <-ctx.Done():
+		s.cancelF()
+		<-s.done
+		return fmt.Errorf("dispatcher shutdown: grace period over, in-flight work cancelled: %w", ctx.Err())
+	}
+}
+
+// Stats returns a snapshot of the counters.
+func (s *Subscriber) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}
+
+func (s *Subscriber) stopping() bool {
+	select {
+	case <-s.stopCh:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *Subscriber) run() {
+	defer close(s.done)
+	backoff := s.cfg.ReconnectMin
+	for !s.stopping() {
+		start := time.Now()
+		err := s.session()
+		if s.stopping() {
+			return
+		}
+		if time.Since(start) > 10*time.Second {
+			backoff = s.cfg.ReconnectMin
+		}
+		wait := backoff/2 + rand.N(backoff/2+1)
+		s.logger.Warn("delivery stream ended; reconnecting", "err", err, "in", wait)
+		select {
+		case <-time.After(wait):
+		case <-s.stopCh:
+			return
+		}
+		backoff = min(backoff*2, s.cfg.ReconnectMax)
+	}
+}
+
+// session runs one stream from Hello to its end.
+func (s *Subscriber) session() error {
+	streamCtx, cancelStream := context.WithCancel(context.Background())
+	defer cancelStream()
+	stream, err := s.client.Subscribe(streamCtx, grpc.WaitForReady(true))
+	if err != nil {
+		return fmt.Errorf("subscribe: %w", err)
+	}
+	hello := &deliveryv1.SubscribeRequest{Kind: &deliveryv1.SubscribeRequest_Hello{Hello: &deliveryv1.Hello{
+		DispatcherId: s.cfg.DispatcherID, MaxInFlight: uint32(s.cfg.MaxInFlight)}}}
+	if err := stream.Send(hello); err != nil {
+		return fmt.Errorf("send hello: %w", err)
+	}
+	s.mu.Lock()
+	s.stats.Streams++
+	s.mu.Unlock()
+	s.logger.Info("subscribed to collector", "dispatcher", s.cfg.DispatcherID)
+
+	// Work is cancelled when the stream breaks (its deliveries will be
+	// redelivered) or when the shutdown grace runs out.
+	workCtx, cancelWork := context.WithCancel(s.force)
+	defer cancelWork()
+	acks := make(chan *deliveryv1.Ack, s.cfg.MaxInFlight)
+	closeAcks := sync.OnceFunc(func() { close(acks) })
+	var handlers sync.WaitGroup
+	sendErr := make(chan error, 1)
+	senderDone := make(chan struct{})
+	go func() {
+		defer close(senderDone)
+		for ack := range acks {
+			if err := stream.Send(&deliveryv1.SubscribeRequest{Kind: &deliveryv1.SubscribeRequest_Ack{Ack: ack}}); err != nil {
+				select {
+				case sendErr <- err:
+				default:
+				}
+				cancelWork()
+				continue
+			}
+			s.mu.Lock()
+			s.stats.Acks++
+			s.mu.Unlock()
+		}
+	}()
+
+	received := make(chan *deliveryv1.Delivery)
+	recvErr := make(chan error, 1)
+	go func() {
+		for {
+			resp, err := stream.Recv()
+			if err != nil {
+				recvErr <- err
+				return
+			}
+			if d := resp.GetDelivery(); d != nil {
+				select {
+				case received <- d:
+				case <-streamCtx.Done():
+					recvErr <- streamCtx.Err()
+					return
+				}
+			}
+		}
+	}()
+
+	var endErr error
+loop:
+	for {
+		select {
+		case d := <-received:
+			if s.stopping() {
+				continue // not started: the collector delivers it again
+			}
+			s.mu.Lock()
+			s.stats.Deliveries++
+			s.mu.Unlock()
+			handlers.Add(1)
+			go func() {
+				defer handlers.Done()
+				ack := s.handle(workCtx, d)
+				ack.DeliveryId = d.GetDeliveryId()
+				if workCtx.Err() != nil && ack.GetOutcome() != deliveryv1.Outcome_OUTCOME_DELIVERED {
+					return // the stream is gone or work was cancelled; redelivered
+				}
+				acks <- ack
+			}()
+		case err := <-recvErr:
+			endErr = err
+			cancelWork()
+			break loop
+		case <-s.stopCh:
+			// Stop taking work; finish what runs, then close our side.
+			go func() {
+				handlers.Wait()
+				closeAcks()
+				<-senderDone
+				_ = stream.CloseSend()
+			}()
+			force := s.force.Done()
+			for {
+				select {
+				case <-received:
+				case err := <-recvErr:
+					endErr = err
+					break loop
+				case <-force:
+					force = nil
+					cancelWork()
+					cancelStream()
+				}
+			}
+		}
+	}
+	handlers.Wait()
+	closeAcks()
+	<-senderDone
+	select {
+	case err := <-sendErr:
+		return errors.Join(endErr, err)
+	default:
+	}
+	return endErr
+}
