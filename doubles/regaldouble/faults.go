@@ -1,0 +1,72 @@
+package regaldouble
+
+import (
+	"net/http"
+	"time"
+)
+
+// Fault is a scripted answer to one POST /events request, used before the
+// server's normal behaviour.
+type Fault struct {
+	// Delay holds the answer back; a client that gives up first sees a
+	// timeout.
+	Delay time.Duration
+	// Status, when non-zero, is sent instead of the normal answer, with a
+	// body {"message":"<status text>"}. Zero means the normal answer
+	// follows the delay.
+	Status int
+	// RetryAfter, when non-empty, is sent as the Retry-After header with
+	// Status (delay-seconds or an HTTP-date).
+	RetryAfter string
+}
+
+// SetFaults replaces the scripted answers: the next len(faults) requests
+// to POST /events get them in order, before authentication; later
+// requests get the normal behaviour.
+func (s *Server) SetFaults(faults ...Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append([]Fault(nil), faults...)
+}
+
+// SetStatusSequence makes the next requests to POST /events answer with the
+// given statuses in order (e.g. 500, 429), then behave normally.
+func (s *Server) SetStatusSequence(codes ...int) {
+	faults := make([]Fault, len(codes))
+	for i, code := range codes {
+		faults[i] = Fault{Status: code}
+	}
+	s.SetFaults(faults...)
+}
+
+// nextFault pops the next scripted answer. The caller holds s.mu.
+func (s *Server) nextFault() (Fault, bool) {
+	if len(s.faults) == 0 {
+		return Fault{}, false
+	}
+	f := s.faults[0]
+	s.faults = s.faults[1:]
+	return f, true
+}
+
+// applyFault plays f and reports whether it answered the request (or the
+// client went away), so that normal handling must not follow.
+func applyFault(w http.ResponseWriter, r *http.Request, f Fault) bool {
+	if f.Delay > 0 {
+		t := time.NewTimer(f.Delay)
+		defer t.Stop()
+		select {
+		case <-r.Context().Done():
+			return true
+		case <-t.C:
+		}
+	}
+	if f.Status == 0 {
+		return false
+	}
+	if f.RetryAfter != "" {
+		w.Header().Set("Retry-After", f.RetryAfter)
+	}
+	writeMessage(w, f.Status, http.StatusText(f.Status))
+	return true
+}
