@@ -63,6 +63,9 @@ func New(cfg *config.Config, logger *slog.Logger) (*Dispatcher, error) {
 	if dc.Mapping.DefaultRegion != "" {
 		mapping.DefaultRegion = dc.Mapping.DefaultRegion
 	}
+	if dc.Mapping.DispositionNames != nil {
+		mapping.DispositionNames = dc.Mapping.DispositionNames
+	}
 	tr, err := translate.New(mapping)
 	if err != nil {
 		return nil, fmt.Errorf("dispatcher.mapping: %w", err)

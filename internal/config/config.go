@@ -81,7 +81,7 @@ type Collector struct {
 	// IdleTimeout drops and reconnects a SAPI stream silent for this long.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// AdmitBatch is the most events admitted to Redis in one round trip.
-	AdmitBatch int `yaml:"admit_batch"`
+	AdmitBatch int       `yaml:"admit_batch"`
 	Store      Store     `yaml:"store"`
 	Scheduler  Scheduler `yaml:"scheduler"`
 }
@@ -132,6 +132,9 @@ type Mapping struct {
 	Events        []MappedEvent `yaml:"events"`
 	EventSource   string        `yaml:"event_source"`
 	DefaultRegion string        `yaml:"default_region"`
+	// DispositionNames adds "disposition" ("None", "Try Again", …) next to a
+	// documented disposition_code; on when unset.
+	DispositionNames *bool `yaml:"disposition_names"`
 }
 
 // MappedEvent maps one SAPI event name to a Regal event name.

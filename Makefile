@@ -1,0 +1,55 @@
+# The bridge's build. `make help` lists the targets.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules --warn-undefined-variables
+
+BUF := go tool -modfile=tools/go.mod buf
+GO_TEST_FLAGS ?= -race -count=1 -timeout=20m
+BREAKING_AGAINST ?= .git\#branch=main
+
+.PHONY: help
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: demo
+demo: ## Run the whole bridge locally with both doubles and scripted calls (Ctrl-C to stop)
+	go run ./cmd/demo
+
+.PHONY: test
+test: ## Run every test (unit, conformance, end to end) with the race detector
+	go test $(GO_TEST_FLAGS) ./...
+
+.PHONY: build
+build: ## Build every binary into bin/
+	go build -o bin/ ./cmd/...
+
+.PHONY: lint
+lint: ## gofmt, go vet, buf lint and format, generated code up to date
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	go vet ./...
+	$(BUF) lint
+	$(BUF) format -d --exit-code
+	$(MAKE) --no-print-directory check-generated
+
+.PHONY: generate
+generate: ## Regenerate gen/ from proto/
+	$(BUF) generate
+
+.PHONY: check-generated
+check-generated: ## Fail if regenerating gen/ would change it
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	  $(BUF) generate -o "$$tmp"; \
+	  if ! diff -r "$$tmp/gen" gen >/dev/null; then \
+	    echo "gen/ is stale: run make generate"; diff -r "$$tmp/gen" gen | head -20; exit 1; fi; \
+	  echo "gen/ is up to date"
+
+.PHONY: breaking
+breaking: ## Check proto/ for breaking changes against main
+	$(BUF) breaking --against '$(BREAKING_AGAINST)'
+
+.PHONY: clean
+clean: ## Remove build outputs
+	rm -rf bin .tmp

@@ -1,0 +1,192 @@
+package subscriber
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/test/bufconn"
+
+	"github.com/ccbridge/bridge/collector/delivery"
+	"github.com/ccbridge/bridge/collector/eventstore"
+	"github.com/ccbridge/bridge/collector/scheduler"
+	deliveryv1 "github.com/ccbridge/bridge/gen/ccbridge/delivery/v1"
+	eventv1 "github.com/ccbridge/bridge/gen/ccbridge/event/v1"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// settleSink records durable settlements, as Redis would.
+type settleSink struct {
+	mu  sync.Mutex
+	got []eventstore.Settlement
+}
+
+func (k *settleSink) Settle(_ context.Context, sts []eventstore.Settlement) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.got = append(k.got, sts...)
+	return nil
+}
+
+func (k *settleSink) count() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.got)
+}
+
+// collectorFixture is the real delivery server and scheduler over bufconn.
+type collectorFixture struct {
+	sched *scheduler.Scheduler
+	sink  *settleSink
+	conn  *grpc.ClientConn
+}
+
+func startCollector(t *testing.T) *collectorFixture {
+	t.Helper()
+	sink := &settleSink{}
+	cfg := scheduler.DefaultConfig()
+	cfg.RetryDelayMin, cfg.RetryDelayMax = time.Millisecond, 10*time.Millisecond
+	sched, err := scheduler.New(cfg, sink, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sched.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	lis := bufconn.Listen(1 << 20)
+	srv := grpc.NewServer()
+	deliveryv1.RegisterDeliveryServiceServer(srv, delivery.NewServer(sched, slog.New(slog.DiscardHandler)))
+	go func() { _ = srv.Serve(lis) }()
+	conn, err := grpc.NewClient("passthrough:///bufnet",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = conn.Close()
+		_ = sched.Shutdown(context.Background())
+		srv.Stop()
+	})
+	return &collectorFixture{sched: sched, sink: sink, conn: conn}
+}
+
+var n int
+
+func (f *collectorFixture) enqueue(t *testing.T, keys ...string) {
+	t.Helper()
+	var entries []eventstore.Entry
+	for _, k := range keys {
+		n++
+		entries = append(entries, eventstore.Entry{Ref: eventstore.Ref{Tenant: "acme", ID: fmt.Sprintf("%d-0", n)},
+			Event: &eventv1.Event{OrderKey: k, InteractionId: k}})
+	}
+	if err := f.sched.Enqueue(context.Background(), entries); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func delivered(context.Context, *deliveryv1.Delivery) *deliveryv1.Ack {
+	return &deliveryv1.Ack{Outcome: deliveryv1.Outcome_OUTCOME_DELIVERED, Attempts: 1, RegalStatus: 200}
+}
+
+func TestDeliveriesAreHandledAndAcknowledged(t *testing.T) {
+	f := startCollector(t)
+	sub := New(f.conn, Config{DispatcherID: "d1", MaxInFlight: 4}, delivered, slog.New(slog.DiscardHandler))
+	if err := sub.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.enqueue(t, "a", "b", "a", "c", "a")
+	waitFor(t, "5 settlements", func() bool { return f.sink.count() == 5 })
+	if err := sub.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := sub.Stats(); st.Deliveries != 5 || st.Acks != 5 || st.Streams != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestGracefulShutdownFinishesInFlightWork(t *testing.T) {
+	f := startCollector(t)
+	started := make(chan struct{})
+	release := make(chan struct{})
+	handler := func(ctx context.Context, d *deliveryv1.Delivery) *deliveryv1.Ack {
+		close(started)
+		<-release
+		return delivered(ctx, d)
+	}
+	sub := New(f.conn, Config{DispatcherID: "d1", MaxInFlight: 1}, handler, slog.New(slog.DiscardHandler))
+	if err := sub.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.enqueue(t, "a")
+	<-started
+	done := make(chan error, 1)
+	go func() { done <- sub.Shutdown(context.Background()) }()
+	time.Sleep(20 * time.Millisecond)
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if f.sink.count() != 1 {
+		t.Fatalf("in-flight delivery not settled before shutdown returned")
+	}
+}
+
+func TestShutdownGraceOverCancelsWorkAndEventIsDeliveredAgain(t *testing.T) {
+	f := startCollector(t)
+	started := make(chan struct{}, 1)
+	stuck := func(ctx context.Context, d *deliveryv1.Delivery) *deliveryv1.Ack {
+		started <- struct{}{}
+		<-ctx.Done()
+		return &deliveryv1.Ack{Outcome: deliveryv1.Outcome_OUTCOME_FAILED_RETRYABLE, Reason: "stopped"}
+	}
+	first := New(f.conn, Config{DispatcherID: "d1", MaxInFlight: 1}, stuck, slog.New(slog.DiscardHandler))
+	if err := first.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.enqueue(t, "a")
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	if err := first.Shutdown(ctx); err == nil {
+		t.Fatal("Shutdown past its grace should say so")
+	}
+	second := New(f.conn, Config{DispatcherID: "d2", MaxInFlight: 1}, delivered, slog.New(slog.DiscardHandler))
+	if err := second.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "redelivery to the second dispatcher", func() bool { return f.sink.count() == 1 })
+	if err := second.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestShutdownBeforeStartIsSafeAndIdempotent(t *testing.T) {
+	f := startCollector(t)
+	sub := New(f.conn, Config{DispatcherID: "d1"}, delivered, slog.New(slog.DiscardHandler))
+	for range 2 {
+		if err := sub.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
