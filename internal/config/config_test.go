@@ -119,3 +119,20 @@ func TestValidateServiceSections(t *testing.T) {
 		})
 	}
 }
+
+func TestDeployExampleLoads(t *testing.T) {
+	b, err := os.ReadFile("../../deploy/bridge.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Parse(b, func(string) (string, bool) { return "x", true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.ValidateCollector(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.ValidateDispatcher(); err != nil {
+		t.Fatal(err)
+	}
+}
