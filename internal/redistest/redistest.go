@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -104,9 +105,8 @@ func (s *Server) stop() {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return
 	}
-	c := redis.NewClient(&redis.Options{Addr: s.Addr})
-	_ = c.Shutdown(context.Background()).Err()
-	_ = c.Close()
+	// SIGTERM is Redis's graceful shutdown: it flushes the AOF and exits.
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() { _ = s.cmd.Wait(); close(done) }()
 	select {

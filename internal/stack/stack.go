@@ -1,0 +1,186 @@
+// Package stack runs the whole bridge in one process for the end-to-end
+// tests and the demo: the SAPI double, the Regal double, a collector and N
+// dispatchers, wired over real HTTP and gRPC on loopback to a real Redis.
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ccbridge/bridge/collector"
+	"github.com/ccbridge/bridge/dispatcher"
+	"github.com/ccbridge/bridge/doubles/regaldouble"
+	"github.com/ccbridge/bridge/doubles/sapidouble"
+	"github.com/ccbridge/bridge/internal/config"
+	"github.com/ccbridge/bridge/internal/secret"
+)
+
+// Options choose the shape of the stack.
+type Options struct {
+	// RedisAddr is a running Redis.
+	RedisAddr string
+	// KeyPrefix keeps this stack's Redis keys apart.
+	KeyPrefix string
+	// Tenant is the 8x8 tenant name.
+	Tenant string
+	// Dispatchers is the number of dispatchers (default 2).
+	Dispatchers int
+	// SAPIToken and RegalKey are the credentials both sides use.
+	SAPIToken secret.Secret
+	RegalKey  secret.Secret
+	// SAPI tunes the SAPI double (credentials and listen address are set
+	// by the stack).
+	SAPI sapidouble.Config
+	// Mutate, if set, edits the generated configuration before start.
+	Mutate func(*config.Config)
+	Logger *slog.Logger
+}
+
+// Stack is a running bridge with its doubles.
+type Stack struct {
+	Config      *config.Config
+	SAPI        *sapidouble.Server
+	Regal       *regaldouble.Server
+	Collector   *collector.Collector
+	Dispatchers []*dispatcher.Dispatcher
+	logger      *slog.Logger
+}
+
+// Start starts the doubles, the collector and the dispatchers, and waits
+// until the collector's SAPI subscription is open.
+func Start(ctx context.Context, o Options) (_ *Stack, err error) {
+	if o.Dispatchers == 0 {
+		o.Dispatchers = 2
+	}
+	if o.Tenant == "" {
+		o.Tenant = "acmecorp01"
+	}
+	if o.KeyPrefix == "" {
+		o.KeyPrefix = "ccb"
+	}
+	if o.SAPIToken.IsZero() {
+		o.SAPIToken = "sapi-data-request-token-demo"
+	}
+	if o.RegalKey.IsZero() {
+		o.RegalKey = "regal-api-key-demo"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Stack{logger: o.Logger}
+	defer func() {
+		if err != nil {
+			_ = s.Shutdown(context.Background())
+		}
+	}()
+
+	sc := o.SAPI
+	if sc.Tenants == nil {
+		sc.Tenants = map[string]sapidouble.Credentials{}
+	}
+	sc.Tenants[o.Tenant] = sapidouble.Credentials{Username: o.Tenant, Token: o.SAPIToken}
+	s.SAPI = sapidouble.New(sc, o.Logger.With("component", "sapi-double"))
+	if err := s.SAPI.Start(ctx); err != nil {
+		return nil, fmt.Errorf("sapi double: %w", err)
+	}
+	s.Regal = regaldouble.New(regaldouble.Config{APIKeys: []secret.Secret{o.RegalKey}}, o.Logger.With("component", "regal-double"))
+	if err := s.Regal.Start(ctx); err != nil {
+		return nil, fmt.Errorf("regal double: %w", err)
+	}
+
+	cfg := config.Default()
+	cfg.Redis.Addr = o.RedisAddr
+	cfg.Tenants = []config.Tenant{{
+		Name: o.Tenant,
+		SAPI: config.TenantSAPI{BaseURL: s.SAPI.URL(), Username: o.Tenant, Token: o.SAPIToken, SubscriptionID: "regal-bridge"},
+		Regal: config.TenantRegal{APIKey: o.RegalKey},
+	}}
+	cfg.Collector.GRPCListen = "127.0.0.1:0"
+	cfg.Collector.Store.KeyPrefix = o.KeyPrefix
+	cfg.Collector.Scheduler.RetryDelayMin = 20 * time.Millisecond
+	cfg.Collector.Scheduler.RetryDelayMax = 200 * time.Millisecond
+	cfg.Dispatcher.Regal.BaseURL = s.Regal.URL()
+	cfg.Dispatcher.Regal.BackoffInitial = 10 * time.Millisecond
+	cfg.Dispatcher.Regal.BackoffMax = 100 * time.Millisecond
+	cfg.Dispatcher.ShutdownGrace = 2 * time.Second
+	if o.Mutate != nil {
+		o.Mutate(cfg)
+	}
+	s.Config = cfg
+
+	s.Collector, err = collector.New(cfg, o.Logger.With("component", "collector"))
+	if err != nil {
+		return nil, fmt.Errorf("collector: %w", err)
+	}
+	if err := s.Collector.Start(ctx); err != nil {
+		return nil, fmt.Errorf("collector: %w", err)
+	}
+	for i := range o.Dispatchers {
+		dcfg := *cfg
+		dcfg.Dispatcher.CollectorAddr = s.Collector.Addr()
+		dcfg.Dispatcher.ID = fmt.Sprintf("dispatcher-%d", i+1)
+		d, err := dispatcher.New(&dcfg, o.Logger.With("component", dcfg.Dispatcher.ID))
+		if err != nil {
+			return nil, fmt.Errorf("dispatcher: %w", err)
+		}
+		s.Dispatchers = append(s.Dispatchers, d)
+		if err := d.Start(ctx); err != nil {
+			return nil, fmt.Errorf("dispatcher: %w", err)
+		}
+	}
+	if err := s.WaitSessions(ctx, o.Dispatchers); err != nil {
+		return nil, err
+	}
+	if err := s.SAPI.WaitSubscribed(ctx, o.Tenant, 1); err != nil {
+		return nil, fmt.Errorf("collector did not subscribe to the SAPI double: %w", err)
+	}
+	return s, nil
+}
+
+// WaitSessions waits until n dispatchers are subscribed to the collector.
+func (s *Stack) WaitSessions(ctx context.Context, n int) error {
+	for s.Collector.Scheduler().Stats().Sessions < n {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %d dispatcher sessions: %w", n, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// WaitIdle waits until the collector holds no unsettled event.
+func (s *Stack) WaitIdle(ctx context.Context) error {
+	for {
+		st := s.Collector.Scheduler().Stats()
+		if st.Buffered == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("collector still holds %d events: %w", st.Buffered, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// Shutdown stops everything in order: dispatchers, collector, doubles.
+func (s *Stack) Shutdown(ctx context.Context) error {
+	var errs []error
+	for _, d := range s.Dispatchers {
+		errs = append(errs, d.Shutdown(ctx))
+	}
+	if s.Collector != nil {
+		errs = append(errs, s.Collector.Shutdown(ctx))
+	}
+	if s.Regal != nil {
+		errs = append(errs, s.Regal.Shutdown(ctx))
+	}
+	if s.SAPI != nil {
+		errs = append(errs, s.SAPI.Shutdown(ctx))
+	}
+	return errors.Join(errs...)
+}
