@@ -1,0 +1,156 @@
+// Command sapi-double runs the 8x8 SAPI double with a scripted mix of
+// realistic call flows, for demos and manual runs of the collector.
+//
+//	SAPI_DOUBLE_TOKEN=secret sapi-double -tenant acmecorp01 -calls 20 -interval 500ms
+//
+// It waits for a subscriber, plays the calls' events interleaved, and with
+// -repeat plays a new mix each round until interrupted.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/ccbridge/bridge/doubles/sapidouble"
+	"github.com/ccbridge/bridge/doubles/sapidouble/scenario"
+	"github.com/ccbridge/bridge/internal/secret"
+)
+
+// tokenEnv names the variable holding the token, kept out of flags so it
+// does not show in process listings.
+const tokenEnv = "SAPI_DOUBLE_TOKEN"
+
+type options struct {
+	listen        string
+	tenant        string
+	user          string
+	calls         int
+	seed          int64
+	interval      time.Duration
+	repeat        bool
+	duplicateRate float64
+	replayLast    int
+	heartbeat     time.Duration
+	sessionTTL    time.Duration
+	padding       bool
+	splitChunks   bool
+}
+
+func main() {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := run(logger); err != nil {
+		logger.Error("sapi-double failed", "error", err)
+		os.Exit(1)
+	}
+}
+
+func run(logger *slog.Logger) error {
+	var o options
+	flag.StringVar(&o.listen, "listen", "127.0.0.1:8088", "listen address")
+	flag.StringVar(&o.tenant, "tenant", "acmecorp01", "tenant name")
+	flag.StringVar(&o.user, "user", "", "Basic auth username (default: the tenant)")
+	flag.IntVar(&o.calls, "calls", 20, "calls per round")
+	flag.Int64Var(&o.seed, "seed", 1, "scenario seed")
+	flag.DurationVar(&o.interval, "interval", 500*time.Millisecond, "pause between events")
+	flag.BoolVar(&o.repeat, "repeat", false, "play a new mix every round until interrupted")
+	flag.Float64Var(&o.duplicateRate, "duplicate-rate", 0, "probability (0-1) of re-sending an event after a simulated failover")
+	flag.IntVar(&o.replayLast, "replay-last", 0, "events re-sent to a reconnecting subscriber (at-least-once replay)")
+	flag.DurationVar(&o.heartbeat, "heartbeat", 30*time.Second, "ClientCheck interval (0 = off)")
+	flag.DurationVar(&o.sessionTTL, "session-ttl", 60*time.Minute, "stream lifetime before the server cuts it")
+	flag.BoolVar(&o.padding, "padding", true, "write Atmosphere's 2048-space padding first")
+	flag.BoolVar(&o.splitChunks, "split-chunks", true, "split and coalesce events across writes")
+	flag.Parse()
+
+	token := secret.Secret(os.Getenv(tokenEnv))
+	if token.IsZero() {
+		return fmt.Errorf("set %s to the token subscribers must send", tokenEnv)
+	}
+	if o.user == "" {
+		o.user = o.tenant
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv := sapidouble.New(sapidouble.Config{
+		Addr:              o.listen,
+		Tenants:           map[string]sapidouble.Credentials{o.tenant: {Username: o.user, Token: token}},
+		HeartbeatInterval: o.heartbeat,
+		SessionTTL:        o.sessionTTL,
+		Padding:           o.padding,
+		SplitChunks:       o.splitChunks,
+		Seed:              o.seed,
+		ReplayLast:        o.replayLast,
+	}, logger)
+	if err := srv.Start(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}()
+	logger.Info("subscribe with", "base_url", srv.URL(), "tenant", o.tenant, "username", o.user)
+
+	err := play(ctx, srv, o, logger)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// play publishes the scripted rounds.
+func play(ctx context.Context, srv *sapidouble.Server, o options, logger *slog.Logger) error {
+	r := scenario.NewRand(o.seed)
+	for round := int64(0); round == 0 || o.repeat; round++ {
+		if err := srv.WaitSubscribed(ctx, o.tenant, 1); err != nil {
+			return err
+		}
+		seed := o.seed + round
+		events := scenario.Interleave(scenario.Mix(seed, o.tenant, o.calls, time.Now()), seed)
+		logger.Info("playing round", "round", round+1, "events", len(events))
+		for _, ev := range events {
+			if err := srv.Publish(o.tenant, ev); err != nil {
+				return err
+			}
+			if o.duplicateRate > 0 && r.Float64() < o.duplicateRate {
+				srv.Failover(o.tenant)
+				if err := srv.Publish(o.tenant, ev); err != nil {
+					return err
+				}
+			}
+			if err := pause(ctx, o.interval, r); err != nil {
+				return err
+			}
+		}
+	}
+	logger.Info("all rounds played; serving until interrupted")
+	return nil
+}
+
+// pause waits about d (±25%), so events do not arrive in lockstep.
+func pause(ctx context.Context, d time.Duration, r *rand.Rand) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	jittered := d*3/4 + time.Duration(r.Int64N(int64(d)/2+1))
+	t := time.NewTimer(jittered)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

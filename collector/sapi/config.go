@@ -1,0 +1,149 @@
+package sapi
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ccbridge/bridge/internal/secret"
+)
+
+// subscribePath is where SAPI serves TenantUpdates streams; the final
+// segment "TenantUpdates-{tenant}-{subsId}" is appended.
+const subscribePath = "/api/streaming/v1/clientconnect/subscribe/"
+
+// Defaults applied by SetDefaults.
+const (
+	DefaultReconnectMin = time.Second
+	DefaultReconnectMax = 60 * time.Second
+	// DefaultIdleTimeout is about three heartbeat intervals: a stream silent
+	// for that long is dead even if TCP has not noticed.
+	DefaultIdleTimeout = 180 * time.Second
+)
+
+// Config describes one SAPI subscription.
+type Config struct {
+	// BaseURL is the tenant's cluster host, e.g. "https://vcc-na12.8x8.com".
+	BaseURL string `yaml:"base_url"`
+	// Tenant is the contact center tenant name, e.g. "acmecorp01".
+	Tenant string `yaml:"tenant"`
+	// Username is the API Token screen's username; SetDefaults uses Tenant
+	// when it is empty, which is what 8x8 normally shows.
+	Username string `yaml:"username"`
+	// Token is the Data Request Token, sent as the Basic auth password.
+	Token secret.Secret `yaml:"token"`
+	// SubscriptionID is the subsId. Keep it stable: 8x8 caches events per
+	// subsId for two hours after a disconnect and replays them on reconnect.
+	// A tenant allows three concurrent subscriptions.
+	SubscriptionID string `yaml:"subscription_id"`
+	// OutputFormat is the desiredOutputType; default FormatNewlineJSON.
+	OutputFormat Format `yaml:"output_format"`
+	// MaxEventBytes bounds one event; default DefaultMaxEventBytes.
+	MaxEventBytes int `yaml:"max_event_bytes"`
+	// ReconnectMin is the first backoff after an error; default 1s.
+	ReconnectMin time.Duration `yaml:"reconnect_min"`
+	// ReconnectMax caps the backoff and paces probes while 8x8 answers
+	// 401/403; default 60s. Keep outages well under 8x8's 2-hour cache.
+	ReconnectMax time.Duration `yaml:"reconnect_max"`
+	// IdleTimeout drops a stream that delivered no byte for this long.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+}
+
+// DefaultConfig returns a Config with every default set and the identity
+// fields (URL, tenant, credentials, subscription) left empty.
+func DefaultConfig() Config {
+	var c Config
+	c.SetDefaults()
+	return c
+}
+
+// SetDefaults fills the fields left at their zero value.
+func (c *Config) SetDefaults() {
+	if c.Username == "" {
+		c.Username = c.Tenant
+	}
+	if c.OutputFormat == 0 {
+		c.OutputFormat = FormatNewlineJSON
+	}
+	if c.MaxEventBytes == 0 {
+		c.MaxEventBytes = DefaultMaxEventBytes
+	}
+	if c.ReconnectMin == 0 {
+		c.ReconnectMin = DefaultReconnectMin
+	}
+	if c.ReconnectMax == 0 {
+		c.ReconnectMax = DefaultReconnectMax
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+}
+
+// Validate reports every problem at once. Messages never contain the token.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if u, err := url.Parse(c.BaseURL); c.BaseURL == "" {
+		bad("base_url is required (e.g. https://vcc-na12.8x8.com)")
+	} else if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		bad("base_url %q must be an http(s) URL with a host", c.BaseURL)
+	} else if u.User != nil {
+		bad("base_url must not carry credentials; use username and token")
+	} else if u.RawQuery != "" || u.Fragment != "" {
+		bad("base_url must not have a query or fragment")
+	}
+	checkName := func(field, v string) {
+		switch {
+		case v == "":
+			bad("%s is required", field)
+		case strings.ContainsAny(v, "/?#&=% \t\r\n"):
+			bad("%s %q may not contain '/', '?', '#', '&', '=', '%%' or whitespace", field, v)
+		}
+	}
+	checkName("tenant", c.Tenant)
+	checkName("subscription_id", c.SubscriptionID)
+	if c.Username == "" {
+		bad("username is required")
+	}
+	if c.Token.IsZero() {
+		bad("token is required (the Data Request Token)")
+	}
+	if _, ok := formatNames[c.OutputFormat]; !ok {
+		bad("output_format %d is not a known format", int(c.OutputFormat))
+	}
+	if c.MaxEventBytes <= 0 {
+		bad("max_event_bytes must be positive")
+	}
+	if c.ReconnectMin <= 0 {
+		bad("reconnect_min must be positive")
+	}
+	if c.ReconnectMax < c.ReconnectMin {
+		bad("reconnect_max (%s) must be at least reconnect_min (%s)", c.ReconnectMax, c.ReconnectMin)
+	}
+	if c.IdleTimeout <= 0 {
+		bad("idle_timeout must be positive")
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("sapi config: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// StreamURL is the subscribe URL, in the form 8x8's support article gives:
+// {BaseURL}/api/streaming/v1/clientconnect/subscribe/TenantUpdates-{tenant}-{subsId}
+// ?desiredOutputType=…&tenantId=…&subsId=…&X-Atmosphere-Transport=streaming.
+// It holds no credential, so it is safe to log.
+func (c *Config) StreamURL() string {
+	query := []string{
+		"desiredOutputType=" + url.QueryEscape(c.OutputFormat.String()),
+		"tenantId=" + url.QueryEscape(c.Tenant),
+		"subsId=" + url.QueryEscape(c.SubscriptionID),
+		"X-Atmosphere-Transport=streaming",
+	}
+	return strings.TrimRight(c.BaseURL, "/") + subscribePath +
+		"TenantUpdates-" + url.PathEscape(c.Tenant) + "-" + url.PathEscape(c.SubscriptionID) +
+		"?" + strings.Join(query, "&")
+}

@@ -1,0 +1,15 @@
+// Package sapidouble is a local stand-in for the 8x8 Contact Center
+// Streaming API (legacy SAPI): a real HTTP server that streams events the
+// way 8x8 does, with the behaviours a client must survive.
+//
+// It serves GET /api/streaming/v1/clientconnect/subscribe/TenantUpdates-{tenant}-{subsId}
+// (and the older /api/sapi/atmosphere/subscribe/…) with HTTP Basic auth
+// (or ?token=Basic+<b64>), at most MaxSubscriptionsPerTenant concurrent
+// subscriptions per tenant, NEWLINE_JSON, JSON, XML and NEWLINE_XML output,
+// ClientCheck heartbeats, a per-subsId buffer replayed on reconnect, msgInfo
+// stamping with a per-instance sequence, and Atmosphere quirks (initial
+// padding, "<len>|" prefixes on request, random chunk splitting).
+//
+// Tests drive it with Publish, PublishRaw, Cut, Failover, ReplayLast,
+// Subscribers and WaitSubscribed.
+package sapidouble

@@ -1,0 +1,206 @@
+package sapidouble
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// atmospherePadding is what Atmosphere's PaddingAtmosphereInterceptor writes
+// before the first message.
+var atmospherePadding = []byte(strings.Repeat(" ", 2048) + "\n")
+
+// writeTimeout bounds one write, so a client that stopped reading cannot
+// hold a stream (and Shutdown) forever.
+const writeTimeout = 10 * time.Second
+
+// serveStream writes a subscription's events until the stream is cut,
+// replaced, expires, the client leaves or the server shuts down.
+func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, tenant string, sub *subscription, st *stream, format outputFormat, trackSize bool) {
+	out := &streamWriter{w: w, rc: http.NewResponseController(w), format: format, trackSize: trackSize}
+	s.mu.Lock()
+	s.streams++
+	if s.cfg.SplitChunks {
+		out.split = rand.New(rand.NewPCG(uint64(s.cfg.Seed), uint64(s.streams)))
+	}
+	s.mu.Unlock()
+
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	var first []byte
+	if s.cfg.Padding {
+		first = atmospherePadding
+	}
+	if err := out.writeBytes(first); err != nil {
+		return
+	}
+
+	var heartbeat <-chan time.Time
+	if s.cfg.HeartbeatInterval > 0 {
+		ticker := time.NewTicker(s.cfg.HeartbeatInterval)
+		defer ticker.Stop()
+		heartbeat = ticker.C
+	}
+	expiry := time.NewTimer(s.cfg.SessionTTL)
+	defer expiry.Stop()
+	for {
+		batch, attached := s.take(sub, st)
+		if !attached {
+			return
+		}
+		if len(batch) > 0 {
+			if err := out.write(batch); err != nil {
+				s.giveBack(sub, batch)
+				return
+			}
+			s.delivered(sub, batch)
+			continue
+		}
+		select {
+		case <-st.wake:
+		case <-heartbeat:
+			if err := out.write([]item{{event: s.heartbeat(tenant, sub.id)}}); err != nil {
+				return
+			}
+		case <-expiry.C:
+			return
+		case <-st.end:
+			return
+		case <-s.done:
+			return
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+// take removes everything pending for the stream, unless the stream is no
+// longer the subscription's.
+func (s *Server) take(sub *subscription, st *stream) ([]item, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sub.live != st {
+		return nil, false
+	}
+	batch := sub.pending
+	sub.pending = nil
+	return batch, true
+}
+
+// giveBack re-queues a batch whose write failed: the client may have read
+// part of it, so the next stream may see duplicates, as with 8x8.
+func (s *Server) giveBack(sub *subscription, batch []item) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sub.pending = append(batch, sub.pending...)
+}
+
+func (s *Server) delivered(sub *subscription, batch []item) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sub.remember(batch)
+}
+
+// heartbeat stamps a ClientCheck; it consumes a sequence number.
+func (s *Server) heartbeat(tenant, subsID string) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return heartbeatJSON(s.tenantState(tenant).nextMsgInfo(time.Now()), subsID, tenant)
+}
+
+// streamWriter renders items in the requested format and writes them,
+// flushing after each write.
+type streamWriter struct {
+	w         http.ResponseWriter
+	rc        *http.ResponseController
+	format    outputFormat
+	trackSize bool
+	split     *rand.Rand // non-nil: coalesce and cut at random points
+}
+
+func (o *streamWriter) write(batch []item) error {
+	var buf bytes.Buffer
+	for _, it := range batch {
+		msg, err := o.render(it)
+		if err != nil {
+			return err
+		}
+		if o.split == nil {
+			if err := o.writeBytes(msg); err != nil {
+				return err
+			}
+			continue
+		}
+		buf.Write(msg)
+	}
+	for rest := buf.Bytes(); len(rest) > 0; {
+		n := 1 + o.split.IntN(min(len(rest), 64))
+		if o.split.IntN(4) == 0 {
+			n = 1 + o.split.IntN(len(rest))
+		}
+		if err := o.writeBytes(rest[:n]); err != nil {
+			return err
+		}
+		rest = rest[n:]
+	}
+	return nil
+}
+
+// render formats one item as it goes on the wire.
+func (o *streamWriter) render(it item) ([]byte, error) {
+	if it.raw {
+		return it.event, nil
+	}
+	var msg []byte
+	switch o.format {
+	case formatNewlineJSON:
+		msg = append(bytes.Clone(it.event), '\n')
+	case formatJSON:
+		msg = it.event
+	default:
+		x, err := jsonToXML(it.event)
+		if err != nil {
+			return nil, err
+		}
+		if o.format == formatNewlineXML {
+			x = append(x, '\n')
+		}
+		msg = x
+	}
+	if o.trackSize {
+		msg = append(strconv.AppendInt(nil, int64(utf16Len(msg)), 10), append([]byte("|"), msg...)...)
+	}
+	return msg, nil
+}
+
+// writeBytes writes and flushes; with nothing to write it only flushes
+// (sending the headers).
+func (o *streamWriter) writeBytes(b []byte) error {
+	if err := o.rc.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
+	if len(b) > 0 {
+		if _, err := o.w.Write(b); err != nil {
+			return err
+		}
+	}
+	return o.rc.Flush()
+}
+
+// utf16Len counts UTF-16 code units, the unit of Atmosphere's length prefix.
+func utf16Len(b []byte) int {
+	n := 0
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		n += utf16.RuneLen(r)
+		b = b[size:]
+	}
+	return n
+}

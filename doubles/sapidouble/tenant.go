@@ -1,0 +1,114 @@
+package sapidouble
+
+import (
+	"fmt"
+	"time"
+)
+
+// tenantState is what the double knows about one tenant; guarded by
+// Server.mu.
+type tenantState struct {
+	name       string
+	instance   int
+	instanceID string
+	sequence   int64
+	subs       map[string]*subscription
+}
+
+// subscription is one subsId: its buffer outlives its connections.
+type subscription struct {
+	id             string
+	pending        []item    // not yet written, in order
+	live           *stream   // the connected stream, nil if none
+	disconnectedAt time.Time // when live last became nil
+	recent         []item    // last events written, for duplicate-on-replay
+	connected      bool      // a stream was attached at least once
+}
+
+// item is one thing to write to a stream.
+type item struct {
+	event []byte // a stamped JSON event, or raw bytes
+	raw   bool   // write verbatim, whatever the output format
+}
+
+// stream is one connected response.
+type stream struct {
+	wake chan struct{} // pending has new items
+	end  chan struct{} // closed when the stream is cut or replaced
+}
+
+// recentKept bounds the events remembered for duplicate-on-replay.
+const recentKept = 256
+
+func newTenantState(name string) *tenantState {
+	t := &tenantState{name: name, subs: map[string]*subscription{}}
+	t.failover()
+	return t
+}
+
+// failover moves the tenant to a new 8x8 instance: new instanceId, sequence
+// restarted.
+func (t *tenantState) failover() {
+	t.instance++
+	t.instanceID = fmt.Sprintf("us1tomcat%02d.us1.sapi-double.local-sapi-v1", t.instance)
+	t.sequence = 0
+}
+
+// nextMsgInfo consumes a sequence number.
+func (t *tenantState) nextMsgInfo(now time.Time) []byte {
+	t.sequence++
+	return msgInfoJSON(t.instanceID, t.sequence, now)
+}
+
+// prune forgets subscriptions disconnected for longer than retention, with
+// their buffers, as 8x8 does after two hours.
+func (t *tenantState) prune(now time.Time, retention time.Duration) {
+	for id, sub := range t.subs {
+		if sub.live == nil && now.Sub(sub.disconnectedAt) > retention {
+			delete(t.subs, id)
+		}
+	}
+}
+
+func (t *tenantState) liveCount() int {
+	n := 0
+	for _, sub := range t.subs {
+		if sub.live != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// enqueue adds items to a subscription and wakes its stream.
+func (sub *subscription) enqueue(items ...item) {
+	sub.pending = append(sub.pending, items...)
+	if sub.live != nil {
+		select {
+		case sub.live.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// detach ends the live stream, keeping the buffer for the next one.
+func (sub *subscription) detach(now time.Time) {
+	if sub.live == nil {
+		return
+	}
+	close(sub.live.end)
+	sub.live = nil
+	sub.disconnectedAt = now
+}
+
+// remember records written events for duplicate-on-replay.
+func (sub *subscription) remember(batch []item) {
+	for _, it := range batch {
+		if !it.raw {
+			sub.recent = append(sub.recent, it)
+		}
+	}
+	if extra := len(sub.recent) - recentKept; extra > 0 {
+		sub.recent = append(sub.recent[:0:0], sub.recent[extra:]...)
+	}
+}
