@@ -113,9 +113,10 @@ func (p *pipeline) admit(batch []*eventv1.Event) {
 			p.stats.admitted.Add(1)
 			entries = append(entries, a.Entry)
 		case eventstore.VerdictDuplicatePending:
-			// Either a replay of an event still being delivered, or one whose
-			// earlier admission outcome was lost; the scheduler ignores the
-			// former.
+			// Either a replay of an event still being delivered, or an event
+			// whose earlier admission outcome was lost (Redis error). The
+			// scheduler ignores the former: its entry id is not above the
+			// partition's high-water mark.
 			p.stats.duplicates.Add(1)
 			entries = append(entries, a.Entry)
 		default:

@@ -77,7 +77,12 @@ type Scheduler struct {
 
 	mu         sync.Mutex
 	keys       map[string]*keyQueue
-	known      map[eventstore.Ref]struct{}
+	// highWater is, per (tenant, partition), the greatest stream id ever
+	// enqueued. Entries reach Enqueue in stream-id order per partition (one
+	// admitter per tenant; recovery finishes before admission starts), so
+	// an id at or below it was enqueued before (and may be settled by now)
+	// and must not be delivered again.
+	highWater  map[partitionKey]streamID
 	sessions   []*Session
 	unassigned map[*keyQueue]struct{}
 	inflight   map[uint64]*flight
@@ -138,7 +143,7 @@ func New(cfg Config, settler Settler, onDone func(eventstore.Entry, Result)) (*S
 	return &Scheduler{
 		cfg: cfg, settler: settler, onDone: onDone,
 		keys:       map[string]*keyQueue{},
-		known:      map[eventstore.Ref]struct{}{},
+		highWater:  map[partitionKey]streamID{},
 		unassigned: map[*keyQueue]struct{}{},
 		inflight:   map[uint64]*flight{},
 		space:      make(chan struct{}),
@@ -217,9 +222,11 @@ func (s *Scheduler) Drain(ctx context.Context) error {
 	}
 }
 
-// Enqueue adds admitted entries in their order. Entries the scheduler
-// already holds are ignored, so an entry can be offered again safely. It
-// blocks while MaxBuffered events are held, until space frees or ctx ends.
+// Enqueue adds admitted entries in their order. The entries of one
+// partition must come in stream-id order across calls; an entry at or below
+// the partition's greatest enqueued id was enqueued before and is ignored,
+// so an admission outcome can be offered again safely. It blocks while
+// MaxBuffered events are held, until space frees or ctx ends.
 func (s *Scheduler) Enqueue(ctx context.Context, entries []eventstore.Entry) error {
 	for {
 		s.mu.Lock()
@@ -240,10 +247,15 @@ func (s *Scheduler) Enqueue(ctx context.Context, entries []eventstore.Entry) err
 	}
 	defer s.mu.Unlock()
 	for _, e := range entries {
-		if _, ok := s.known[e.Ref]; ok {
+		pk := partitionKey{e.Ref.Tenant, e.Ref.Partition}
+		id, err := parseStreamID(e.Ref.ID)
+		if err != nil {
+			return err
+		}
+		if hw, ok := s.highWater[pk]; ok && !hw.less(id) {
 			continue
 		}
-		s.known[e.Ref] = struct{}{}
+		s.highWater[pk] = id
 		s.buffered++
 		key := e.Event.GetOrderKey()
 		kq := s.keys[key]
@@ -438,7 +450,6 @@ func (s *Scheduler) writeSettlements(batch []settleReq, sts []eventstore.Settlem
 			kq.events = kq.events[1:]
 		}
 		kq.busy = false
-		delete(s.known, r.st.Entry.Ref)
 		s.buffered--
 		switch {
 		case len(kq.events) == 0:

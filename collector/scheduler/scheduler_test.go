@@ -115,12 +115,12 @@ func TestOneUnsettledEventPerKey(t *testing.T) {
 func TestSlowKeyDoesNotBlockOthers(t *testing.T) {
 	s := newSched(t, testConfig(), &settleSink{})
 	a := s.Join("d1", 10)
-	slow := entry("slow")
+	slow, slow2 := entry("slow"), entry("slow")
 	var others []eventstore.Entry
 	for i := range 5 {
 		others = append(others, entry(fmt.Sprintf("fast-%d", i)))
 	}
-	if err := s.Enqueue(context.Background(), append([]eventstore.Entry{slow, entry("slow")}, others...)); err != nil {
+	if err := s.Enqueue(context.Background(), append([]eventstore.Entry{slow, slow2}, others...)); err != nil {
 		t.Fatal(err)
 	}
 	held := next(t, a) // the slow key's head, never acknowledged here
@@ -397,5 +397,29 @@ func TestDrainWaitsForInFlightAndHandsOutNothingNew(t *testing.T) {
 	}
 	if got := len(sink.settled()); got != 1 {
 		t.Fatalf("settled %d before drain returned, want 1", got)
+	}
+}
+
+func TestSettledEntryOfferedAgainIsNotDeliveredAgain(t *testing.T) {
+	sink := &settleSink{}
+	s := newSched(t, testConfig(), sink)
+	a := s.Join("d1", 10)
+	e := entry("k")
+	if err := s.Enqueue(context.Background(), []eventstore.Entry{e}); err != nil {
+		t.Fatal(err)
+	}
+	d := next(t, a)
+	if err := s.Ack(a, d.ID, Result{Outcome: Delivered}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return len(sink.settled()) == 1 && s.Stats().Buffered == 0 })
+	// A replay admitted while the original was still pending reports the
+	// original's ref; by the time it is offered the original is settled.
+	if err := s.Enqueue(context.Background(), []eventstore.Entry{e}); err != nil {
+		t.Fatal(err)
+	}
+	noDelivery(t, a)
+	if got := s.Stats().Buffered; got != 0 {
+		t.Fatalf("buffered %d, want 0", got)
 	}
 }
