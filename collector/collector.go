@@ -20,8 +20,8 @@ import (
 	"github.com/ccbridge/bridge/collector/eventstore"
 	"github.com/ccbridge/bridge/collector/sapi"
 	"github.com/ccbridge/bridge/collector/scheduler"
-	"github.com/ccbridge/bridge/internal/config"
 	deliveryv1 "github.com/ccbridge/bridge/gen/ccbridge/delivery/v1"
+	"github.com/ccbridge/bridge/internal/config"
 )
 
 // Stats counts what the collector saw since start.

@@ -75,8 +75,8 @@ type Scheduler struct {
 	settler Settler
 	onDone  func(eventstore.Entry, Result)
 
-	mu         sync.Mutex
-	keys       map[string]*keyQueue
+	mu   sync.Mutex
+	keys map[string]*keyQueue
 	// highWater is, per (tenant, partition), the greatest stream id ever
 	// enqueued. Entries reach Enqueue in stream-id order per partition (one
 	// admitter per tenant; recovery finishes before admission starts), so
@@ -91,7 +91,7 @@ type Scheduler struct {
 	nextSess   uint64
 	space      chan struct{} // closed and replaced when buffer space frees
 	closed     bool
-	draining   bool          // hand out nothing new; see Drain
+	draining   bool // hand out nothing new; see Drain
 
 	settleCh  chan settleReq
 	stopOnce  sync.Once

@@ -38,7 +38,7 @@ type Options struct {
 
 // Report is what a run observed.
 type Report struct {
-	Calls, Lines, Repeats, ExpectedRegal int
+	Calls, Lines, Repeats, ExpectedRegal                  int
 	Received, Duplicates, Admitted, Malformed, Heartbeats int64
 	Delivered                                             int
 	Skipped                                               map[string]int

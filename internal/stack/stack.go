@@ -94,8 +94,8 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	cfg := config.Default()
 	cfg.Redis.Addr = o.RedisAddr
 	cfg.Tenants = []config.Tenant{{
-		Name: o.Tenant,
-		SAPI: config.TenantSAPI{BaseURL: s.SAPI.URL(), Username: o.Tenant, Token: o.SAPIToken, SubscriptionID: "regal-bridge"},
+		Name:  o.Tenant,
+		SAPI:  config.TenantSAPI{BaseURL: s.SAPI.URL(), Username: o.Tenant, Token: o.SAPIToken, SubscriptionID: "regal-bridge"},
 		Regal: config.TenantRegal{APIKey: o.RegalKey},
 	}}
 	cfg.Collector.GRPCListen = "127.0.0.1:0"
