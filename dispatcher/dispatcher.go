@@ -83,6 +83,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Dispatcher, error) {
 		host, _ := os.Hostname()
 		dc.ID = host + "-" + strconv.Itoa(os.Getpid())
 	}
+	rc.UserAgent = "ccbridge-dispatcher/" + dc.ID
 	d := &Dispatcher{cfg: dc, logger: logger, translator: tr, regal: regal.NewClient(rc, nil), keys: keys,
 		stats: Stats{Skipped: map[string]int{}}}
 	return d, nil

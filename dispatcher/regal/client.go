@@ -196,6 +196,9 @@ func (c *Client) attempt(parent context.Context, key string, body []byte) attemp
 	req.Header.Set("Authorization", key)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
+	if c.cfg.UserAgent != "" {
+		req.Header.Set("User-Agent", c.cfg.UserAgent)
+	}
 
 	resp, err := c.httpClient.Do(req)
 	if err != nil {

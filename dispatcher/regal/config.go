@@ -35,6 +35,9 @@ type Config struct {
 	BackoffMax time.Duration `yaml:"backoff_max"`
 	// MaxRetryAfter caps a wait requested by a Retry-After response header.
 	MaxRetryAfter time.Duration `yaml:"max_retry_after"`
+	// UserAgent names the sender (product and dispatcher id), so a request
+	// can be traced back to the dispatcher that made it.
+	UserAgent string `yaml:"-"`
 }
 
 // WithDefaults returns c with every zero field set to its default.

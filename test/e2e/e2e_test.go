@@ -297,6 +297,20 @@ func TestManyCallsOverTwoDispatchersKeepOrderPerInteraction(t *testing.T) {
 			t.Errorf("interaction %s: Regal got %v, want %v", id, byInteraction[id], names)
 		}
 	}
+	// Every event of one interaction went through one dispatcher.
+	senders := map[string]map[string]bool{}
+	for _, r := range got {
+		id, _ := r.Event.Properties["interaction_id"].(string)
+		if senders[id] == nil {
+			senders[id] = map[string]bool{}
+		}
+		senders[id][r.Header.Get("User-Agent")] = true
+	}
+	for id, ua := range senders {
+		if len(ua) != 1 {
+			t.Errorf("interaction %s was sent by %d dispatchers: %v", id, len(ua), ua)
+		}
+	}
 	for _, d := range s.Dispatchers {
 		if d.Stats().Delivered == 0 {
 			t.Errorf("dispatcher %s delivered nothing: the load was not shared", d.ID())
