@@ -80,6 +80,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Collector, error) {
 	scfg := scheduler.DefaultConfig()
 	scfg.MaxBuffered, scfg.DefaultMaxInFlight = cc.Scheduler.MaxBuffered, cc.Scheduler.DefaultMaxInFlight
 	scfg.RetryDelayMin, scfg.RetryDelayMax = cc.Scheduler.RetryDelayMin, cc.Scheduler.RetryDelayMax
+	scfg.MaxAttempts, scfg.MaxRetryAge = cc.Scheduler.MaxAttempts, cc.Scheduler.MaxRetryAge
 	c.sched, err = scheduler.New(scfg, store, c.onSettled)
 	if err != nil {
 		_ = rdb.Close()

@@ -180,6 +180,13 @@ func (d *Dispatcher) handle(ctx context.Context, del *deliveryv1.Delivery) *deli
 	case ctx.Err() != nil:
 		ack.Outcome = deliveryv1.Outcome_OUTCOME_FAILED_RETRYABLE
 		ack.Reason = "dispatcher stopped before Regal answered"
+	case errors.Is(res.Err, regal.ErrRetryBudgetSpent):
+		// This send's attempts are spent on transient failures (5xx, 429,
+		// network); the collector delivers it again later and dead-letters
+		// it when the event's whole budget is spent.
+		ack.Outcome = deliveryv1.Outcome_OUTCOME_FAILED_RETRYABLE
+		ack.Reason = res.Err.Error()
+		logger.Warn("Regal unavailable; the event will be delivered again", "status", res.Status, "attempts", res.Attempts, "err", res.Err)
 	case regal.IsPermanent(res.Err):
 		ack.Outcome = deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT
 		ack.Reason = res.Err.Error()
@@ -187,7 +194,7 @@ func (d *Dispatcher) handle(ctx context.Context, del *deliveryv1.Delivery) *deli
 	default:
 		ack.Outcome = deliveryv1.Outcome_OUTCOME_FAILED_RETRYABLE
 		ack.Reason = res.Err.Error()
-		logger.Warn("Regal delivery failed; will be delivered again", "status", res.Status, "attempts", res.Attempts, "err", res.Err)
+		logger.Warn("Regal delivery failed; the event will be delivered again", "status", res.Status, "attempts", res.Attempts, "err", res.Err)
 	}
 	return ack
 }

@@ -20,6 +20,14 @@ type Config struct {
 	RetryDelayMax time.Duration `yaml:"retry_delay_max"`
 	// SettleBatch is the most settlements written to Redis in one round trip.
 	SettleBatch int `yaml:"settle_batch"`
+	// MaxAttempts and MaxRetryAge are the retry budget of one event across
+	// all its deliveries: when the Regal attempts reported for it reach
+	// MaxAttempts, or it keeps failing for MaxRetryAge, it is dead-lettered
+	// with its last error. Until then a failed event is delivered again
+	// (RetryDelayMin doubling to RetryDelayMax), so a Regal outage shorter
+	// than the budget is ridden out without dead letters.
+	MaxAttempts int           `yaml:"max_attempts"`
+	MaxRetryAge time.Duration `yaml:"max_retry_age"`
 }
 
 // DefaultConfig returns the production defaults.
@@ -30,6 +38,8 @@ func DefaultConfig() Config {
 		RetryDelayMin:      500 * time.Millisecond,
 		RetryDelayMax:      30 * time.Second,
 		SettleBatch:        512,
+		MaxAttempts:        100,
+		MaxRetryAge:        30 * time.Minute,
 	}
 }
 
@@ -44,6 +54,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RetryDelayMin <= 0 || c.RetryDelayMax < c.RetryDelayMin {
 		errs = append(errs, fmt.Errorf("retry delays must satisfy 0 < min <= max, got %s and %s", c.RetryDelayMin, c.RetryDelayMax))
+	}
+	if c.MaxAttempts < 1 || c.MaxRetryAge <= 0 {
+		errs = append(errs, fmt.Errorf("max_attempts and max_retry_age must be positive, got %d and %s", c.MaxAttempts, c.MaxRetryAge))
 	}
 	if c.SettleBatch < 1 {
 		errs = append(errs, fmt.Errorf("settle_batch must be positive, got %d", c.SettleBatch))

@@ -114,6 +114,8 @@ type keyQueue struct {
 type item struct {
 	entry      eventstore.Entry
 	redelivery int
+	attempts   int       // Regal attempts reported across deliveries
+	failingAt  time.Time // first failed attempt, zero while none
 }
 
 type flight struct {
@@ -339,17 +341,27 @@ func (s *Scheduler) Ack(sess *Session, id uint64, res Result) error {
 	delete(sess.flights, id)
 	delete(s.inflight, id)
 	sess.signalLocked()
+	f.it.attempts += res.Attempts
 	if res.Outcome == FailedRetryable {
-		f.it.redelivery++
-		s.retryLaterLocked(f.kq)
-		s.mu.Unlock()
-		return nil
+		if res.Attempts > 0 && f.it.failingAt.IsZero() {
+			f.it.failingAt = time.Now()
+		}
+		if !s.budgetSpentLocked(f.it) {
+			f.it.redelivery++
+			s.retryLaterLocked(f.kq)
+			s.mu.Unlock()
+			return nil
+		}
+		res.Outcome = FailedPermanent
+		res.Reason = fmt.Sprintf("retry budget spent (%d attempts over %s): %s",
+			f.it.attempts, time.Since(f.it.failingAt).Round(time.Second), res.Reason)
 	}
 	f.kq.tries = 0
+	attempts := f.it.attempts
 	s.mu.Unlock()
 	st := eventstore.Settlement{Entry: f.it.entry}
 	if res.Outcome == FailedPermanent {
-		st.Dead = &eventstore.DeadLetter{Reason: res.Reason, Attempts: res.Attempts, Status: res.Status, At: time.Now()}
+		st.Dead = &eventstore.DeadLetter{Reason: res.Reason, Attempts: attempts, Status: res.Status, At: time.Now()}
 	}
 	select {
 	case s.settleCh <- settleReq{st: st, res: res, kq: f.kq, it: f.it}:
@@ -357,6 +369,13 @@ func (s *Scheduler) Ack(sess *Session, id uint64, res Result) error {
 	case <-s.stop:
 		return ErrClosed
 	}
+}
+
+// budgetSpentLocked reports whether an event that failed again has used up
+// its retry budget.
+func (s *Scheduler) budgetSpentLocked(it *item) bool {
+	return it.attempts >= s.cfg.MaxAttempts ||
+		(!it.failingAt.IsZero() && time.Since(it.failingAt) >= s.cfg.MaxRetryAge)
 }
 
 func (s *Scheduler) retryLaterLocked(kq *keyQueue) {

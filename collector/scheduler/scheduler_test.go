@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -421,5 +422,31 @@ func TestSettledEntryOfferedAgainIsNotDeliveredAgain(t *testing.T) {
 	noDelivery(t, a)
 	if got := s.Stats().Buffered; got != 0 {
 		t.Fatalf("buffered %d, want 0", got)
+	}
+}
+
+func TestRetryBudgetDeadLettersWithTotalAttempts(t *testing.T) {
+	sink := &settleSink{}
+	cfg := testConfig()
+	cfg.MaxAttempts = 9
+	s := newSched(t, cfg, sink)
+	a := s.Join("d1", 1)
+	e := entry("k")
+	if err := s.Enqueue(context.Background(), []eventstore.Entry{e}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		d := next(t, a)
+		if d.Redelivery != i {
+			t.Fatalf("delivery %d has redelivery %d", i, d.Redelivery)
+		}
+		if err := s.Ack(a, d.ID, Result{Outcome: FailedRetryable, Attempts: 3, Status: 503, Reason: "regal 503"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, func() bool { return len(sink.settled()) == 1 })
+	dead := sink.settled()[0].Dead
+	if dead == nil || dead.Attempts != 9 || dead.Status != 503 || !strings.Contains(dead.Reason, "retry budget spent") || !strings.Contains(dead.Reason, "regal 503") {
+		t.Fatalf("dead letter %+v", dead)
 	}
 }

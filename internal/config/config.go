@@ -100,6 +100,10 @@ type Scheduler struct {
 	DefaultMaxInFlight int           `yaml:"default_max_in_flight"`
 	RetryDelayMin      time.Duration `yaml:"retry_delay_min"`
 	RetryDelayMax      time.Duration `yaml:"retry_delay_max"`
+	// MaxAttempts and MaxRetryAge bound the Regal attempts of one event
+	// across redeliveries before it is dead-lettered.
+	MaxAttempts int           `yaml:"max_attempts"`
+	MaxRetryAge time.Duration `yaml:"max_retry_age"`
 }
 
 // Dispatcher is the dispatcher's section.
@@ -204,7 +208,8 @@ func Default() *Config {
 			AdmitBatch:    256,
 			Store:         Store{KeyPrefix: "ccb", Partitions: 16, DedupTTL: 3 * time.Hour, MalformedMaxLen: 10000},
 			Scheduler: Scheduler{MaxBuffered: 50000, DefaultMaxInFlight: 128,
-				RetryDelayMin: 500 * time.Millisecond, RetryDelayMax: 30 * time.Second},
+				RetryDelayMin: 500 * time.Millisecond, RetryDelayMax: 30 * time.Second,
+				MaxAttempts: 100, MaxRetryAge: 30 * time.Minute},
 		},
 		Dispatcher: Dispatcher{
 			CollectorAddr: "127.0.0.1:7070",
