@@ -23,12 +23,15 @@ type pipeline struct {
 	stats  *Stats
 	logger *slog.Logger
 	in     chan *eventv1.Event
-	done   chan struct{}
+	// ops run in the admitter goroutine between batches, for work that must
+	// enqueue in stream order with admission (replays).
+	ops  chan func()
+	done chan struct{}
 }
 
 func newPipeline(tenant, subsID string, batch int, store *eventstore.Store, sched *scheduler.Scheduler, stats *Stats, logger *slog.Logger) *pipeline {
 	return &pipeline{tenant: tenant, subsID: subsID, batch: batch, store: store, sched: sched, stats: stats,
-		logger: logger, in: make(chan *eventv1.Event, batch), done: make(chan struct{})}
+		logger: logger, in: make(chan *eventv1.Event, batch), ops: make(chan func()), done: make(chan struct{})}
 }
 
 // handleFrame is the SAPI client's handler. It blocks while the admitter
@@ -66,11 +69,23 @@ func (p *pipeline) keepMalformed(ctx context.Context, frame []byte, reason strin
 	}
 }
 
-// run admits batches until in is closed and drained.
+// run admits batches until in is closed and drained, and runs ops between
+// batches.
 func (p *pipeline) run() {
 	defer close(p.done)
 	batch := make([]*eventv1.Event, 0, p.batch)
-	for ev := range p.in {
+	for {
+		var ev *eventv1.Event
+		select {
+		case op := <-p.ops:
+			op()
+			continue
+		case e, ok := <-p.in:
+			if !ok {
+				return
+			}
+			ev = e
+		}
 		batch = append(batch[:0], ev)
 	fill:
 		for len(batch) < p.batch {
@@ -131,4 +146,18 @@ func (p *pipeline) admit(batch []*eventv1.Event) {
 		// delivered after the next start.
 		p.logger.Info("events left for the next start", "events", len(entries), "err", err)
 	}
+}
+
+// do runs op in the admitter goroutine and waits for it.
+func (p *pipeline) do(ctx context.Context, op func()) error {
+	ran := make(chan struct{})
+	select {
+	case p.ops <- func() { op(); close(ran) }:
+	case <-p.done:
+		return errors.New("collector is stopping")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	<-ran
+	return nil
 }

@@ -41,3 +41,18 @@ end
 redis.call('XADD', KEYS[2], '*', 'e', ARGV[2], 'reason', ARGV[3], 'attempts', ARGV[4], 'at', ARGV[5], 'status', ARGV[6], 'from', ARGV[1])
 return 1
 `)
+
+// reviveScript moves one dead letter back to the delivery stream
+// atomically, as a new entry (a new id, so it is delivered after what the
+// stream already holds). It is idempotent: a dead letter already revived
+// is not revived twice.
+//
+// KEYS[1] dead stream, KEYS[2] events stream
+// ARGV[1] dead letter id, ARGV[2] encoded event
+// Returns the new entry id, or false.
+var reviveScript = redis.NewScript(`
+if redis.call('XDEL', KEYS[1], ARGV[1]) == 0 then
+  return false
+end
+return redis.call('XADD', KEYS[2], '*', 'e', ARGV[2])
+`)

@@ -270,7 +270,9 @@ func (s *Store) runScripts(ctx context.Context, script *redis.Script, n int, add
 			cmds[i] = add(pipe, script.Hash(), i)
 		}
 		_, err := pipe.Exec(ctx)
-		if err == nil {
+		if err == nil || errors.Is(err, redis.Nil) {
+			// A nil reply is a script's answer ("nothing to do"), read per
+			// command by the caller.
 			return cmds, nil
 		}
 		if try > 0 || !isNoScript(err) {

@@ -186,6 +186,53 @@ var storeCases = []struct {
 			t.Fatalf("dead-lettered entry still unsettled: %v", left)
 		}
 	}},
+	{"dead_letters_listed_by_filter_and_revived_once", func(t *testing.T, s *Store, _ redis.UniversalClient, _ backend) {
+		ctx := context.Background()
+		before := time.Now().Add(-time.Second)
+		var sts []Settlement
+		for i, id := range []string{"int-a", "int-b", "int-a"} {
+			a := admitOne(t, s, testEvent(id, fmt.Sprint("dl", i)))
+			sts = append(sts, Settlement{Entry: a.Entry, Dead: &DeadLetter{Reason: "regal 401", Attempts: 1, Status: 401, At: time.Now()}})
+		}
+		if err := s.Settle(ctx, sts); err != nil {
+			t.Fatal(err)
+		}
+		tests := []struct {
+			name string
+			f    DeadLetterFilter
+			want int
+		}{
+			{"all", DeadLetterFilter{}, 3},
+			{"one_interaction", DeadLetterFilter{InteractionID: "int-a"}, 2},
+			{"one_event", DeadLetterFilter{DedupKey: "dl1"}, 1},
+			{"since_before", DeadLetterFilter{Since: before}, 3},
+			{"since_after", DeadLetterFilter{Since: time.Now().Add(time.Hour)}, 0},
+		}
+		for _, tt := range tests {
+			got, err := s.DeadLetters(ctx, "acme", tt.f, 0)
+			if err != nil || len(got) != tt.want {
+				t.Fatalf("%s: %d dead letters (%v), want %d", tt.name, len(got), err, tt.want)
+			}
+		}
+		dead, _ := s.DeadLetters(ctx, "acme", DeadLetterFilter{InteractionID: "int-a"}, 0)
+		if dead[0].Reason != "regal 401" || dead[0].Attempts != 1 || dead[0].Status != 401 || dead[0].From == "" {
+			t.Fatalf("dead letter fields: %+v", dead[0])
+		}
+		revived, err := s.Revive(ctx, dead)
+		if err != nil || len(revived) != 2 {
+			t.Fatalf("revived %d (%v), want 2", len(revived), err)
+		}
+		if again, err := s.Revive(ctx, dead); err != nil || len(again) != 0 {
+			t.Fatalf("second revive: %d (%v), want 0", len(again), err)
+		}
+		if left, _ := s.DeadLetters(ctx, "acme", DeadLetterFilter{}, 0); len(left) != 1 {
+			t.Fatalf("%d dead letters left, want 1", len(left))
+		}
+		got := unsettledAll(t, s, "acme", revived[0].Ref.Partition)
+		if len(got) == 0 || got[len(got)-1].Ref != revived[len(revived)-1].Ref && got[len(got)-1].Ref != revived[0].Ref {
+			t.Fatalf("revived entries not in the delivery stream: %v", got)
+		}
+	}},
 	{"dedup_key_expires_no_sooner_than_ttl", func(t *testing.T, s *Store, rdb redis.UniversalClient, _ backend) {
 		a := admitOne(t, s, testEvent("int-ttl", "ttl"))
 		ttl, err := rdb.TTL(context.Background(), s.seenKey("acme", a.Entry.Ref.Partition, "ttl")).Result()

@@ -528,11 +528,17 @@ type Stats struct {
 	Keys     int
 	InFlight int
 	Sessions int
+	// InFlightBy is the in-flight count per session name.
+	InFlightBy map[string]int
 }
 
 // Stats returns a snapshot.
 func (s *Scheduler) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Stats{Buffered: s.buffered, Keys: len(s.keys), InFlight: len(s.inflight), Sessions: len(s.sessions)}
+	by := make(map[string]int, len(s.sessions))
+	for _, sess := range s.sessions {
+		by[sess.name] += len(sess.flights)
+	}
+	return Stats{Buffered: s.buffered, Keys: len(s.keys), InFlight: len(s.inflight), Sessions: len(s.sessions), InFlightBy: by}
 }
