@@ -9,6 +9,8 @@ BUF := go tool -modfile=tools/go.mod buf
 GO_TEST_FLAGS ?= -race -count=1 -timeout=20m
 BREAKING_AGAINST ?= .git\#branch=main
 
+include tools/jaeger/jaeger.mk
+
 .PHONY: help
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)

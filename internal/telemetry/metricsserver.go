@@ -1,0 +1,75 @@
+package telemetry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// metricsReadHeaderTimeout bounds how long a client may take to send its
+// request headers.
+const metricsReadHeaderTimeout = 5 * time.Second
+
+// MetricsServer is the HTTP server a service exposes to Prometheus and to
+// liveness probes:
+//   - GET /metrics: the Telemetry's metrics (MetricsHandler);
+//   - GET /healthz: 200 "ok" while the process serves HTTP.
+type MetricsServer struct {
+	server   *http.Server
+	listener net.Listener
+	served   chan struct{}
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+}
+
+// ServeMetrics listens on addr (e.g. "127.0.0.1:9464", or port 0 for a free
+// one) and serves in the background until Shutdown. Serving errors are
+// logged to logger.
+func ServeMetrics(addr string, t *Telemetry, logger *slog.Logger) (*MetricsServer, error) {
+	listener, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("telemetry: listen for metrics on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", t.MetricsHandler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	s := &MetricsServer{
+		server:   &http.Server{Handler: mux, ReadHeaderTimeout: metricsReadHeaderTimeout},
+		listener: listener,
+		served:   make(chan struct{}),
+	}
+	go func() {
+		defer close(s.served)
+		if err := s.server.Serve(listener); !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("metrics server stopped", "addr", listener.Addr().String(), "error", err)
+		}
+	}()
+	return s, nil
+}
+
+// Addr returns the address the server listens on, with the actual port.
+func (s *MetricsServer) Addr() string { return s.listener.Addr().String() }
+
+// Shutdown stops accepting connections, waits for in-flight requests until
+// ctx is done, then closes the rest. It is idempotent: later calls return
+// the first call's result.
+func (s *MetricsServer) Shutdown(ctx context.Context) error {
+	s.shutdownOnce.Do(func() {
+		err := s.server.Shutdown(ctx)
+		if err != nil {
+			err = errors.Join(err, s.server.Close())
+		}
+		<-s.served
+		s.shutdownErr = err
+	})
+	return s.shutdownErr
+}
