@@ -11,6 +11,10 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -22,6 +26,7 @@ import (
 	"github.com/ccbridge/bridge/collector/scheduler"
 	deliveryv1 "github.com/ccbridge/bridge/gen/ccbridge/delivery/v1"
 	"github.com/ccbridge/bridge/internal/config"
+	"github.com/ccbridge/bridge/internal/telemetry"
 )
 
 // Stats counts what the collector saw since start.
@@ -52,6 +57,8 @@ type Collector struct {
 	sched  *scheduler.Scheduler
 	grpc   *grpc.Server
 	health *health.Server
+	tel    *telemetry.Telemetry
+	inst   *instruments
 	lis    net.Listener
 	stats  Stats
 
@@ -62,8 +69,10 @@ type Collector struct {
 	stopRecov context.CancelFunc
 }
 
-// New builds a collector from the configuration; Start connects it.
-func New(cfg *config.Config, logger *slog.Logger) (*Collector, error) {
+// New builds a collector from the configuration; Start connects it. Its
+// spans and metrics go to tel, which the caller owns and shuts down after
+// the collector.
+func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Collector, error) {
 	if err := cfg.ValidateCollector(); err != nil {
 		return nil, err
 	}
@@ -71,12 +80,17 @@ func New(cfg *config.Config, logger *slog.Logger) (*Collector, error) {
 	rdb := redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr, Username: cfg.Redis.Username,
 		Password: cfg.Redis.Password.Reveal(), DB: cfg.Redis.DB})
 	store, err := eventstore.New(rdb, eventstore.Config{KeyPrefix: cc.Store.KeyPrefix, Partitions: cc.Store.Partitions,
-		DedupTTL: cc.Store.DedupTTL, MalformedMaxLen: cc.Store.MalformedMaxLen})
+		DedupTTL: cc.Store.DedupTTL, TraceTTL: cc.Store.TraceTTL, MalformedMaxLen: cc.Store.MalformedMaxLen})
 	if err != nil {
 		_ = rdb.Close()
 		return nil, err
 	}
-	c := &Collector{cfg: cfg, logger: logger, rdb: rdb, store: store}
+	inst, err := newInstruments(tel)
+	if err != nil {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("collector metrics: %w", err)
+	}
+	c := &Collector{cfg: cfg, logger: logger, rdb: rdb, store: store, tel: tel, inst: inst}
 	scfg := scheduler.DefaultConfig()
 	scfg.MaxBuffered, scfg.DefaultMaxInFlight = cc.Scheduler.MaxBuffered, cc.Scheduler.DefaultMaxInFlight
 	scfg.RetryDelayMin, scfg.RetryDelayMax = cc.Scheduler.RetryDelayMin, cc.Scheduler.RetryDelayMax
@@ -103,17 +117,26 @@ func New(cfg *config.Config, logger *slog.Logger) (*Collector, error) {
 			return nil, fmt.Errorf("tenant %s: %w", t.Name, err)
 		}
 		tl := logger.With("tenant", t.Name)
-		p := newPipeline(t.Name, t.SAPI.SubscriptionID, cc.AdmitBatch, store, c.sched, &c.stats, tl)
+		p := newPipeline(t.Name, t.SAPI.SubscriptionID, cc.AdmitBatch, store, c.sched, &c.stats, inst, tl)
 		c.pipelines = append(c.pipelines, p)
 		c.clients = append(c.clients, sapi.NewClient(sc, p.handleFrame, tl))
+	}
+	if err := c.observeGauges(tel); err != nil {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("collector metrics: %w", err)
 	}
 	return c, nil
 }
 
-func (c *Collector) onSettled(_ eventstore.Entry, r scheduler.Result) {
+func (c *Collector) onSettled(e eventstore.Entry, r scheduler.Result) {
+	ctx := context.Background()
 	c.stats.settled.Add(1)
+	c.inst.settled.Add(ctx, 1, metric.WithAttributes(attribute.String("outcome", outcomeLabel(r.Outcome))))
 	if r.Outcome == scheduler.FailedPermanent {
 		c.stats.deadLetters.Add(1)
+		c.inst.deadLetters.Add(ctx, 1, metric.WithAttributes(attribute.String("tenant", e.Ref.Tenant)))
+		c.logger.Warn("event dead-lettered", "tenant", e.Ref.Tenant, "interaction_id", e.Event.GetInteractionId(),
+			"event_type", e.Event.GetEventType(), "attempts", r.Attempts, "status", r.Status, "reason", r.Reason)
 	}
 }
 
@@ -154,8 +177,13 @@ func (c *Collector) Start(ctx context.Context) error {
 	c.grpc = grpc.NewServer(
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+		grpc.StatsHandler(otelgrpc.NewServerHandler(
+			otelgrpc.WithTracerProvider(c.tel.TracerProvider()),
+			otelgrpc.WithMeterProvider(c.tel.MeterProvider()),
+			otelgrpc.WithFilter(filters.Not(filters.HealthCheck())),
+		)),
 	)
-	deliveryv1.RegisterDeliveryServiceServer(c.grpc, delivery.NewServer(c.sched, c.logger))
+	deliveryv1.RegisterDeliveryServiceServer(c.grpc, delivery.NewServer(c.sched, c.inst.tracer, c.logger))
 	c.health = health.NewServer()
 	healthpb.RegisterHealthServer(c.grpc, c.health)
 	go func() { _ = c.grpc.Serve(lis) }()

@@ -6,10 +6,15 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/ccbridge/bridge/collector/eventstore"
 	"github.com/ccbridge/bridge/collector/sapi"
 	"github.com/ccbridge/bridge/collector/scheduler"
 	eventv1 "github.com/ccbridge/bridge/gen/ccbridge/event/v1"
+	"github.com/ccbridge/bridge/internal/telemetry"
 )
 
 // pipeline carries one tenant's frames from its SAPI client to the
@@ -21,6 +26,8 @@ type pipeline struct {
 	store  *eventstore.Store
 	sched  *scheduler.Scheduler
 	stats  *Stats
+	inst   *instruments
+	traces *traceCache
 	logger *slog.Logger
 	in     chan *eventv1.Event
 	// ops run in the admitter goroutine between batches, for work that must
@@ -29,8 +36,9 @@ type pipeline struct {
 	done chan struct{}
 }
 
-func newPipeline(tenant, subsID string, batch int, store *eventstore.Store, sched *scheduler.Scheduler, stats *Stats, logger *slog.Logger) *pipeline {
+func newPipeline(tenant, subsID string, batch int, store *eventstore.Store, sched *scheduler.Scheduler, stats *Stats, inst *instruments, logger *slog.Logger) *pipeline {
 	return &pipeline{tenant: tenant, subsID: subsID, batch: batch, store: store, sched: sched, stats: stats,
+		inst: inst, traces: newTraceCache(100_000),
 		logger: logger, in: make(chan *eventv1.Event, batch), ops: make(chan func()), done: make(chan struct{})}
 }
 
@@ -38,7 +46,7 @@ func newPipeline(tenant, subsID string, batch int, store *eventstore.Store, sche
 // is behind, which slows the SAPI reader down instead of buffering.
 func (p *pipeline) handleFrame(ctx context.Context, f sapi.Frame) error {
 	if f.Err != nil {
-		p.keepMalformed(ctx, f.Bytes, f.Err.Error())
+		p.keepMalformed(ctx, f.Bytes, f.Err)
 		return nil
 	}
 	ev, err := sapi.Decode(f.Bytes, p.tenant, p.subsID, f.ReceivedAt)
@@ -47,10 +55,12 @@ func (p *pipeline) handleFrame(ctx context.Context, f sapi.Frame) error {
 		p.stats.heartbeats.Add(1)
 		return nil
 	case err != nil:
-		p.keepMalformed(ctx, f.Bytes, err.Error())
+		p.keepMalformed(ctx, f.Bytes, err)
 		return nil
 	}
 	p.stats.received.Add(1)
+	p.inst.received.Add(ctx, 1, metric.WithAttributes(attribute.String("tenant", p.tenant),
+		attribute.String("event_type", eventTypeLabel(ev.GetEventType()))))
 	select {
 	case p.in <- ev:
 		return nil
@@ -59,8 +69,11 @@ func (p *pipeline) handleFrame(ctx context.Context, f sapi.Frame) error {
 	}
 }
 
-func (p *pipeline) keepMalformed(ctx context.Context, frame []byte, reason string) {
+func (p *pipeline) keepMalformed(ctx context.Context, frame []byte, cause error) {
+	reason := cause.Error()
 	p.stats.malformed.Add(1)
+	p.inst.malformed.Add(ctx, 1, metric.WithAttributes(attribute.String("tenant", p.tenant),
+		attribute.String("reason", malformedReason(cause))))
 	// The reason comes from our decoder and holds no payload; the frame is
 	// kept in Redis, never logged (it may hold phone numbers).
 	p.logger.Warn("malformed SAPI frame skipped", "reason", reason, "bytes", len(frame))
@@ -106,6 +119,7 @@ func (p *pipeline) run() {
 // admit stores a batch, retrying until Redis takes it: these events have
 // left the SAPI stream and exist nowhere else.
 func (p *pipeline) admit(batch []*eventv1.Event) {
+	spans := p.startSpans(batch)
 	backoff := 50 * time.Millisecond
 	var adm []eventstore.Admission
 	for {
@@ -117,15 +131,20 @@ func (p *pipeline) admit(batch []*eventv1.Event) {
 			break
 		}
 		p.stats.admitErrors.Add(1)
+		p.inst.admitErrors.Add(context.Background(), 1)
 		p.logger.Error("admit to Redis failed; retrying", "events", len(batch), "in", backoff, "err", err)
 		time.Sleep(backoff)
 		backoff = min(backoff*2, 5*time.Second)
 	}
 	entries := make([]eventstore.Entry, 0, len(adm))
-	for _, a := range adm {
+	tenant := metric.WithAttributes(attribute.String("tenant", p.tenant))
+	for i, a := range adm {
+		spans[i].SetAttributes(telemetry.DedupVerdictKey.String(verdictLabel(a.Verdict)))
+		spans[i].End()
 		switch a.Verdict {
 		case eventstore.VerdictNew:
 			p.stats.admitted.Add(1)
+			p.inst.admitted.Add(context.Background(), 1, tenant)
 			entries = append(entries, a.Entry)
 		case eventstore.VerdictDuplicatePending:
 			// Either a replay of an event still being delivered, or an event
@@ -133,9 +152,11 @@ func (p *pipeline) admit(batch []*eventv1.Event) {
 			// scheduler ignores the former: its entry id is not above the
 			// partition's high-water mark.
 			p.stats.duplicates.Add(1)
+			p.inst.duplicates.Add(context.Background(), 1, tenant)
 			entries = append(entries, a.Entry)
 		default:
 			p.stats.duplicates.Add(1)
+			p.inst.duplicates.Add(context.Background(), 1, tenant)
 		}
 	}
 	if len(entries) == 0 {
@@ -160,4 +181,79 @@ func (p *pipeline) do(ctx context.Context, op func()) error {
 	}
 	<-ran
 	return nil
+}
+
+// startSpans starts one span per event and puts its context in the event.
+// Every event of an interaction joins the interaction's trace: the first
+// event's span is the trace's root, and its context is kept (in memory and,
+// through admission, in Redis, surviving restarts) as the parent of the
+// interaction's later events. Redis is asked only for interactions this
+// process has not seen yet, in one round trip per batch.
+func (p *pipeline) startSpans(batch []*eventv1.Event) []trace.Span {
+	var unknown []string
+	for _, ev := range batch {
+		if id := ev.GetInteractionId(); id != "" {
+			if _, ok := p.traces.get(id); !ok {
+				unknown = append(unknown, id)
+			}
+		}
+	}
+	if len(unknown) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		stored, err := p.store.InteractionTraces(ctx, p.tenant, unknown)
+		cancel()
+		if err != nil {
+			// Tracing must not stop delivery: these events start new traces.
+			p.logger.Warn("could not read interaction traces; some events start new traces", "err", err)
+		}
+		for id, tp := range stored {
+			p.traces.put(id, tp)
+		}
+	}
+	spans := make([]trace.Span, len(batch))
+	for i, ev := range batch {
+		parent := context.Background()
+		id := ev.GetInteractionId()
+		tp, known := p.traces.get(id)
+		if known {
+			parent = telemetry.Extract(parent, map[string]string{"traceparent": tp})
+		}
+		opts := []trace.SpanStartOption{
+			trace.WithSpanKind(trace.SpanKindConsumer),
+			trace.WithAttributes(
+				telemetry.InteractionIDKey.String(id),
+				telemetry.EventTypeKey.String(ev.GetEventType()),
+				telemetry.TenantKey.String(p.tenant),
+				telemetry.DedupKeyKey.String(ev.GetDedupKey()),
+			),
+		}
+		if !known {
+			opts = append(opts, trace.WithNewRoot())
+		}
+		if at := ev.GetReceivedAt(); at.IsValid() {
+			opts = append(opts, trace.WithTimestamp(at.AsTime()))
+		}
+		if orig := ev.GetInteraction().GetOriginalInteractionId(); orig != "" {
+			if otp, ok := p.traces.get(orig); ok {
+				link := trace.SpanContextFromContext(telemetry.Extract(context.Background(), map[string]string{"traceparent": otp}))
+				opts = append(opts, trace.WithLinks(trace.Link{SpanContext: link,
+					Attributes: []attribute.KeyValue{attribute.String("cc.link", "original_interaction")}}))
+			}
+		}
+		ctx, span := p.inst.tracer.Start(parent, "sapi.receive "+ev.GetEventType(), opts...)
+		spans[i] = span
+		ev.TraceContext = map[string]string{}
+		telemetry.Inject(ctx, ev.TraceContext)
+		if id != "" && !known {
+			p.traces.put(id, ev.TraceContext["traceparent"])
+		}
+	}
+	return spans
+}
+
+func verdictLabel(v eventstore.Verdict) string {
+	if v == eventstore.VerdictNew {
+		return "new"
+	}
+	return "duplicate"
 }

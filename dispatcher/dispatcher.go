@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"sync"
 
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
@@ -19,6 +22,7 @@ import (
 	deliveryv1 "github.com/ccbridge/bridge/gen/ccbridge/delivery/v1"
 	"github.com/ccbridge/bridge/internal/config"
 	"github.com/ccbridge/bridge/internal/secret"
+	"github.com/ccbridge/bridge/internal/telemetry"
 )
 
 // Dispatcher is one dispatcher process's work. Create with New, then Start;
@@ -31,6 +35,9 @@ type Dispatcher struct {
 	keys       map[string]secret.Secret // tenant → Regal key
 	conn       *grpc.ClientConn
 	sub        *subscriber.Subscriber
+	tel        *telemetry.Telemetry
+	phoneSalt  string
+	inst       *instruments
 
 	mu    sync.Mutex
 	stats Stats
@@ -45,7 +52,9 @@ type Stats struct {
 }
 
 // New builds a dispatcher from the configuration; it does not connect yet.
-func New(cfg *config.Config, logger *slog.Logger) (*Dispatcher, error) {
+// Its spans and metrics go to tel, which the caller owns and shuts down
+// after the dispatcher.
+func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Dispatcher, error) {
 	if err := cfg.ValidateDispatcher(); err != nil {
 		return nil, err
 	}
@@ -84,8 +93,12 @@ func New(cfg *config.Config, logger *slog.Logger) (*Dispatcher, error) {
 		dc.ID = host + "-" + strconv.Itoa(os.Getpid())
 	}
 	rc.UserAgent = "ccbridge-dispatcher/" + dc.ID
+	rc.TracerProvider, rc.MeterProvider = tel.TracerProvider(), tel.MeterProvider()
 	d := &Dispatcher{cfg: dc, logger: logger, translator: tr, regal: regal.NewClient(rc, nil), keys: keys,
-		stats: Stats{Skipped: map[string]int{}}}
+		stats: Stats{Skipped: map[string]int{}}, tel: tel, phoneSalt: cfg.Telemetry.PhoneHashSalt}
+	if err := d.instrument(); err != nil {
+		return nil, fmt.Errorf("dispatcher metrics: %w", err)
+	}
 	return d, nil
 }
 
@@ -96,6 +109,10 @@ func (d *Dispatcher) ID() string { return d.cfg.ID }
 func (d *Dispatcher) Start(ctx context.Context) error {
 	conn, err := grpc.NewClient(d.cfg.CollectorAddr,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler(
+			otelgrpc.WithTracerProvider(d.tel.TracerProvider()),
+			otelgrpc.WithMeterProvider(d.tel.MeterProvider()),
+		)),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30e9, Timeout: 10e9, PermitWithoutStream: true}),
 	)
 	if err != nil {
@@ -138,7 +155,26 @@ func (d *Dispatcher) Stats() Stats {
 // Handle translates and sends one delivery, and says how it went. It is the
 // subscriber's Handler and is safe for concurrent use.
 func (d *Dispatcher) Handle(ctx context.Context, del *deliveryv1.Delivery) *deliveryv1.Ack {
+	d.inst.inFlight.Add(1)
+	defer d.inst.inFlight.Add(-1)
+	ev := del.GetEvent()
+	tc := del.GetTraceContext()
+	if len(tc) == 0 {
+		tc = ev.GetTraceContext()
+	}
+	ctx, span := d.inst.tracer.Start(telemetry.Extract(ctx, tc), "dispatcher.process "+ev.GetEventType(),
+		trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(
+			telemetry.InteractionIDKey.String(ev.GetInteractionId()),
+			telemetry.EventTypeKey.String(ev.GetEventType()),
+			telemetry.TenantKey.String(ev.GetTenant()),
+			telemetry.DeliveryIDKey.Int64(int64(del.GetDeliveryId())),
+			telemetry.DispatcherIDKey.String(d.cfg.ID),
+			attribute.Int("cc.redelivery", int(del.GetRedelivery())),
+		))
 	ack := d.handle(ctx, del)
+	d.record(ctx, span, ack)
+	span.End()
 	d.mu.Lock()
 	switch ack.GetOutcome() {
 	case deliveryv1.Outcome_OUTCOME_DELIVERED:
@@ -163,6 +199,11 @@ func (d *Dispatcher) handle(ctx context.Context, del *deliveryv1.Delivery) *deli
 		return &deliveryv1.Ack{Outcome: deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT, Reason: "no Regal key configured for tenant " + ev.GetTenant()}
 	}
 	re, err := d.translator.Translate(ev)
+	if re != nil && re.Traits != nil {
+		for phone := range re.Traits.Phones {
+			trace.SpanFromContext(ctx).SetAttributes(telemetry.PhoneHashKey.String(telemetry.HashPhone(phone, d.phoneSalt)))
+		}
+	}
 	if reason, skip := translate.IsSkip(err); skip {
 		logger.Debug("event not sent", "reason", reason)
 		return &deliveryv1.Ack{Outcome: deliveryv1.Outcome_OUTCOME_SKIPPED, Reason: reason}

@@ -14,6 +14,7 @@ import (
 	"github.com/ccbridge/bridge/collector"
 	"github.com/ccbridge/bridge/internal/config"
 	"github.com/ccbridge/bridge/internal/logging"
+	"github.com/ccbridge/bridge/internal/telemetry"
 )
 
 func main() {
@@ -31,12 +32,23 @@ func run(path string) error {
 		return err
 	}
 	logger := logging.New(os.Stderr, cfg.Log.Level, "collector")
-	c, err := collector.New(cfg, logger)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	host, _ := os.Hostname()
+	tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "collector", ServiceVersion: version, InstanceID: host})
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
+	defer flush(tel)
+	metrics, err := telemetry.ServeMetrics(cfg.Collector.MetricsListen, tel, logger)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = metrics.Shutdown(context.Background()) }()
+	c, err := collector.New(cfg, logger, tel)
+	if err != nil {
+		return err
+	}
 	if err := c.Start(ctx); err != nil {
 		_ = c.Shutdown(context.Background())
 		return err
@@ -46,6 +58,16 @@ func run(path string) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return c.Shutdown(sctx)
+}
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// flush sends the last spans before the process exits.
+func flush(tel *telemetry.Telemetry) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = tel.Shutdown(ctx)
 }
 
 func envOr(k, def string) string {

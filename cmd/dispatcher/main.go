@@ -8,25 +8,28 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/ccbridge/bridge/dispatcher"
 	"github.com/ccbridge/bridge/internal/config"
 	"github.com/ccbridge/bridge/internal/logging"
+	"github.com/ccbridge/bridge/internal/telemetry"
 )
 
 func main() {
 	path := flag.String("config", envOr("CCB_CONFIG", "bridge.yaml"), "configuration file (env CCB_CONFIG)")
 	id := flag.String("id", os.Getenv("CCB_DISPATCHER_ID"), "dispatcher id (env CCB_DISPATCHER_ID; default host-pid)")
+	metricsListen := flag.String("metrics-listen", os.Getenv("CCB_METRICS_LISTEN"), "address of /metrics (env CCB_METRICS_LISTEN; default from the config)")
 	flag.Parse()
-	if err := run(*path, *id); err != nil {
+	if err := run(*path, *id, *metricsListen); err != nil {
 		fmt.Fprintln(os.Stderr, "dispatcher:", err)
 		os.Exit(1)
 	}
 }
 
-func run(path, id string) error {
+func run(path, id, metricsListen string) error {
 	cfg, err := config.Load(path)
 	if err != nil {
 		return err
@@ -34,13 +37,30 @@ func run(path, id string) error {
 	if id != "" {
 		cfg.Dispatcher.ID = id
 	}
+	if cfg.Dispatcher.ID == "" {
+		host, _ := os.Hostname()
+		cfg.Dispatcher.ID = host + "-" + strconv.Itoa(os.Getpid())
+	}
+	if metricsListen != "" {
+		cfg.Dispatcher.MetricsListen = metricsListen
+	}
 	logger := logging.New(os.Stderr, cfg.Log.Level, "dispatcher")
-	d, err := dispatcher.New(cfg, logger)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "dispatcher", ServiceVersion: version, InstanceID: cfg.Dispatcher.ID})
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
+	defer flush(tel)
+	metrics, err := telemetry.ServeMetrics(cfg.Dispatcher.MetricsListen, tel, logger)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = metrics.Shutdown(context.Background()) }()
+	d, err := dispatcher.New(cfg, logger, tel)
+	if err != nil {
+		return err
+	}
 	if err := d.Start(ctx); err != nil {
 		return err
 	}
@@ -50,6 +70,16 @@ func run(path, id string) error {
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Dispatcher.ShutdownGrace+5*time.Second)
 	defer cancel()
 	return d.Shutdown(sctx)
+}
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// flush sends the last spans before the process exits.
+func flush(tel *telemetry.Telemetry) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = tel.Shutdown(ctx)
 }
 
 func envOr(k, def string) string {

@@ -9,23 +9,29 @@ import (
 	"io"
 	"log/slog"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/ccbridge/bridge/collector/scheduler"
 	deliveryv1 "github.com/ccbridge/bridge/gen/ccbridge/delivery/v1"
+	"github.com/ccbridge/bridge/internal/telemetry"
 )
 
 // Server implements deliveryv1.DeliveryServiceServer over a scheduler.
 type Server struct {
 	deliveryv1.UnimplementedDeliveryServiceServer
 	sched  *scheduler.Scheduler
+	tracer trace.Tracer
 	logger *slog.Logger
 }
 
-// NewServer returns a server handing out the scheduler's deliveries.
-func NewServer(sched *scheduler.Scheduler, logger *slog.Logger) *Server {
-	return &Server{sched: sched, logger: logger}
+// NewServer returns a server handing out the scheduler's deliveries. Each
+// delivery is a span ("collector.deliver", in the event's trace) from the
+// moment it is sent until the dispatcher settles it or the stream ends.
+func NewServer(sched *scheduler.Scheduler, tracer trace.Tracer, logger *slog.Logger) *Server {
+	return &Server{sched: sched, tracer: tracer, logger: logger}
 }
 
 // Subscribe runs one dispatcher session for the life of the stream. When the
@@ -47,7 +53,9 @@ func (s *Server) Subscribe(stream deliveryv1.DeliveryService_SubscribeServer) er
 
 	ctx, cancel := context.WithCancelCause(stream.Context())
 	defer cancel(nil)
-	go func() { cancel(s.receiveAcks(stream, sess, logger)) }()
+	spans := newOpenSpans()
+	defer spans.endAll("the delivery stream ended before the dispatcher settled it; delivered again")
+	go func() { cancel(s.receiveAcks(stream, sess, spans, logger)) }()
 
 	for {
 		d, err := sess.Next(ctx)
@@ -66,10 +74,25 @@ func (s *Server) Subscribe(stream deliveryv1.DeliveryService_SubscribeServer) er
 			}
 			return nil
 		}
+		ev := d.Entry.Event
+		spanCtx, span := s.tracer.Start(telemetry.Extract(context.Background(), ev.GetTraceContext()), "collector.deliver "+ev.GetEventType(),
+			trace.WithSpanKind(trace.SpanKindProducer),
+			trace.WithAttributes(
+				telemetry.InteractionIDKey.String(ev.GetInteractionId()),
+				telemetry.EventTypeKey.String(ev.GetEventType()),
+				telemetry.TenantKey.String(ev.GetTenant()),
+				telemetry.DeliveryIDKey.Int64(int64(d.ID)),
+				telemetry.DispatcherIDKey.String(hello.GetDispatcherId()),
+				attribute.Int("cc.redelivery", d.Redelivery),
+			))
+		spans.add(d.ID, span)
+		tc := map[string]string{}
+		telemetry.Inject(spanCtx, tc)
 		resp := &deliveryv1.SubscribeResponse{Kind: &deliveryv1.SubscribeResponse_Delivery{Delivery: &deliveryv1.Delivery{
-			DeliveryId: d.ID,
-			Redelivery: uint32(d.Redelivery),
-			Event:      d.Entry.Event,
+			DeliveryId:   d.ID,
+			Redelivery:   uint32(d.Redelivery),
+			Event:        ev,
+			TraceContext: tc,
 		}}}
 		if err := stream.Send(resp); err != nil {
 			logger.Warn("send delivery failed; it will be delivered again", "err", err)
@@ -79,7 +102,7 @@ func (s *Server) Subscribe(stream deliveryv1.DeliveryService_SubscribeServer) er
 }
 
 // receiveAcks settles deliveries until the stream ends, and returns why.
-func (s *Server) receiveAcks(stream deliveryv1.DeliveryService_SubscribeServer, sess *scheduler.Session, logger *slog.Logger) error {
+func (s *Server) receiveAcks(stream deliveryv1.DeliveryService_SubscribeServer, sess *scheduler.Session, spans *openSpans, logger *slog.Logger) error {
 	for {
 		req, err := stream.Recv()
 		if err != nil {
@@ -93,6 +116,7 @@ func (s *Server) receiveAcks(stream deliveryv1.DeliveryService_SubscribeServer, 
 		if err != nil {
 			return err
 		}
+		spans.settle(ack)
 		if err := s.sched.Ack(sess, ack.GetDeliveryId(), res); err != nil {
 			// A late ack for a delivery already handed to someone else is
 			// harmless: that delivery is settled by its new owner.

@@ -21,6 +21,9 @@ type Config struct {
 	Partitions int `yaml:"partitions"`
 	// DedupTTL is how long an event's dedup key is kept.
 	DedupTTL time.Duration `yaml:"dedup_ttl"`
+	// TraceTTL is how long an interaction's trace context is kept, so that
+	// its later events join the same trace.
+	TraceTTL time.Duration `yaml:"trace_ttl"`
 	// MalformedMaxLen caps the per-tenant stream of malformed frames kept
 	// for inspection (oldest dropped first).
 	MalformedMaxLen int64 `yaml:"malformed_max_len"`
@@ -28,7 +31,7 @@ type Config struct {
 
 // DefaultConfig returns the production defaults.
 func DefaultConfig() Config {
-	return Config{KeyPrefix: "ccb", Partitions: 16, DedupTTL: 3 * time.Hour, MalformedMaxLen: 10000}
+	return Config{KeyPrefix: "ccb", Partitions: 16, DedupTTL: 3 * time.Hour, TraceTTL: 24 * time.Hour, MalformedMaxLen: 10000}
 }
 
 // Validate reports the first invalid setting.
@@ -42,6 +45,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DedupTTL < MinDedupTTL {
 		errs = append(errs, fmt.Errorf("dedup_ttl must be at least %s (8x8 replays up to 2 h after a disconnect), got %s", MinDedupTTL, c.DedupTTL))
+	}
+	if c.TraceTTL < time.Minute {
+		errs = append(errs, fmt.Errorf("trace_ttl must be at least a minute, got %s", c.TraceTTL))
 	}
 	if c.MalformedMaxLen < 1 {
 		errs = append(errs, fmt.Errorf("malformed_max_len must be positive, got %d", c.MalformedMaxLen))

@@ -12,6 +12,7 @@ import (
 //	<prefix>:{<tenant>:<p>}:seen:<dedup_key>  string, value = stream entry id, TTL = DedupTTL
 //	<prefix>:{<tenant>:<p>}:events            stream of admitted, unsettled events
 //	<prefix>:{<tenant>:<p>}:dead              stream of dead letters
+//	<prefix>:{<tenant>:<p>}:trace:<interaction> traceparent of the interaction's trace, TTL = TraceTTL
 //	<prefix>:{<tenant>}:malformed             capped stream of malformed frames
 
 func (s *Store) partitionOf(orderKey string) int {
@@ -38,4 +39,8 @@ func (s *Store) seenKey(tenant string, partition int, dedupKey string) string {
 
 func (s *Store) malformedKey(tenant string) string {
 	return s.cfg.KeyPrefix + ":{" + tenant + "}:malformed"
+}
+
+func (s *Store) traceKey(tenant string, partition int, interactionID string) string {
+	return s.tag(tenant, partition) + "trace:" + interactionID
 }

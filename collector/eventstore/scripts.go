@@ -11,10 +11,18 @@ import "github.com/redis/go-redis/v9"
 // entry id, which tells a caller whether a duplicate is still waiting for
 // delivery (and must be scheduled if the caller does not know it yet).
 //
-// KEYS[1] dedup key, KEYS[2] events stream
-// ARGV[1] dedup TTL in seconds, ARGV[2] the encoded event
+// It also records the interaction's trace context the first time it sees
+// the interaction, so every later event (also after a restart) joins the
+// same trace.
+//
+// KEYS[1] dedup key, KEYS[2] events stream, KEYS[3] interaction trace key
+// ARGV[1] dedup TTL in seconds, ARGV[2] the encoded event,
+// ARGV[3] traceparent ("" for none), ARGV[4] trace TTL in seconds
 // Returns {verdict, entry id}: 1 new, 2 duplicate still pending, 0 duplicate settled.
 var admitScript = redis.NewScript(`
+if ARGV[3] ~= '' then
+  redis.call('SET', KEYS[3], ARGV[3], 'NX', 'EX', ARGV[4])
+end
 local id = redis.call('GET', KEYS[1])
 if not id then
   id = redis.call('XADD', KEYS[2], '*', 'e', ARGV[2])

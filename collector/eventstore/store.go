@@ -108,6 +108,7 @@ func (s *Store) Partitions() int { return s.cfg.Partitions }
 func (s *Store) Admit(ctx context.Context, events []*eventv1.Event) ([]Admission, error) {
 	out := make([]Admission, len(events))
 	ttl := strconv.FormatInt(int64(s.cfg.DedupTTL/time.Second), 10)
+	traceTTL := strconv.FormatInt(int64(s.cfg.TraceTTL/time.Second), 10)
 	for i, ev := range events {
 		payload, err := proto.Marshal(ev)
 		if err != nil {
@@ -118,8 +119,13 @@ func (s *Store) Admit(ctx context.Context, events []*eventv1.Event) ([]Admission
 	}
 	cmds, err := s.runScripts(ctx, admitScript, len(events), func(pipe redis.Pipeliner, sha string, i int) *redis.Cmd {
 		e := out[i].Entry
-		keys := []string{s.seenKey(e.Ref.Tenant, e.Ref.Partition, e.Event.GetDedupKey()), s.eventsKey(e.Ref.Tenant, e.Ref.Partition)}
-		return pipe.EvalSha(ctx, sha, keys, ttl, e.Payload)
+		keys := []string{s.seenKey(e.Ref.Tenant, e.Ref.Partition, e.Event.GetDedupKey()), s.eventsKey(e.Ref.Tenant, e.Ref.Partition),
+			s.traceKey(e.Ref.Tenant, e.Ref.Partition, e.Event.GetInteractionId())}
+		traceparent := ""
+		if e.Event.GetInteractionId() != "" {
+			traceparent = e.Event.GetTraceContext()["traceparent"]
+		}
+		return pipe.EvalSha(ctx, sha, keys, ttl, e.Payload, traceparent, traceTTL)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("admit %d events: %w", len(events), err)
@@ -139,6 +145,26 @@ func (s *Store) Admit(ctx context.Context, events []*eventv1.Event) ([]Admission
 			out[i].Verdict = VerdictDuplicatePending
 		default:
 			out[i].Verdict = VerdictDuplicate
+		}
+	}
+	return out, nil
+}
+
+// InteractionTraces returns the stored traceparent of each interaction that
+// has one, in one round trip.
+func (s *Store) InteractionTraces(ctx context.Context, tenant string, interactionIDs []string) (map[string]string, error) {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.StringCmd, len(interactionIDs))
+	for i, id := range interactionIDs {
+		cmds[i] = pipe.Get(ctx, s.traceKey(tenant, s.partitionOf(id), id))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("read interaction traces: %w", err)
+	}
+	out := make(map[string]string, len(interactionIDs))
+	for i, c := range cmds {
+		if v, err := c.Result(); err == nil {
+			out[interactionIDs[i]] = v
 		}
 	}
 	return out, nil

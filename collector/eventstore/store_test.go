@@ -233,6 +233,21 @@ var storeCases = []struct {
 			t.Fatalf("revived entries not in the delivery stream: %v", got)
 		}
 	}},
+	{"first_traceparent_of_an_interaction_is_kept", func(t *testing.T, s *Store, _ redis.UniversalClient, _ backend) {
+		first := testEvent("int-t", "t1")
+		first.TraceContext = map[string]string{"traceparent": "00-11111111111111111111111111111111-2222222222222222-01"}
+		later := testEvent("int-t", "t2")
+		later.TraceContext = map[string]string{"traceparent": "00-33333333333333333333333333333333-4444444444444444-01"}
+		admitOne(t, s, first)
+		admitOne(t, s, later)
+		got, err := s.InteractionTraces(context.Background(), "acme", []string{"int-t", "int-none"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got["int-t"] != first.TraceContext["traceparent"] {
+			t.Fatalf("got %v, want the first event's traceparent only", got)
+		}
+	}},
 	{"dedup_key_expires_no_sooner_than_ttl", func(t *testing.T, s *Store, rdb redis.UniversalClient, _ backend) {
 		a := admitOne(t, s, testEvent("int-ttl", "ttl"))
 		ttl, err := rdb.TTL(context.Background(), s.seenKey("acme", a.Entry.Ref.Partition, "ttl")).Result()

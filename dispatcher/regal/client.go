@@ -29,6 +29,7 @@ type Client struct {
 	eventsURL  string
 	httpClient *http.Client
 	closeIdle  func()
+	obs        *observer
 }
 
 // Result describes one Send.
@@ -57,13 +58,20 @@ type Result struct {
 // API key must not travel to another URL).
 func NewClient(cfg Config, httpClient *http.Client) *Client {
 	cfg = cfg.WithDefaults()
-	c := &Client{cfg: cfg, eventsURL: cfg.eventsURL(), httpClient: httpClient}
+	c := &Client{cfg: cfg, eventsURL: cfg.eventsURL(), httpClient: httpClient, obs: newObserver(cfg)}
 	if httpClient == nil {
 		base := newTransport()
+		opts := []otelhttp.Option{otelhttp.WithSpanNameFormatter(
+			func(_ string, r *http.Request) string { return r.Method + " /events" },
+		)}
+		if cfg.TracerProvider != nil {
+			opts = append(opts, otelhttp.WithTracerProvider(cfg.TracerProvider))
+		}
+		if cfg.MeterProvider != nil {
+			opts = append(opts, otelhttp.WithMeterProvider(cfg.MeterProvider))
+		}
 		c.httpClient = &http.Client{
-			Transport: otelhttp.NewTransport(base, otelhttp.WithSpanNameFormatter(
-				func(_ string, r *http.Request) string { return r.Method + " /events" },
-			)),
+			Transport:     otelhttp.NewTransport(base, opts...),
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 		c.closeIdle = base.CloseIdleConnections
@@ -111,7 +119,7 @@ func (c *Client) Send(ctx context.Context, apiKey secret.Secret, ev *Event) Resu
 	var res Result
 	for {
 		res.Attempts++
-		out := c.attempt(ctx, key, body)
+		out := c.observedAttempt(ctx, res.Attempts, key, body)
 		if out.status != 0 {
 			res.Status = out.status
 		}
@@ -131,7 +139,9 @@ func (c *Client) Send(ctx context.Context, apiKey secret.Secret, ev *Event) Resu
 			res.Err = &budgetSpentError{attempts: res.Attempts, last: out.err}
 			return res
 		}
-		if err := sleep(ctx, c.wait(res.Attempts, out)); err != nil {
+		wait := c.wait(res.Attempts, out)
+		c.obs.retry(ctx, wait, out)
+		if err := sleep(ctx, wait); err != nil {
 			res.Err = stopped(ctx, res.Attempts)
 			return res
 		}

@@ -2,7 +2,10 @@ package regal
 
 import (
 	"errors"
+
 	"fmt"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"net/url"
 	"strings"
 	"time"
@@ -38,6 +41,11 @@ type Config struct {
 	// UserAgent names the sender (product and dispatcher id), so a request
 	// can be traced back to the dispatcher that made it.
 	UserAgent string `yaml:"-"`
+	// TracerProvider and MeterProvider receive the client's spans (one per
+	// attempt, with the HTTP CLIENT span inside) and metrics; nil means
+	// the global providers.
+	TracerProvider trace.TracerProvider `yaml:"-"`
+	MeterProvider  metric.MeterProvider `yaml:"-"`
 }
 
 // WithDefaults returns c with every zero field set to its default.

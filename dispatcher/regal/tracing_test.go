@@ -2,11 +2,11 @@ package regal_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/embedded"
 	"go.opentelemetry.io/otel/trace/noop"
@@ -65,28 +65,37 @@ func (t *recordingTracer) Start(ctx context.Context, name string, opts ...trace.
 
 func TestNewClient_default_transport_makes_a_client_span_per_attempt(t *testing.T) {
 	recorder := &spanRecorder{}
-	// The global provider cannot be given back its delegating default, so
-	// the recorder stays installed but stops recording after this test.
-	otel.SetTracerProvider(recorder)
 	t.Cleanup(recorder.stop)
 
 	double := startDouble(t)
 	double.SetStatusSequence(503)
-	res := newClient(t, fastConfig(double.URL())).Send(context.Background(), testKey, sampleEvent())
+	cfg := fastConfig(double.URL())
+	cfg.TracerProvider = recorder
+	res := newClient(t, cfg).Send(context.Background(), testKey, sampleEvent())
 	if res.Err != nil || res.Attempts != 2 {
 		t.Fatalf("Send = %+v, want success on attempt 2", res)
 	}
 
-	spans := recorder.started()
-	if len(spans) != 2 {
-		t.Fatalf("started %d spans, want one per attempt (2): %+v", len(spans), spans)
-	}
-	for _, span := range spans {
-		if span.kind != trace.SpanKindClient || span.name != "POST /events" {
-			t.Errorf("span %q kind %s, want \"POST /events\" of kind client", span.name, span.kind)
-		}
+	var attempts, clients []startedSpan
+	for _, span := range recorder.started() {
 		if strings.Contains(span.attributes, testKey.Reveal()) {
 			t.Errorf("span attributes %q carry the API key", span.attributes)
+		}
+		switch {
+		case span.kind == trace.SpanKindClient && span.name == "POST /events":
+			clients = append(clients, span)
+		case span.name == "regal.attempt":
+			attempts = append(attempts, span)
+		default:
+			t.Errorf("unexpected span %q kind %s", span.name, span.kind)
+		}
+	}
+	if len(clients) != 2 || len(attempts) != 2 {
+		t.Fatalf("%d client spans and %d attempt spans, want 2 of each", len(clients), len(attempts))
+	}
+	for i, a := range attempts {
+		if want := fmt.Sprintf("regal.attempt=%d", i+1); a.attributes != want {
+			t.Errorf("attempt span %d has %q, want %q", i, a.attributes, want)
 		}
 	}
 }

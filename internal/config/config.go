@@ -28,6 +28,16 @@ type Config struct {
 	Collector  Collector  `yaml:"collector"`
 	Dispatcher Dispatcher `yaml:"dispatcher"`
 	Log        Log        `yaml:"log"`
+	Telemetry  Telemetry  `yaml:"telemetry"`
+}
+
+// Telemetry configures what the services expose besides OTEL_* variables
+// (which configure trace export and sampling).
+type Telemetry struct {
+	// PhoneHashSalt keys the HMAC that turns a contact's E.164 phone into
+	// the cc.phone_hash span attribute, so a trace can be found by phone
+	// without the phone being stored in clear.
+	PhoneHashSalt string `yaml:"phone_hash_salt"`
 }
 
 // Redis is how both services reach Redis.
@@ -74,6 +84,8 @@ type Log struct {
 type Collector struct {
 	// GRPCListen is the address of the DeliveryService.
 	GRPCListen string `yaml:"grpc_listen"`
+	// MetricsListen serves /metrics (Prometheus) and /healthz.
+	MetricsListen string `yaml:"metrics_listen"`
 	// OutputFormat is the SAPI desiredOutputType.
 	OutputFormat string `yaml:"output_format"`
 	// MaxEventBytes bounds one SAPI event.
@@ -91,6 +103,7 @@ type Store struct {
 	KeyPrefix       string        `yaml:"key_prefix"`
 	Partitions      int           `yaml:"partitions"`
 	DedupTTL        time.Duration `yaml:"dedup_ttl"`
+	TraceTTL        time.Duration `yaml:"trace_ttl"`
 	MalformedMaxLen int64         `yaml:"malformed_max_len"`
 }
 
@@ -114,6 +127,9 @@ type Dispatcher struct {
 	ID string `yaml:"id"`
 	// MaxInFlight bounds the events this dispatcher works on at once.
 	MaxInFlight int `yaml:"max_in_flight"`
+	// MetricsListen serves /metrics (Prometheus) and /healthz; several
+	// dispatchers on one host need distinct ports (or 127.0.0.1:0).
+	MetricsListen string `yaml:"metrics_listen"`
 	// ShutdownGrace is how long a stopping dispatcher finishes its work.
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
 	Regal         Regal         `yaml:"regal"`
@@ -198,21 +214,24 @@ var yamlQuoted = regexp.MustCompile("`[^`]*`")
 // Default returns every default value.
 func Default() *Config {
 	return &Config{
-		Redis: Redis{Addr: "127.0.0.1:6379"},
-		Log:   Log{Level: "info"},
+		Redis:     Redis{Addr: "127.0.0.1:6379"},
+		Log:       Log{Level: "info"},
+		Telemetry: Telemetry{PhoneHashSalt: "ccbridge"},
 		Collector: Collector{
 			GRPCListen:    "127.0.0.1:7070",
+			MetricsListen: "127.0.0.1:9464",
 			OutputFormat:  "NEWLINE_JSON",
 			MaxEventBytes: 1 << 20,
 			IdleTimeout:   180 * time.Second,
 			AdmitBatch:    256,
-			Store:         Store{KeyPrefix: "ccb", Partitions: 16, DedupTTL: 3 * time.Hour, MalformedMaxLen: 10000},
+			Store:         Store{KeyPrefix: "ccb", Partitions: 16, DedupTTL: 3 * time.Hour, TraceTTL: 24 * time.Hour, MalformedMaxLen: 10000},
 			Scheduler: Scheduler{MaxBuffered: 50000, DefaultMaxInFlight: 128,
 				RetryDelayMin: 500 * time.Millisecond, RetryDelayMax: 30 * time.Second,
 				MaxAttempts: 100, MaxRetryAge: 30 * time.Minute},
 		},
 		Dispatcher: Dispatcher{
 			CollectorAddr: "127.0.0.1:7070",
+			MetricsListen: "127.0.0.1:9465",
 			MaxInFlight:   128,
 			ShutdownGrace: 10 * time.Second,
 			Regal: Regal{BaseURL: "https://events.regalvoice.com", Timeout: 5 * time.Second,

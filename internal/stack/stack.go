@@ -16,6 +16,7 @@ import (
 	"github.com/ccbridge/bridge/doubles/sapidouble"
 	"github.com/ccbridge/bridge/internal/config"
 	"github.com/ccbridge/bridge/internal/secret"
+	"github.com/ccbridge/bridge/internal/telemetry"
 )
 
 // Options choose the shape of the stack.
@@ -46,7 +47,13 @@ type Stack struct {
 	Regal       *regaldouble.Server
 	Collector   *collector.Collector
 	Dispatchers []*dispatcher.Dispatcher
-	logger      *slog.Logger
+	// Metrics are the /metrics servers: "collector" and each dispatcher id.
+	Metrics   map[string]*telemetry.MetricsServer
+	telemetry []*telemetry.Telemetry
+	collTel   *telemetry.Telemetry
+	logger    *slog.Logger
+
+	collectorAddr string // kept across StopCollector / StartCollector
 }
 
 // Start starts the doubles, the collector and the dispatchers, and waits
@@ -70,7 +77,8 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Stack{logger: o.Logger}
+	o.Logger = slog.New(telemetry.NewLogHandler(o.Logger.Handler()))
+	s := &Stack{logger: o.Logger, Metrics: map[string]*telemetry.MetricsServer{}}
 	defer func() {
 		if err != nil {
 			_ = s.Shutdown(context.Background())
@@ -111,7 +119,11 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}
 	s.Config = cfg
 
-	s.Collector, err = collector.New(cfg, o.Logger.With("component", "collector"))
+	s.collTel, err = s.newTelemetry(ctx, "collector", "collector", "")
+	if err != nil {
+		return nil, err
+	}
+	s.Collector, err = collector.New(cfg, o.Logger.With("service", "collector"), s.collTel)
 	if err != nil {
 		return nil, fmt.Errorf("collector: %w", err)
 	}
@@ -122,7 +134,11 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		dcfg := *cfg
 		dcfg.Dispatcher.CollectorAddr = s.Collector.Addr()
 		dcfg.Dispatcher.ID = fmt.Sprintf("dispatcher-%d", i+1)
-		d, err := dispatcher.New(&dcfg, o.Logger.With("component", dcfg.Dispatcher.ID))
+		tel, err := s.newTelemetry(ctx, "dispatcher", dcfg.Dispatcher.ID, dcfg.Dispatcher.ID)
+		if err != nil {
+			return nil, err
+		}
+		d, err := dispatcher.New(&dcfg, o.Logger.With("service", "dispatcher", "dispatcher", dcfg.Dispatcher.ID), tel)
 		if err != nil {
 			return nil, fmt.Errorf("dispatcher: %w", err)
 		}
@@ -138,6 +154,48 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		return nil, fmt.Errorf("collector did not subscribe to the SAPI double: %w", err)
 	}
 	return s, nil
+}
+
+// newTelemetry sets up one component's telemetry (traces exported where
+// OTEL_EXPORTER_OTLP_ENDPOINT says) and serves its /metrics on a free port.
+func (s *Stack) newTelemetry(ctx context.Context, service, name, instance string) (*telemetry.Telemetry, error) {
+	tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: service, ServiceVersion: "dev", InstanceID: instance})
+	if err != nil {
+		return nil, fmt.Errorf("%s telemetry: %w", name, err)
+	}
+	s.telemetry = append(s.telemetry, tel)
+	ms, err := telemetry.ServeMetrics("127.0.0.1:0", tel, s.logger)
+	if err != nil {
+		return nil, fmt.Errorf("%s metrics: %w", name, err)
+	}
+	s.Metrics[name] = ms
+	return tel, nil
+}
+
+// StopCollector stops the collector; StartCollector starts a new one on
+// the same address (so the dispatchers reconnect to it) and the same Redis,
+// and it delivers what the old one left unsettled.
+func (s *Stack) StopCollector(ctx context.Context) error {
+	s.collectorAddr = s.Collector.Addr()
+	if err := s.Collector.Shutdown(ctx); err != nil {
+		return fmt.Errorf("stop collector: %w", err)
+	}
+	return nil
+}
+
+// StartCollector starts a collector after StopCollector.
+func (s *Stack) StartCollector(ctx context.Context) error {
+	cfg := *s.Config
+	cfg.Collector.GRPCListen = s.collectorAddr
+	c, err := collector.New(&cfg, s.logger.With("service", "collector"), s.collTel)
+	if err != nil {
+		return err
+	}
+	s.Collector = c
+	if err := c.Start(ctx); err != nil {
+		return fmt.Errorf("restart collector: %w", err)
+	}
+	return s.WaitSessions(ctx, len(s.Dispatchers))
 }
 
 // WaitSessions waits until n dispatchers are subscribed to the collector.
@@ -181,6 +239,12 @@ func (s *Stack) Shutdown(ctx context.Context) error {
 	}
 	if s.SAPI != nil {
 		errs = append(errs, s.SAPI.Shutdown(ctx))
+	}
+	for _, m := range s.Metrics {
+		errs = append(errs, m.Shutdown(ctx))
+	}
+	for _, t := range s.telemetry {
+		errs = append(errs, t.Shutdown(ctx))
 	}
 	return errors.Join(errs...)
 }

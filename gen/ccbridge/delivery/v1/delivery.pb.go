@@ -392,7 +392,11 @@ type Delivery struct {
 	// redelivery counts earlier deliveries of this event that were not settled.
 	Redelivery uint32 `protobuf:"varint,2,opt,name=redelivery,proto3" json:"redelivery,omitempty"`
 	// event is the event to deliver.
-	Event         *v1.Event `protobuf:"bytes,3,opt,name=event,proto3" json:"event,omitempty"`
+	Event *v1.Event `protobuf:"bytes,3,opt,name=event,proto3" json:"event,omitempty"`
+	// trace_context is the W3C trace context of this delivery (a child of
+	// the event's own trace_context), so the dispatcher's spans nest under
+	// the collector's delivery span.
+	TraceContext  map[string]string `protobuf:"bytes,4,rep,name=trace_context,json=traceContext,proto3" json:"trace_context,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -448,6 +452,13 @@ func (x *Delivery) GetEvent() *v1.Event {
 	return nil
 }
 
+func (x *Delivery) GetTraceContext() map[string]string {
+	if x != nil {
+		return x.TraceContext
+	}
+	return nil
+}
+
 var File_ccbridge_delivery_v1_delivery_proto protoreflect.FileDescriptor
 
 const file_ccbridge_delivery_v1_delivery_proto_rawDesc = "" +
@@ -470,14 +481,18 @@ const file_ccbridge_delivery_v1_delivery_proto_rawDesc = "" +
 	"\x10regal_event_name\x18\x06 \x01(\tR\x0eregalEventName\"Y\n" +
 	"\x11SubscribeResponse\x12<\n" +
 	"\bdelivery\x18\x01 \x01(\v2\x1e.ccbridge.delivery.v1.DeliveryH\x00R\bdeliveryB\x06\n" +
-	"\x04kind\"{\n" +
+	"\x04kind\"\x93\x02\n" +
 	"\bDelivery\x12\x1f\n" +
 	"\vdelivery_id\x18\x01 \x01(\x04R\n" +
 	"deliveryId\x12\x1e\n" +
 	"\n" +
 	"redelivery\x18\x02 \x01(\rR\n" +
 	"redelivery\x12.\n" +
-	"\x05event\x18\x03 \x01(\v2\x18.ccbridge.event.v1.EventR\x05event*\x8a\x01\n" +
+	"\x05event\x18\x03 \x01(\v2\x18.ccbridge.event.v1.EventR\x05event\x12U\n" +
+	"\rtrace_context\x18\x04 \x03(\v20.ccbridge.delivery.v1.Delivery.TraceContextEntryR\ftraceContext\x1a?\n" +
+	"\x11TraceContextEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01*\x8a\x01\n" +
 	"\aOutcome\x12\x17\n" +
 	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11OUTCOME_DELIVERED\x10\x01\x12\x13\n" +
@@ -501,7 +516,7 @@ func file_ccbridge_delivery_v1_delivery_proto_rawDescGZIP() []byte {
 }
 
 var file_ccbridge_delivery_v1_delivery_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_ccbridge_delivery_v1_delivery_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_ccbridge_delivery_v1_delivery_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_ccbridge_delivery_v1_delivery_proto_goTypes = []any{
 	(Outcome)(0),              // 0: ccbridge.delivery.v1.Outcome
 	(*SubscribeRequest)(nil),  // 1: ccbridge.delivery.v1.SubscribeRequest
@@ -509,21 +524,23 @@ var file_ccbridge_delivery_v1_delivery_proto_goTypes = []any{
 	(*Ack)(nil),               // 3: ccbridge.delivery.v1.Ack
 	(*SubscribeResponse)(nil), // 4: ccbridge.delivery.v1.SubscribeResponse
 	(*Delivery)(nil),          // 5: ccbridge.delivery.v1.Delivery
-	(*v1.Event)(nil),          // 6: ccbridge.event.v1.Event
+	nil,                       // 6: ccbridge.delivery.v1.Delivery.TraceContextEntry
+	(*v1.Event)(nil),          // 7: ccbridge.event.v1.Event
 }
 var file_ccbridge_delivery_v1_delivery_proto_depIdxs = []int32{
 	2, // 0: ccbridge.delivery.v1.SubscribeRequest.hello:type_name -> ccbridge.delivery.v1.Hello
 	3, // 1: ccbridge.delivery.v1.SubscribeRequest.ack:type_name -> ccbridge.delivery.v1.Ack
 	0, // 2: ccbridge.delivery.v1.Ack.outcome:type_name -> ccbridge.delivery.v1.Outcome
 	5, // 3: ccbridge.delivery.v1.SubscribeResponse.delivery:type_name -> ccbridge.delivery.v1.Delivery
-	6, // 4: ccbridge.delivery.v1.Delivery.event:type_name -> ccbridge.event.v1.Event
-	1, // 5: ccbridge.delivery.v1.DeliveryService.Subscribe:input_type -> ccbridge.delivery.v1.SubscribeRequest
-	4, // 6: ccbridge.delivery.v1.DeliveryService.Subscribe:output_type -> ccbridge.delivery.v1.SubscribeResponse
-	6, // [6:7] is the sub-list for method output_type
-	5, // [5:6] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	7, // 4: ccbridge.delivery.v1.Delivery.event:type_name -> ccbridge.event.v1.Event
+	6, // 5: ccbridge.delivery.v1.Delivery.trace_context:type_name -> ccbridge.delivery.v1.Delivery.TraceContextEntry
+	1, // 6: ccbridge.delivery.v1.DeliveryService.Subscribe:input_type -> ccbridge.delivery.v1.SubscribeRequest
+	4, // 7: ccbridge.delivery.v1.DeliveryService.Subscribe:output_type -> ccbridge.delivery.v1.SubscribeResponse
+	7, // [7:8] is the sub-list for method output_type
+	6, // [6:7] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_ccbridge_delivery_v1_delivery_proto_init() }
@@ -544,7 +561,7 @@ func file_ccbridge_delivery_v1_delivery_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ccbridge_delivery_v1_delivery_proto_rawDesc), len(file_ccbridge_delivery_v1_delivery_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   5,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

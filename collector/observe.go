@@ -1,0 +1,150 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/ccbridge/bridge/collector/sapi"
+	"github.com/ccbridge/bridge/collector/scheduler"
+	"github.com/ccbridge/bridge/internal/telemetry"
+)
+
+// instrumentation is where the collector's spans and metrics are made.
+const instrumentation = "github.com/ccbridge/bridge/collector"
+
+// instruments are the collector's metrics. Labels stay low-cardinality:
+// tenants, event types from 8x8's catalogue (others count as "other"),
+// outcomes and reasons; never interaction ids or phones.
+type instruments struct {
+	tracer      trace.Tracer
+	received    metric.Int64Counter
+	duplicates  metric.Int64Counter
+	malformed   metric.Int64Counter
+	admitted    metric.Int64Counter
+	admitErrors metric.Int64Counter
+	settled     metric.Int64Counter
+	deadLetters metric.Int64Counter
+}
+
+func newInstruments(tel *telemetry.Telemetry) (*instruments, error) {
+	m := tel.Meter(instrumentation)
+	in := &instruments{tracer: tel.Tracer(instrumentation)}
+	var err error
+	counter := func(dst *metric.Int64Counter, name, desc string) {
+		if err == nil {
+			*dst, err = m.Int64Counter(name, metric.WithDescription(desc), metric.WithUnit("{event}"))
+		}
+	}
+	counter(&in.received, "ccb.collector.events.received", "SAPI events decoded, by tenant and event type (heartbeats excluded).")
+	counter(&in.duplicates, "ccb.collector.events.duplicates", "Events dropped by deduplication.")
+	counter(&in.malformed, "ccb.collector.frames.malformed", "SAPI frames that could not be decoded, kept for inspection and skipped, by reason.")
+	counter(&in.admitted, "ccb.collector.events.admitted", "New events stored in Redis for delivery.")
+	counter(&in.admitErrors, "ccb.collector.admit.errors", "Failed admissions to Redis (retried).")
+	counter(&in.settled, "ccb.collector.deliveries.settled", "Deliveries settled, by outcome (delivered, skipped, dead_lettered).")
+	counter(&in.deadLetters, "ccb.collector.dead_letters", "Events dead-lettered.")
+	return in, err
+}
+
+// observeGauges registers the gauges read at scrape time.
+func (c *Collector) observeGauges(tel *telemetry.Telemetry) error {
+	m := tel.Meter(instrumentation)
+	backlog, err1 := m.Int64ObservableGauge("ccb.collector.backlog", metric.WithDescription("Events held for delivery (queued, in flight or settling)."), metric.WithUnit("{event}"))
+	inflight, err2 := m.Int64ObservableGauge("ccb.collector.in_flight", metric.WithDescription("Unacknowledged deliveries per dispatcher."), metric.WithUnit("{event}"))
+	sessions, err3 := m.Int64ObservableGauge("ccb.collector.dispatchers", metric.WithDescription("Connected dispatcher sessions."))
+	state, err4 := m.Int64ObservableGauge("ccb.collector.sapi.connected", metric.WithDescription("1 while the tenant's SAPI stream is streaming, else 0."))
+	unauthorized, err5 := m.Int64ObservableGauge("ccb.collector.sapi.unauthorized", metric.WithDescription("1 while 8x8 refuses the tenant's token (401/403): the token was probably rotated."))
+	reconnects, err6 := m.Int64ObservableCounter("ccb.collector.sapi.reconnects", metric.WithDescription("SAPI reconnections."))
+	age, err7 := m.Float64ObservableGauge("ccb.collector.sapi.last_event_age", metric.WithDescription("Seconds since the tenant's SAPI stream delivered a frame."), metric.WithUnit("s"))
+	for _, err := range []error{err1, err2, err3, err4, err5, err6, err7} {
+		if err != nil {
+			return err
+		}
+	}
+	_, err := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		st := c.sched.Stats()
+		o.ObserveInt64(backlog, int64(st.Buffered))
+		o.ObserveInt64(sessions, int64(st.Sessions))
+		for name, n := range st.InFlightBy {
+			o.ObserveInt64(inflight, int64(n), metric.WithAttributes(attribute.String("dispatcher", name)))
+		}
+		for i, cl := range c.clients {
+			ss := cl.Stats()
+			tenant := metric.WithAttributes(attribute.String("tenant", c.pipelines[i].tenant))
+			o.ObserveInt64(state, boolInt(ss.State == sapi.StateStreaming), tenant)
+			o.ObserveInt64(unauthorized, boolInt(ss.State == sapi.StateUnauthorized), tenant)
+			o.ObserveInt64(reconnects, int64(ss.Reconnects), tenant)
+			if !ss.LastFrameAt.IsZero() {
+				o.ObserveFloat64(age, time.Since(ss.LastFrameAt).Seconds(), tenant)
+			}
+		}
+		return nil
+	}, backlog, inflight, sessions, state, unauthorized, reconnects, age)
+	return err
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// outcomeLabel names a settlement outcome for metrics and spans.
+func outcomeLabel(o scheduler.Outcome) string {
+	switch o {
+	case scheduler.Delivered:
+		return "delivered"
+	case scheduler.Skipped:
+		return "skipped"
+	case scheduler.FailedPermanent:
+		return "dead_lettered"
+	case scheduler.FailedRetryable:
+		return "retry"
+	}
+	return "unknown"
+}
+
+// knownEventTypes are 8x8's documented event names; any other name is
+// counted as "other" so a metric label cannot grow without bound.
+var knownEventTypes = map[string]bool{}
+
+func init() {
+	for _, n := range []string{
+		"AgentStatusChange", "AgentProvChange", "AgentSkillCreated", "AgentSkillChanged",
+		"InteractionCreated", "InteractionQueued", "InteractionAssigned", "InteractionAccepted",
+		"InteractionCustomerAccepted", "InteractionRecordingStarted", "InteractionRecordingReady",
+		"InteractionPostProcess", "InteractionEndPostProcess", "InteractionDeassigned",
+		"InteractionParticipantChange", "InteractionDeleted", "LineHoldStatus", "LineMuteStatus",
+		"RecordingStatus", "InteractionRejected", "InteractionUnqueued", "InteractionReconnect",
+		"InteractionJoinLinesRequest", "InteractionTransferRequest", "InteractionParticipantRemovedByHost",
+		"InteractionJoined", "InteractionChanged", "InteractionQueueTimeout", "GuestChatEnd",
+		"MediaProxyAdded", "MediaProxyRemoved",
+	} {
+		knownEventTypes[n] = true
+	}
+}
+
+func eventTypeLabel(t string) string {
+	if knownEventTypes[t] {
+		return t
+	}
+	return "other"
+}
+
+// malformedReason is the fixed reason of a framing or decoding error.
+func malformedReason(err error) string {
+	var fe *sapi.FrameError
+	var de *sapi.DecodeError
+	switch {
+	case errors.As(err, &fe):
+		return fe.Reason
+	case errors.As(err, &de):
+		return de.Reason
+	}
+	return "other"
+}

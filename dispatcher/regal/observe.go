@@ -1,0 +1,80 @@
+package regal
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/ccbridge/bridge/internal/telemetry"
+)
+
+const instrumentation = "github.com/ccbridge/bridge/dispatcher/regal"
+
+// observer makes the client's spans and metrics: one span per attempt
+// (the HTTP CLIENT span nests inside it), a latency histogram and response
+// counts by status, and a count of retries.
+type observer struct {
+	tracer    trace.Tracer
+	latency   metric.Float64Histogram
+	responses metric.Int64Counter
+	retries   metric.Int64Counter
+}
+
+func newObserver(cfg Config) *observer {
+	tp, mp := cfg.TracerProvider, cfg.MeterProvider
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	m := mp.Meter(instrumentation)
+	o := &observer{tracer: tp.Tracer(instrumentation)}
+	// Instrument errors only come from invalid names, fixed here.
+	o.latency, _ = m.Float64Histogram("ccb.regal.request.duration", metric.WithUnit("s"),
+		metric.WithDescription("Latency of Regal POST /events attempts, by status code."),
+		metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+	o.responses, _ = m.Int64Counter("ccb.regal.responses", metric.WithDescription("Regal answers (and network failures as status_code=error), by status code."))
+	o.retries, _ = m.Int64Counter("ccb.regal.retries", metric.WithDescription("Regal attempts retried after a transient failure."))
+	return o
+}
+
+func statusLabel(status int) string {
+	if status == 0 {
+		return "error"
+	}
+	return strconv.Itoa(status)
+}
+
+// observedAttempt runs one attempt inside its span and records it.
+func (c *Client) observedAttempt(ctx context.Context, n int, key string, body []byte) attemptOutcome {
+	ctx, span := c.obs.tracer.Start(ctx, "regal.attempt", trace.WithAttributes(telemetry.RegalAttemptKey.Int(n)))
+	start := time.Now()
+	out := c.attempt(ctx, key, body)
+	status := metric.WithAttributes(attribute.String("status_code", statusLabel(out.status)))
+	c.obs.latency.Record(ctx, time.Since(start).Seconds(), status)
+	c.obs.responses.Add(ctx, 1, status)
+	if out.status != 0 {
+		span.SetAttributes(telemetry.RegalStatusCodeKey.Int(out.status))
+	}
+	if out.err != nil {
+		span.SetStatus(codes.Error, out.err.Error())
+	}
+	span.End()
+	return out
+}
+
+// retry records that a failed attempt is followed by another after wait.
+func (o *observer) retry(ctx context.Context, wait time.Duration, out attemptOutcome) {
+	o.retries.Add(ctx, 1)
+	trace.SpanFromContext(ctx).AddEvent("regal.retry_wait", trace.WithAttributes(
+		attribute.Float64("wait_seconds", wait.Seconds()),
+		telemetry.RegalStatusCodeKey.Int(out.status),
+	))
+}
