@@ -49,24 +49,17 @@ func (s *Server) nextFault() (Fault, bool) {
 	return f, true
 }
 
-// applyFault plays f and reports whether it answered the request (or the
-// client went away), so that normal handling must not follow.
-func applyFault(w http.ResponseWriter, r *http.Request, f Fault) bool {
-	if f.Delay > 0 {
-		t := time.NewTimer(f.Delay)
-		defer t.Stop()
-		select {
-		case <-r.Context().Done():
-			return true
-		case <-t.C:
-		}
-	}
+// playFault plays f: it holds the answer back by f.Delay, then, when f
+// has a Status, answers with it and reports true so that normal handling
+// must not follow.
+func (s *Server) playFault(w http.ResponseWriter, r *http.Request, f Fault) bool {
+	s.holdBack(r.Context(), f.Delay)
 	if f.Status == 0 {
 		return false
 	}
 	if f.RetryAfter != "" {
 		w.Header().Set("Retry-After", f.RetryAfter)
 	}
-	writeMessage(w, f.Status, http.StatusText(f.Status))
+	s.answer(w, f.Status, ReasonScripted, http.StatusText(f.Status))
 	return true
 }

@@ -1,6 +1,7 @@
 package regaldouble
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -15,46 +16,94 @@ import (
 // maxBodyBytes bounds a request body; larger bodies get 413.
 const maxBodyBytes = 1 << 20
 
-// routes serves POST /events; the mux answers 405 for other methods on
-// /events and 404 for other paths.
+// rateLimitedBody is the answer of Regal's gateway above its rate limit.
+const rateLimitedBody = `{"statusCode":429,"message":"Too many requests","error":"Rate Limit Exceeded"}`
+
+// routes serves POST /events, and the control endpoint when configured;
+// the mux answers 405 for other methods on these paths and 404 for other
+// paths.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /events", s.handleEvents)
+	if s.cfg.Control {
+		s.controlRoutes(mux)
+	}
 	return mux
 }
 
-// handleEvents answers like Regal: scripted faults first, then 401 for a
-// missing or wrong key, 413 for an oversized body, 400 for a body that
-// breaks the OpenAPI, and 200 {"message":"ok"} after recording the event.
+// handleEvents answers like Regal, in this order:
+//
+//  1. Latency holds every answer back.
+//  2. A scripted fault (SetFaults) is played, before authentication.
+//  3. During an outage the answer is 503, before authentication, as from
+//     a load balancer with no healthy backend.
+//  4. A missing or wrong key gets 401.
+//  5. Above the key's rate limit the answer is 429; a rejected request
+//     does not use up the limit.
+//  6. An oversized body gets 413, a body breaking the OpenAPI gets 400.
+//  7. A request naming a slow phone is held back by its delay.
+//  8. ErrorRate picks requests to answer with its 5xx status.
+//  9. The event is recorded and the answer is 200 {"message":"ok"}.
+//
+// When the client goes away or the server shuts down while an answer is
+// held back, the connection is dropped without an answer.
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	s.requests++
+	s.stats.Requests++
+	latency := s.cond.latency
 	fault, hasFault := s.nextFault()
 	s.mu.Unlock()
-	if hasFault && applyFault(w, r, fault) {
+
+	s.holdBack(r.Context(), latency)
+	if hasFault && s.playFault(w, r, fault) {
+		return
+	}
+
+	s.mu.Lock()
+	outage := s.cond.inOutage(time.Now())
+	s.mu.Unlock()
+	if outage {
+		s.answer(w, http.StatusServiceUnavailable, ReasonOutage, http.StatusText(http.StatusServiceUnavailable))
 		return
 	}
 
 	keyIndex, ok := s.authorize(r.Header.Values("Authorization"))
 	if !ok {
 		s.logger.Debug("regal double rejected request", "status", http.StatusUnauthorized)
-		writeMessage(w, http.StatusUnauthorized, "Unauthorized")
+		s.answer(w, http.StatusUnauthorized, ReasonUnauthorized, "Unauthorized")
 		return
 	}
+	if !s.admitRate(w, keyIndex) {
+		return
+	}
+
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			writeMessage(w, http.StatusRequestEntityTooLarge, "Payload Too Large")
+			s.answer(w, http.StatusRequestEntityTooLarge, ReasonBodyTooLarge, "Payload Too Large")
 			return
 		}
-		writeMessage(w, http.StatusBadRequest, "Bad Request: body could not be read")
+		s.answer(w, http.StatusBadRequest, ReasonBadRequest, "Bad Request: body could not be read")
 		return
 	}
 	ev, err := decodeEvent(body)
 	if err != nil {
 		s.logger.Debug("regal double rejected request", "status", http.StatusBadRequest, "reason", err.Error())
-		writeMessage(w, http.StatusBadRequest, "Bad Request: "+err.Error())
+		s.answer(w, http.StatusBadRequest, ReasonBadRequest, "Bad Request: "+err.Error())
+		return
+	}
+
+	s.mu.Lock()
+	slow := s.cond.slowDelay(ev)
+	s.mu.Unlock()
+	s.holdBack(r.Context(), slow)
+
+	s.mu.Lock()
+	failed, status := s.cond.errorRate > 0 && s.rng.Float64() < s.cond.errorRate, s.cond.status()
+	s.mu.Unlock()
+	if failed {
+		s.answer(w, status, ReasonErrorRate, http.StatusText(status))
 		return
 	}
 
@@ -63,6 +112,56 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	s.record(Received{At: time.Now(), APIKeyIndex: keyIndex, Header: header, Body: body, Event: ev})
 	s.logAccepted(keyIndex, ev)
 	writeMessage(w, http.StatusOK, "ok")
+}
+
+// admitRate applies the key's rate limit, answering 429 when it is
+// exceeded, and reports whether the request may go on.
+func (s *Server) admitRate(w http.ResponseWriter, keyIndex int) bool {
+	s.mu.Lock()
+	allowed, retryAfter := s.allow(keyIndex, time.Now()), s.cond.retryAfter
+	if !allowed {
+		s.stats.count(http.StatusTooManyRequests, ReasonRateLimited)
+	}
+	s.mu.Unlock()
+	if allowed {
+		return true
+	}
+	if retryAfter != "" {
+		w.Header().Set("Retry-After", retryAfter)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusTooManyRequests)
+	_, _ = io.WriteString(w, rateLimitedBody)
+	return false
+}
+
+// holdBack waits d. When ctx ends first (the client left, or the server is
+// shutting down) it counts the request as unanswered and drops the
+// connection by panicking with http.ErrAbortHandler, which net/http
+// recovers from silently.
+func (s *Server) holdBack(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		s.mu.Lock()
+		s.stats.count(0, ReasonUnanswered)
+		s.mu.Unlock()
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// answer sends Regal's {"message": ...} body with status and counts it
+// under reason.
+func (s *Server) answer(w http.ResponseWriter, status int, reason, message string) {
+	s.mu.Lock()
+	s.stats.count(status, reason)
+	s.mu.Unlock()
+	writeMessage(w, status, message)
 }
 
 // authorize finds the configured key equal to the request's only

@@ -98,3 +98,57 @@ func postNoFatal(url string, key secret.Secret) (int, error) {
 	defer resp.Body.Close()
 	return resp.StatusCode, nil
 }
+
+// startConfigured runs a double with cfg, accepting firstKey and secondKey
+// when cfg names no keys, until the test ends.
+func startConfigured(t *testing.T, cfg regaldouble.Config) *regaldouble.Server {
+	t.Helper()
+	if cfg.APIKeys == nil {
+		cfg.APIKeys = []secret.Secret{firstKey, secondKey}
+	}
+	srv := regaldouble.New(cfg, nil)
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	})
+	return srv
+}
+
+// sharedClient returns a client whose connections are reused across
+// requests and closed when the test ends.
+func sharedClient(t *testing.T) *http.Client {
+	t.Helper()
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 64
+	client := &http.Client{Transport: transport, Timeout: 10 * time.Second}
+	t.Cleanup(client.CloseIdleConnections)
+	return client
+}
+
+// postStatus posts body to url/events with key through client and returns
+// the status; it is safe to call from any goroutine.
+func postStatus(client *http.Client, url string, key secret.Secret, body string) (int, error) {
+	req, err := http.NewRequest(http.MethodPost, url+"/events", strings.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", key.Reveal())
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, err
+}
+
+// bodyWithPhone is a valid event naming phone.
+func bodyWithPhone(phone string) string {
+	return `{"traits":{"phones":{"` + phone + `":{}}},"name":"Interaction Queued"}`
+}

@@ -46,11 +46,11 @@ func (s *Server) Count() int {
 }
 
 // Requests is the number of POST /events requests seen, whatever their
-// answer: accepted, rejected or faulted.
+// answer: accepted, rejected, faulted or none.
 func (s *Server) Requests() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.requests
+	return s.stats.Requests
 }
 
 // WaitCount blocks until at least n requests have been accepted or ctx is
@@ -71,19 +71,27 @@ func (s *Server) WaitCount(ctx context.Context, n int) error {
 	}
 }
 
-// Reset forgets recorded requests, the request counter and pending faults.
+// Reset forgets recorded requests, the counters and pending scripted
+// faults, and puts the standing conditions back as the Config set them:
+// any outage ends, rate-limit buckets start full, the ErrorRate draw
+// starts again from Config.Seed.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.received = nil
-	s.requests = 0
+	s.stats = Stats{}
 	s.faults = nil
+	s.cond = s.cfg.conditions()
+	s.buckets = nil
+	s.rng = newRand(s.cfg.Seed)
 }
 
-// record stores an accepted request and wakes WaitCount callers.
+// record stores an accepted request, counts it and wakes WaitCount
+// callers.
 func (s *Server) record(r Received) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.stats.count(200, ReasonAccepted)
 	s.received = append(s.received, r)
 	close(s.changed)
 	s.changed = make(chan struct{})

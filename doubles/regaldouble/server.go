@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"sync"
@@ -18,9 +19,12 @@ type Server struct {
 
 	mu       sync.Mutex
 	received []Received
-	requests int
+	stats    Stats
 	faults   []Fault
-	changed  chan struct{} // closed and replaced whenever an event is recorded
+	cond     conditions
+	buckets  map[int]*tokenBucket // by API key index, made on first use
+	rng      *rand.Rand           // draws ErrorRate
+	changed  chan struct{}        // closed and replaced whenever an event is recorded
 
 	lifecycle   sync.Mutex
 	httpServer  *http.Server
@@ -42,11 +46,13 @@ func New(cfg Config, logger *slog.Logger) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, logger: logger, changed: make(chan struct{})}
+	return &Server{cfg: cfg, logger: logger, changed: make(chan struct{}),
+		cond: cfg.conditions(), rng: newRand(cfg.Seed)}
 }
 
 // Start listens on the configured address and serves in the background
-// until Shutdown. It fails if no API key is configured, if the server was
+// until Shutdown. It fails if no API key is configured, if a standing
+// condition in the Config is out of range, if the server was
 // already started, or if the address cannot be bound; ctx bounds only the
 // bind.
 func (s *Server) Start(ctx context.Context) error {
@@ -112,4 +118,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	<-s.serveDone
 	s.shutdownErr = errors.Join(err, s.serveErr)
 	return s.shutdownErr
+}
+
+// newRand is the ErrorRate source for seed.
+func newRand(seed uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, seed))
 }
