@@ -162,12 +162,14 @@ func (d *Dispatcher) Handle(ctx context.Context, del *deliveryv1.Delivery) *deli
 	if len(tc) == 0 {
 		tc = ev.GetTraceContext()
 	}
-	ctx, span := d.inst.tracer.Start(telemetry.Extract(ctx, tc), "dispatcher.process "+ev.GetEventType(),
+	ctx = telemetry.WithSpanAttributes(telemetry.Extract(ctx, tc),
+		telemetry.InteractionIDKey.String(ev.GetInteractionId()),
+		telemetry.EventTypeKey.String(ev.GetEventType()),
+		telemetry.TenantKey.String(ev.GetTenant()))
+	ctx, span := d.inst.tracer.Start(ctx, "dispatcher.process "+ev.GetEventType(),
 		trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(telemetry.SpanAttributes(ctx)...),
 		trace.WithAttributes(
-			telemetry.InteractionIDKey.String(ev.GetInteractionId()),
-			telemetry.EventTypeKey.String(ev.GetEventType()),
-			telemetry.TenantKey.String(ev.GetTenant()),
 			telemetry.DeliveryIDKey.Int64(int64(del.GetDeliveryId())),
 			telemetry.DispatcherIDKey.String(d.cfg.ID),
 			attribute.Int("cc.redelivery", int(del.GetRedelivery())),
@@ -195,7 +197,7 @@ func (d *Dispatcher) handle(ctx context.Context, del *deliveryv1.Delivery) *deli
 	logger := d.logger.With("tenant", ev.GetTenant(), "interaction_id", ev.GetInteractionId(), "event_type", ev.GetEventType())
 	key, ok := d.keys[ev.GetTenant()]
 	if !ok {
-		logger.Error("no Regal key configured for tenant; dead-lettering")
+		logger.ErrorContext(ctx, "no Regal key configured for tenant; dead-lettering")
 		return &deliveryv1.Ack{Outcome: deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT, Reason: "no Regal key configured for tenant " + ev.GetTenant()}
 	}
 	re, err := d.translator.Translate(ev)
@@ -205,11 +207,11 @@ func (d *Dispatcher) handle(ctx context.Context, del *deliveryv1.Delivery) *deli
 		}
 	}
 	if reason, skip := translate.IsSkip(err); skip {
-		logger.Debug("event not sent", "reason", reason)
+		logger.DebugContext(ctx, "event not sent", "reason", reason)
 		return &deliveryv1.Ack{Outcome: deliveryv1.Outcome_OUTCOME_SKIPPED, Reason: reason}
 	}
 	if err != nil {
-		logger.Error("translate failed; dead-lettering", "err", err)
+		logger.ErrorContext(ctx, "translate failed; dead-lettering", "err", err)
 		return &deliveryv1.Ack{Outcome: deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT, Reason: "translate: " + err.Error()}
 	}
 	res := d.regal.Send(ctx, key, re)
@@ -217,7 +219,7 @@ func (d *Dispatcher) handle(ctx context.Context, del *deliveryv1.Delivery) *deli
 	switch {
 	case res.Err == nil:
 		ack.Outcome = deliveryv1.Outcome_OUTCOME_DELIVERED
-		logger.Debug("delivered to Regal", "regal_event", re.Name, "attempts", res.Attempts)
+		logger.DebugContext(ctx, "delivered to Regal", "regal_event", re.Name, "attempts", res.Attempts)
 	case ctx.Err() != nil:
 		ack.Outcome = deliveryv1.Outcome_OUTCOME_FAILED_RETRYABLE
 		ack.Reason = "dispatcher stopped before Regal answered"
@@ -227,15 +229,15 @@ func (d *Dispatcher) handle(ctx context.Context, del *deliveryv1.Delivery) *deli
 		// it when the event's whole budget is spent.
 		ack.Outcome = deliveryv1.Outcome_OUTCOME_FAILED_RETRYABLE
 		ack.Reason = res.Err.Error()
-		logger.Warn("Regal unavailable; the event will be delivered again", "status", res.Status, "attempts", res.Attempts, "err", res.Err)
+		logger.WarnContext(ctx, "Regal unavailable; the event will be delivered again", "status", res.Status, "attempts", res.Attempts, "err", res.Err)
 	case regal.IsPermanent(res.Err):
 		ack.Outcome = deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT
 		ack.Reason = res.Err.Error()
-		logger.Warn("Regal rejected the event; dead-lettering", "status", res.Status, "attempts", res.Attempts, "err", res.Err)
+		logger.WarnContext(ctx, "Regal rejected the event; dead-lettering", "status", res.Status, "attempts", res.Attempts, "err", res.Err)
 	default:
 		ack.Outcome = deliveryv1.Outcome_OUTCOME_FAILED_RETRYABLE
 		ack.Reason = res.Err.Error()
-		logger.Warn("Regal delivery failed; the event will be delivered again", "status", res.Status, "attempts", res.Attempts, "err", res.Err)
+		logger.WarnContext(ctx, "Regal delivery failed; the event will be delivered again", "status", res.Status, "attempts", res.Attempts, "err", res.Err)
 	}
 	return ack
 }

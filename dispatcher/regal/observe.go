@@ -2,6 +2,7 @@ package regal
 
 import (
 	"context"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -54,7 +55,8 @@ func statusLabel(status int) string {
 
 // observedAttempt runs one attempt inside its span and records it.
 func (c *Client) observedAttempt(ctx context.Context, n int, key string, body []byte) attemptOutcome {
-	ctx, span := c.obs.tracer.Start(ctx, "regal.attempt", trace.WithAttributes(telemetry.RegalAttemptKey.Int(n)))
+	ctx, span := c.obs.tracer.Start(ctx, "regal.attempt", trace.WithAttributes(telemetry.SpanAttributes(ctx)...),
+		trace.WithAttributes(telemetry.RegalAttemptKey.Int(n)))
 	start := time.Now()
 	out := c.attempt(ctx, key, body)
 	status := metric.WithAttributes(attribute.String("status_code", statusLabel(out.status)))
@@ -77,4 +79,17 @@ func (o *observer) retry(ctx context.Context, wait time.Duration, out attemptOut
 		attribute.Float64("wait_seconds", wait.Seconds()),
 		telemetry.RegalStatusCodeKey.Int(out.status),
 	))
+}
+
+// spanAttributesTransport gives the HTTP CLIENT span made by otelhttp the
+// attributes the caller put in the request's context (the interaction id),
+// so a tag search finds it too. It sits inside otelhttp's transport, where
+// that span is already in the context.
+type spanAttributesTransport struct{ base http.RoundTripper }
+
+func (t spanAttributesTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if attrs := telemetry.SpanAttributes(r.Context()); len(attrs) > 0 {
+		trace.SpanFromContext(r.Context()).SetAttributes(attrs...)
+	}
+	return t.base.RoundTrip(r)
 }

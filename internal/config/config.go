@@ -54,6 +54,15 @@ type Tenant struct {
 	Name  string      `yaml:"name"`
 	SAPI  TenantSAPI  `yaml:"sapi"`
 	Regal TenantRegal `yaml:"regal"`
+	// CRM holds the 8x8 CRM API credentials the customer shares with Regal
+	// (for the Regal → 8x8 actions); optional, never printed.
+	CRM TenantCRM `yaml:"crm"`
+}
+
+// TenantCRM holds a tenant's 8x8 CRM API credentials.
+type TenantCRM struct {
+	Username string        `yaml:"username"`
+	Password secret.Secret `yaml:"password"`
 }
 
 // TenantSAPI holds a tenant's Streaming API connection.

@@ -1,6 +1,10 @@
 package telemetry
 
-import "go.opentelemetry.io/otel/attribute"
+import (
+	"context"
+
+	"go.opentelemetry.io/otel/attribute"
+)
 
 // Span attribute keys shared by every service. Put InteractionIDKey on every
 // span about an interaction, not only on the root: Jaeger's tag search
@@ -32,3 +36,20 @@ const (
 	// RegalStatusCodeKey is the HTTP status Regal answered.
 	RegalStatusCodeKey attribute.Key = "regal.status_code"
 )
+
+type spanAttributesKey struct{}
+
+// WithSpanAttributes returns ctx carrying attributes that spans started
+// below it by code that does not know them (a client library) should carry
+// too, such as the interaction id.
+func WithSpanAttributes(ctx context.Context, attrs ...attribute.KeyValue) context.Context {
+	prev := SpanAttributes(ctx)
+	all := make([]attribute.KeyValue, 0, len(prev)+len(attrs))
+	return context.WithValue(ctx, spanAttributesKey{}, append(append(all, prev...), attrs...))
+}
+
+// SpanAttributes returns the attributes put in ctx by WithSpanAttributes.
+func SpanAttributes(ctx context.Context) []attribute.KeyValue {
+	attrs, _ := ctx.Value(spanAttributesKey{}).([]attribute.KeyValue)
+	return attrs
+}
