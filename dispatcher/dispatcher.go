@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -16,6 +17,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 
+	"github.com/ccbridge/bridge/dispatcher/ratelimit"
 	"github.com/ccbridge/bridge/dispatcher/regal"
 	"github.com/ccbridge/bridge/dispatcher/subscriber"
 	"github.com/ccbridge/bridge/dispatcher/translate"
@@ -31,8 +33,9 @@ type Dispatcher struct {
 	cfg        config.Dispatcher
 	logger     *slog.Logger
 	translator *translate.Translator
-	regal      *regal.Client
+	regal      map[string]*regal.Client // tenant → its Regal account's client
 	keys       map[string]secret.Secret // tenant → Regal key
+	rdb        *redis.Client            // shared rate limit; nil when off
 	conn       *grpc.ClientConn
 	sub        *subscriber.Subscriber
 	tel        *telemetry.Telemetry
@@ -88,13 +91,30 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Di
 	for _, t := range cfg.Tenants {
 		keys[t.Name] = t.Regal.APIKey
 	}
+	var rdb *redis.Client
+	if dc.Regal.RateLimit > 0 {
+		rdb = redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr, Username: cfg.Redis.Username,
+			Password: cfg.Redis.Password.Reveal(), DB: cfg.Redis.DB})
+	}
 	if dc.ID == "" {
 		host, _ := os.Hostname()
 		dc.ID = host + "-" + strconv.Itoa(os.Getpid())
 	}
 	rc.UserAgent = "ccbridge-dispatcher/" + dc.ID
 	rc.TracerProvider, rc.MeterProvider = tel.TracerProvider(), tel.MeterProvider()
-	d := &Dispatcher{cfg: dc, logger: logger, translator: tr, regal: regal.NewClient(rc, nil), keys: keys,
+	// One client per tenant: each Regal account has its own rate limit,
+	// shared by all dispatchers through Redis.
+	clients := map[string]*regal.Client{}
+	for _, t := range cfg.Tenants {
+		tc := rc
+		if rdb != nil {
+			tc.Limiter = ratelimit.NewRedis(rdb, ratelimit.Key(cfg.Collector.Store.KeyPrefix, t.Name),
+				dc.Regal.RateLimit, dc.Regal.RateBurst,
+				ratelimit.WithProcesses(dc.Regal.RateLimitDispatchers), ratelimit.WithLogger(logger))
+		}
+		clients[t.Name] = regal.NewClient(tc, nil)
+	}
+	d := &Dispatcher{cfg: dc, logger: logger, translator: tr, regal: clients, keys: keys, rdb: rdb,
 		stats: Stats{Skipped: map[string]int{}}, tel: tel, phoneSalt: cfg.Telemetry.PhoneHashSalt}
 	if err := d.instrument(); err != nil {
 		return nil, fmt.Errorf("dispatcher metrics: %w", err)
@@ -136,7 +156,13 @@ func (d *Dispatcher) Shutdown(ctx context.Context) error {
 		err = errors.Join(err, d.conn.Close())
 		d.conn = nil
 	}
-	d.regal.CloseIdleConnections()
+	for _, c := range d.regal {
+		c.CloseIdleConnections()
+	}
+	if d.rdb != nil {
+		err = errors.Join(err, d.rdb.Close())
+		d.rdb = nil
+	}
 	return err
 }
 
@@ -214,7 +240,7 @@ func (d *Dispatcher) handle(ctx context.Context, del *deliveryv1.Delivery) *deli
 		logger.ErrorContext(ctx, "translate failed; dead-lettering", "err", err)
 		return &deliveryv1.Ack{Outcome: deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT, Reason: "translate: " + err.Error()}
 	}
-	res := d.regal.Send(ctx, key, re)
+	res := d.regal[ev.GetTenant()].Send(ctx, key, re)
 	ack := &deliveryv1.Ack{Attempts: uint32(res.Attempts), RegalStatus: int32(res.Status), RegalEventName: re.Name}
 	switch {
 	case res.Err == nil:

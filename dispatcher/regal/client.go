@@ -118,6 +118,12 @@ func (c *Client) Send(ctx context.Context, apiKey secret.Secret, ev *Event) Resu
 
 	var res Result
 	for {
+		if c.cfg.Limiter != nil {
+			if err := c.cfg.Limiter.Wait(ctx); err != nil {
+				res.Err = stopped(ctx, res.Attempts)
+				return res
+			}
+		}
 		res.Attempts++
 		out := c.observedAttempt(ctx, res.Attempts, key, body)
 		if out.status != 0 {

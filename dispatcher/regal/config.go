@@ -1,6 +1,7 @@
 package regal
 
 import (
+	"context"
 	"errors"
 
 	"fmt"
@@ -46,6 +47,11 @@ type Config struct {
 	// the global providers.
 	TracerProvider trace.TracerProvider `yaml:"-"`
 	MeterProvider  metric.MeterProvider `yaml:"-"`
+	// Limiter, when set, is waited on before every attempt, so retries
+	// count against the Regal account's request rate too.
+	Limiter interface {
+		Wait(ctx context.Context) error
+	} `yaml:"-"`
 }
 
 // WithDefaults returns c with every zero field set to its default.

@@ -152,6 +152,14 @@ type Regal struct {
 	MaxAttempts    int           `yaml:"max_attempts"`
 	BackoffInitial time.Duration `yaml:"backoff_initial"`
 	BackoffMax     time.Duration `yaml:"backoff_max"`
+	// RateLimit is the requests per second allowed per Regal account (per
+	// tenant), shared by every dispatcher through Redis; 0 turns it off.
+	RateLimit float64 `yaml:"rate_limit"`
+	// RateBurst is how many requests may go at once after a quiet period.
+	RateBurst int `yaml:"rate_burst"`
+	// RateLimitDispatchers is at least the number of dispatchers running:
+	// it sizes each one's share when Redis is unreachable.
+	RateLimitDispatchers int `yaml:"rate_limit_dispatchers"`
 }
 
 // Mapping is the 8x8 → Regal event mapping. Empty fields take the defaults
@@ -244,7 +252,8 @@ func Default() *Config {
 			MaxInFlight:   128,
 			ShutdownGrace: 10 * time.Second,
 			Regal: Regal{BaseURL: "https://events.regalvoice.com", Timeout: 5 * time.Second,
-				MaxAttempts: 5, BackoffInitial: 100 * time.Millisecond, BackoffMax: 5 * time.Second},
+				MaxAttempts: 5, BackoffInitial: 100 * time.Millisecond, BackoffMax: 5 * time.Second,
+				RateLimit: 300, RateBurst: 30, RateLimitDispatchers: 4},
 			Mapping: Mapping{EventSource: "8x8", DefaultRegion: "US"},
 		},
 	}
@@ -316,6 +325,9 @@ func (c *Config) ValidateDispatcher() error {
 	}
 	if c.Dispatcher.MaxInFlight < 1 {
 		add("dispatcher.max_in_flight must be positive")
+	}
+	if r := c.Dispatcher.Regal; r.RateLimit < 0 || (r.RateLimit > 0 && (r.RateBurst < 1 || r.RateLimitDispatchers < 1)) {
+		add("dispatcher.regal: rate_limit must be >= 0, and with a rate limit rate_burst and rate_limit_dispatchers must be positive")
 	}
 	for i, t := range c.Tenants {
 		if t.Regal.APIKey.IsZero() {
