@@ -183,7 +183,9 @@ func (c *Collector) Start(ctx context.Context) error {
 			otelgrpc.WithFilter(filters.Not(filters.HealthCheck())),
 		)),
 	)
-	deliveryv1.RegisterDeliveryServiceServer(c.grpc, delivery.NewServer(c.sched, c.inst.tracer, c.logger))
+	ds := delivery.NewServer(c.sched, c.inst.tracer, c.logger)
+	ds.SetMaxAge(c.cfg.Collector.StreamMaxAge)
+	deliveryv1.RegisterDeliveryServiceServer(c.grpc, ds)
 	c.health = health.NewServer()
 	healthpb.RegisterHealthServer(c.grpc, c.health)
 	go func() { _ = c.grpc.Serve(lis) }()

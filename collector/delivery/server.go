@@ -8,6 +8,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math/rand/v2"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -25,7 +27,18 @@ type Server struct {
 	sched  *scheduler.Scheduler
 	tracer trace.Tracer
 	logger *slog.Logger
+	maxAge time.Duration
 }
+
+// drainGrace bounds how long an aged stream waits for its in-flight
+// deliveries before it ends anyway (they are then delivered again).
+const drainGrace = 30 * time.Second
+
+// SetMaxAge makes every stream end after about d (±10 %): it stops taking
+// new deliveries, lets the dispatcher settle what it holds, then ends, and
+// the dispatcher subscribes again. Streams are thus rebalanced over the
+// dispatchers, and their RPC spans end. 0 (the default) keeps streams open.
+func (s *Server) SetMaxAge(d time.Duration) { s.maxAge = d }
 
 // NewServer returns a server handing out the scheduler's deliveries. Each
 // delivery is a span ("collector.deliver", in the event's trace) from the
@@ -56,6 +69,25 @@ func (s *Server) Subscribe(stream deliveryv1.DeliveryService_SubscribeServer) er
 	spans := newOpenSpans()
 	defer spans.endAll("the delivery stream ended before the dispatcher settled it; delivered again")
 	go func() { cancel(s.receiveAcks(stream, sess, spans, logger)) }()
+	aged := make(chan struct{})
+	if s.maxAge > 0 {
+		age := time.AfterFunc(s.maxAge-s.maxAge/10+rand.N(s.maxAge/5+1), func() {
+			sess.Drain()
+			deadline := time.Now().Add(drainGrace)
+			for sess.InFlight() > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
+				time.Sleep(5 * time.Millisecond)
+			}
+			close(aged)
+		})
+		defer age.Stop()
+	}
+	go func() {
+		select {
+		case <-aged:
+			cancel(errAged)
+		case <-ctx.Done():
+		}
+	}()
 
 	for {
 		d, err := sess.Next(ctx)
@@ -67,6 +99,9 @@ func (s *Server) Subscribe(stream deliveryv1.DeliveryService_SubscribeServer) er
 				return status.Error(codes.Unavailable, "collector is shutting down")
 			case errors.Is(cause, io.EOF):
 				logger.Info("dispatcher unsubscribed")
+				return nil
+			case errors.Is(cause, errAged):
+				logger.Info("delivery stream reached its max age; the dispatcher subscribes again")
 				return nil
 			case cause != nil && !errors.Is(cause, context.Canceled):
 				logger.Warn("dispatcher stream ended", "err", cause)
@@ -100,6 +135,9 @@ func (s *Server) Subscribe(stream deliveryv1.DeliveryService_SubscribeServer) er
 		}
 	}
 }
+
+// errAged ends a stream that reached its max age.
+var errAged = errors.New("stream reached its max age")
 
 // receiveAcks settles deliveries until the stream ends, and returns why.
 func (s *Server) receiveAcks(stream deliveryv1.DeliveryService_SubscribeServer, sess *scheduler.Session, spans *openSpans, logger *slog.Logger) error {

@@ -15,6 +15,16 @@ type Session struct {
 	ready   []*keyQueue
 	flights map[uint64]*flight
 	closed  bool
+	// draining: hand out nothing new (the stream is about to end).
+	draining bool
+}
+
+// Drain stops handing out deliveries to this session; the ones in flight
+// still settle. The session's other work moves when it Leaves.
+func (x *Session) Drain() {
+	x.sched.mu.Lock()
+	defer x.sched.mu.Unlock()
+	x.draining = true
 }
 
 // Name is the dispatcher's name given to Join.
@@ -31,7 +41,7 @@ func (x *Session) Next(ctx context.Context) (Delivery, error) {
 			s.mu.Unlock()
 			return Delivery{}, ErrClosed
 		}
-		if len(x.flights) < x.max && !s.draining {
+		if len(x.flights) < x.max && !s.draining && !x.draining {
 			for len(x.ready) > 0 {
 				kq := x.ready[0]
 				x.ready[0] = nil

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -148,7 +149,13 @@ func (s *Subscriber) run() {
 			backoff = s.cfg.ReconnectMin
 		}
 		wait := backoff/2 + rand.N(backoff/2+1)
-		s.logger.Warn("delivery stream ended; reconnecting", "err", err, "in", wait)
+		if errors.Is(err, io.EOF) {
+			// The collector ended the stream on purpose (max age, rebalancing).
+			s.logger.Info("delivery stream ended by the collector; subscribing again")
+			wait = 0
+		} else {
+			s.logger.Warn("delivery stream ended; reconnecting", "err", err, "in", wait)
+		}
 		select {
 		case <-time.After(wait):
 		case <-s.stopCh:

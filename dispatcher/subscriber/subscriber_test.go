@@ -51,6 +51,10 @@ type collectorFixture struct {
 }
 
 func startCollector(t *testing.T) *collectorFixture {
+	return startCollectorWith(t, 0)
+}
+
+func startCollectorWith(t *testing.T, maxAge time.Duration) *collectorFixture {
 	t.Helper()
 	sink := &settleSink{}
 	cfg := scheduler.DefaultConfig()
@@ -64,7 +68,9 @@ func startCollector(t *testing.T) *collectorFixture {
 	}
 	lis := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer()
-	deliveryv1.RegisterDeliveryServiceServer(srv, delivery.NewServer(sched, noop.NewTracerProvider().Tracer(""), slog.New(slog.DiscardHandler)))
+	ds := delivery.NewServer(sched, noop.NewTracerProvider().Tracer(""), slog.New(slog.DiscardHandler))
+	ds.SetMaxAge(maxAge)
+	deliveryv1.RegisterDeliveryServiceServer(srv, ds)
 	go func() { _ = srv.Serve(lis) }()
 	conn, err := grpc.NewClient("passthrough:///bufnet",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
@@ -189,5 +195,39 @@ func TestShutdownBeforeStartIsSafeAndIdempotent(t *testing.T) {
 		if err := sub.Shutdown(context.Background()); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+func TestAgedStreamsReconnectWithoutRedelivery(t *testing.T) {
+	f := startCollectorWith(t, 40*time.Millisecond)
+	var mu sync.Mutex
+	redelivered := 0
+	handler := func(ctx context.Context, d *deliveryv1.Delivery) *deliveryv1.Ack {
+		mu.Lock()
+		if d.GetRedelivery() > 0 {
+			redelivered++
+		}
+		mu.Unlock()
+		time.Sleep(2 * time.Millisecond)
+		return delivered(ctx, d)
+	}
+	sub := New(f.conn, Config{DispatcherID: "d1", MaxInFlight: 4}, handler, slog.New(slog.DiscardHandler))
+	if err := sub.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	const total = 60
+	for i := range total {
+		f.enqueue(t, fmt.Sprint("k", i%7))
+		time.Sleep(3 * time.Millisecond)
+	}
+	waitFor(t, "every delivery settled", func() bool { return f.sink.count() == total })
+	if err := sub.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := sub.Stats(); st.Streams < 2 {
+		t.Fatalf("streams %d, want the stream to have aged out and reopened", st.Streams)
+	}
+	if redelivered != 0 {
+		t.Fatalf("%d deliveries were redelivered across stream ageing, want 0", redelivered)
 	}
 }

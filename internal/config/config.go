@@ -95,6 +95,10 @@ type Collector struct {
 	GRPCListen string `yaml:"grpc_listen"`
 	// MetricsListen serves /metrics (Prometheus) and /healthz.
 	MetricsListen string `yaml:"metrics_listen"`
+	// StreamMaxAge ends each dispatcher's delivery stream after about this
+	// long (after its in-flight deliveries settle), so streams rebalance
+	// over dispatchers and their RPC spans end; 0 keeps them open.
+	StreamMaxAge time.Duration `yaml:"stream_max_age"`
 	// OutputFormat is the SAPI desiredOutputType.
 	OutputFormat string `yaml:"output_format"`
 	// MaxEventBytes bounds one SAPI event.
@@ -237,6 +241,7 @@ func Default() *Config {
 		Collector: Collector{
 			GRPCListen:    "127.0.0.1:7070",
 			MetricsListen: "127.0.0.1:9464",
+			StreamMaxAge:  30 * time.Minute,
 			OutputFormat:  "NEWLINE_JSON",
 			MaxEventBytes: 1 << 20,
 			IdleTimeout:   180 * time.Second,
