@@ -16,7 +16,7 @@ help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: demo
-demo: ## Run the whole bridge locally with both doubles and scripted calls (Ctrl-C to stop)
+demo: $(JAEGER_BIN) ## Run the whole bridge locally with both doubles, Jaeger and scripted calls (Ctrl-C to stop)
 	go run ./cmd/demo
 
 .PHONY: test

@@ -26,7 +26,9 @@ func main() {
 	flag.DurationVar(&o.Wait, "wait", 30*time.Second, "how long to wait for every event to reach Regal")
 	exit := flag.Bool("exit", false, "exit after the report instead of running until Ctrl-C")
 	verbose := flag.Bool("v", false, "print the services' logs")
+	flag.StringVar(&o.JaegerBin, "jaeger", envOr("CCB_JAEGER_BIN", ".tmp/bin/jaeger"), "Jaeger binary to start for traces (\"\": none)")
 	flag.Parse()
+	o.RepoRoot, _ = os.Getwd()
 	o.Logger = slog.New(slog.DiscardHandler)
 	if *verbose {
 		o.Logger = logging.New(os.Stderr, "info", "demo")
@@ -35,6 +37,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
 }
 
 func run(o demo.Options, exit bool) error {
@@ -66,6 +75,17 @@ func run(o demo.Options, exit bool) error {
 	}
 	if !r.Match() {
 		return fmt.Errorf("counts do not match")
+	}
+	if d.Jaeger != nil && r.SampleInteraction != "" {
+		tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		ui, api, spans, err := d.TraceLinks(tctx, r.SampleInteraction)
+		cancel()
+		fmt.Fprintf(out, "\nTrace of interaction %s (%d spans in one trace):\n", r.SampleInteraction, spans)
+		fmt.Fprintln(out, "  Jaeger search:", ui)
+		fmt.Fprintln(out, "  Jaeger API:   ", api)
+		if err != nil {
+			fmt.Fprintln(out, "  (the trace was not found:", err, ")")
+		}
 	}
 	if exit {
 		return nil

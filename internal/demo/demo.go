@@ -9,17 +9,20 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ccbridge/bridge/doubles/sapidouble/scenario"
+	"github.com/ccbridge/bridge/internal/jaegertest"
 	"github.com/ccbridge/bridge/internal/stack"
 )
 
@@ -34,6 +37,9 @@ type Options struct {
 	// Wait bounds the time for every event to reach Regal.
 	Wait   time.Duration
 	Logger *slog.Logger
+	// JaegerBin, when set, is started and receives every trace; RepoRoot
+	// locates deploy/jaeger/config.yaml.
+	JaegerBin, RepoRoot string
 }
 
 // Report is what a run observed.
@@ -45,6 +51,8 @@ type Report struct {
 	RegalAccepted                                         int
 	ByName                                                map[string]int
 	ByDispatcher                                          map[string]int
+	// SampleInteraction is an answered campaign call of the script.
+	SampleInteraction string
 }
 
 // Match reports whether the counts are what the script implies: every
@@ -59,28 +67,80 @@ type Demo struct {
 	Stack  *stack.Stack
 	redis  func()
 	RedisD string
+	// Jaeger receives the traces when its binary is available, else nil.
+	Jaeger *jaegertest.Jaeger
+	dir    string
 }
 
 // Start starts Redis (a redis-server on a free port when installed, else an
 // embedded Redis), the doubles, a collector and the dispatchers.
 func Start(ctx context.Context, o Options, out io.Writer) (*Demo, error) {
+	d := &Demo{}
+	dir, err := os.MkdirTemp("", "ccbridge-demo-")
+	if err != nil {
+		return nil, err
+	}
+	d.dir = dir
+	if o.JaegerBin != "" {
+		j, err := jaegertest.Run(o.JaegerBin, o.RepoRoot, dir)
+		if err != nil {
+			fmt.Fprintf(out, "WARNING: Jaeger did not start (%v); running without traces.\n", err)
+		} else {
+			d.Jaeger = j
+			// The services export to it through the standard variables.
+			os.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", j.OTLPEndpoint())
+			os.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+			os.Setenv("OTEL_BSP_SCHEDULE_DELAY", "200")
+		}
+	}
 	addr, desc, stop, err := startRedis(out)
 	if err != nil {
+		d.closeJaeger()
 		return nil, err
 	}
-	s, err := stack.Start(ctx, stack.Options{RedisAddr: addr, KeyPrefix: "demo", Dispatchers: o.Dispatchers, Logger: o.Logger})
+	d.redis, d.RedisD = stop, desc
+	d.Stack, err = stack.Start(ctx, stack.Options{RedisAddr: addr, KeyPrefix: "demo", Dispatchers: o.Dispatchers, Logger: o.Logger})
 	if err != nil {
 		stop()
+		d.closeJaeger()
 		return nil, err
 	}
-	return &Demo{Stack: s, redis: stop, RedisD: desc}, nil
+	return d, nil
 }
 
 // Close stops everything.
 func (d *Demo) Close(ctx context.Context) error {
 	err := d.Stack.Shutdown(ctx)
 	d.redis()
+	d.closeJaeger()
 	return err
+}
+
+func (d *Demo) closeJaeger() {
+	if d.Jaeger != nil {
+		d.Jaeger.Close()
+	}
+	_ = os.RemoveAll(d.dir)
+}
+
+// TraceLinks returns Jaeger links for one interaction: the UI search and
+// the query API (which also answers where the UI is not bundled), and the
+// number of spans the API returns for it, which proves the link works.
+func (d *Demo) TraceLinks(ctx context.Context, interactionID string) (ui, api string, spans int, err error) {
+	if d.Jaeger == nil {
+		return "", "", 0, errors.New("no Jaeger running")
+	}
+	tags := url.QueryEscape(`{"cc.interaction_id":"` + interactionID + `"}`)
+	base := d.Jaeger.QueryURL()
+	ui = base + "/search?service=collector&tags=" + tags
+	api = base + "/api/traces?service=collector&tags=" + tags
+	traces, err := d.Jaeger.WaitForTrace(ctx, "dispatcher", map[string]string{"cc.interaction_id": interactionID},
+		func(ts []jaegertest.Trace) bool { return len(ts) > 0 })
+	if err != nil {
+		return ui, api, 0, err
+	}
+	full, err := d.Jaeger.GetTrace(ctx, traces[0].TraceID)
+	return ui, api, len(full.Spans), err
 }
 
 // Play publishes the scripted calls and waits until Regal has every event
@@ -91,6 +151,11 @@ func (d *Demo) Play(ctx context.Context, o Options) (Report, error) {
 	calls := scenario.Mix(o.Seed, tenant, o.Calls, time.Now().Add(-time.Hour).Truncate(time.Second))
 	events := scenario.Interleave(calls, o.Seed)
 	r := Report{Calls: len(calls), ExpectedRegal: expectedRegal(events)}
+	for _, c := range calls {
+		if c.Name == scenario.FlowOutboundCampaignAnswered && r.SampleInteraction == "" {
+			r.SampleInteraction = c.InteractionID
+		}
+	}
 	var stream [][]byte
 	for i, e := range events {
 		stream = append(stream, e)
@@ -194,12 +259,21 @@ func startRedis(out io.Writer) (addr, desc string, stop func(), err error) {
 		return "", "", nil, err
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
+	// Redis must not outlive the demo, however the demo ends.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		return "", "", nil, err
 	}
 	stop = func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
 		_ = logf.Close()
 		_ = os.RemoveAll(dir)
 	}

@@ -96,6 +96,8 @@ func start(bin, config, logPath string) (*Jaeger, error) {
 		"JAEGER_QUERY_GRPC="+loopback(ports[3]),
 	)
 	j.cmd.Stdout, j.cmd.Stderr = logFile, logFile
+	// Jaeger must not outlive its owner, however the owner ends.
+	j.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := j.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("run %s: %w", bin, err)
 	}
