@@ -115,7 +115,7 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Di
 		clients[t.Name] = regal.NewClient(tc, nil)
 	}
 	d := &Dispatcher{cfg: dc, logger: logger, translator: tr, regal: clients, keys: keys, rdb: rdb,
-		stats: Stats{Skipped: map[string]int{}}, tel: tel, phoneSalt: cfg.Telemetry.PhoneHashSalt}
+		stats: Stats{Skipped: map[string]int{}}, tel: tel, phoneSalt: cfg.Telemetry.PhoneHashSalt.Reveal()}
 	if err := d.instrument(); err != nil {
 		return nil, fmt.Errorf("dispatcher metrics: %w", err)
 	}

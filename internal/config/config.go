@@ -36,8 +36,9 @@ type Config struct {
 type Telemetry struct {
 	// PhoneHashSalt keys the HMAC that turns a contact's E.164 phone into
 	// the cc.phone_hash span attribute, so a trace can be found by phone
-	// without the phone being stored in clear.
-	PhoneHashSalt string `yaml:"phone_hash_salt"`
+	// without the phone being stored in clear. Set a secret value: with a
+	// known salt, every number of a country can be tried.
+	PhoneHashSalt secret.Secret `yaml:"phone_hash_salt"`
 }
 
 // Redis is how both services reach Redis.
