@@ -38,6 +38,7 @@ type Stats struct {
 	duplicates  atomic.Int64
 	admitErrors atomic.Int64
 	recovered   atomic.Int64 // unsettled events found in Redis at start
+	restartGaps atomic.Int64 // collector restarts after a SAPI outage longer than the replay cache
 	settled     atomic.Int64
 	deadLetters atomic.Int64
 }
@@ -198,6 +199,7 @@ func (c *Collector) Start(ctx context.Context) error {
 		c.recovery.Add(1)
 		go func(p *pipeline, client *sapi.Client) {
 			defer c.recovery.Done()
+			c.checkRestartGap(recovCtx, p.tenant)
 			if err := c.recover(recovCtx, p.tenant); err != nil {
 				c.logger.Error("recovery of unsettled events stopped", "tenant", p.tenant, "err", err)
 				return
@@ -210,6 +212,8 @@ func (c *Collector) Start(ctx context.Context) error {
 			}
 		}(p, c.clients[i])
 	}
+	c.recovery.Add(1)
+	go func() { defer c.recovery.Done(); c.watchStreams(recovCtx) }()
 	return nil
 }
 

@@ -145,9 +145,18 @@ func (c *Client) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		if res.connected {
+			c.disconnectedNanos.Store(time.Now().UnixNano())
+		}
+		if errors.Is(res.err, errIdle) {
+			c.stalls.Add(1)
+			c.log.Error("ALERT: the SAPI stream stalled (no data, not even a heartbeat); dropping it and reconnecting",
+				"idle_for", c.cfg.IdleTimeout)
+		}
 		var wait time.Duration
 		switch {
 		case res.unauthorized:
+			c.unauthorized.Add(1)
 			c.setState(StateUnauthorized)
 			wait = c.cfg.ReconnectMax
 			c.log.Error("ALERT: 8x8 rejected the SAPI credentials; check the username and Data Request Token "+
@@ -181,6 +190,7 @@ type streamResult struct {
 	err          error // nil for a clean end of stream
 	frames       int   // frames the stream delivered
 	duration     time.Duration
+	connected    bool // the server answered 200 and the stream was read
 }
 
 // stream opens one subscription and reads it until it ends.
@@ -217,13 +227,30 @@ func (c *Client) stream(ctx context.Context) streamResult {
 	c.connects.Add(1)
 	c.setState(StateStreaming)
 	c.log.Info("sapi stream connected")
+	c.checkGap()
 	body := &activityReader{r: resp.Body, watchdog: watchdog}
 	frames, err := c.readFrames(ctx, body, watchdog)
-	res := streamResult{status: resp.StatusCode, frames: frames, duration: time.Since(started)}
+	res := streamResult{status: resp.StatusCode, frames: frames, duration: time.Since(started), connected: true}
 	if err != nil && !errors.Is(err, io.EOF) {
 		res.err = streamError(streamCtx, c.cfg.IdleTimeout, err)
 	}
 	return res
+}
+
+// checkGap raises the possible-gap alert when the stream that just opened
+// ends an outage longer than 8x8's replay cache: the events of the start of
+// the outage are gone for good, and only a reconciliation can find them.
+func (c *Client) checkGap() {
+	since := c.disconnectedNanos.Swap(0)
+	if since == 0 {
+		return
+	}
+	if outage := time.Since(time.Unix(0, since)); outage > c.cfg.ReplayHorizon {
+		c.possibleGaps.Add(1)
+		c.log.Error("ALERT: possible silent gap: the SAPI stream was down longer than 8x8's replay cache; "+
+			"events from the start of the outage may be lost (reconcile with 8x8's historical reports)",
+			"outage", outage.Round(time.Second), "replay_horizon", c.cfg.ReplayHorizon)
+	}
 }
 
 // readFrames hands every frame of one stream to the handler and counts

@@ -214,6 +214,9 @@ func TestClient_unauthorized_alerts_and_keeps_probing(t *testing.T) {
 			if !strings.Contains(logs.String(), "ALERT") {
 				t.Errorf("no alert logged:\n%s", logs)
 			}
+			if st := c.Stats(); st.Unauthorized < 3 {
+				t.Errorf("unauthorized answers counted %d, want every probe", st.Unauthorized)
+			}
 		})
 	}
 }
@@ -232,6 +235,43 @@ func TestClient_idle_watchdog_drops_silent_stream(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "idle timeout") {
 		t.Errorf("the idle drop is not logged:\n%s", logs)
+	}
+	if st := c.Stats(); st.Stalls < 1 || !strings.Contains(logs.String(), "ALERT: the SAPI stream stalled") {
+		t.Errorf("stalls counted %d, want the stall alert raised:\n%s", st.Stalls, logs)
+	}
+}
+
+func TestClient_possible_gap_alert_after_an_outage_longer_than_the_replay_cache(t *testing.T) {
+	tests := []struct {
+		name     string
+		horizon  time.Duration
+		wantGaps uint64
+	}{
+		{"outage_longer_than_horizon_alerts", 30 * time.Millisecond, 1},
+		{"outage_within_horizon_is_quiet", time.Hour, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			down := func(w http.ResponseWriter, _ *http.Request) {
+				http.Error(w, "maintenance", http.StatusServiceUnavailable)
+			}
+			srv := newStreamServer(t,
+				func(w http.ResponseWriter, r *http.Request) { send(w, eventA+"\n") }, // then the server cuts
+				down, down, down, down, down, down,
+				func(w http.ResponseWriter, r *http.Request) { send(w, eventB+"\n"); holdOpen(w, r) },
+			)
+			frames := newFrameLog()
+			logs := &syncBuffer{}
+			c := startClient(t, srv.URL, frames.handle, logs, func(c *Config) {
+				c.ReplayHorizon = tt.horizon
+				c.ReconnectMin, c.ReconnectMax = 10*time.Millisecond, 20*time.Millisecond
+			})
+			frames.waitFor(t, 2)
+			alerted := strings.Contains(logs.String(), "ALERT: possible silent gap")
+			if st := c.Stats(); st.PossibleGaps != tt.wantGaps || alerted != (tt.wantGaps > 0) {
+				t.Errorf("possible gaps %d, alert logged %v; want %d:\n%s", st.PossibleGaps, alerted, tt.wantGaps, logs)
+			}
+		})
 	}
 }
 

@@ -21,6 +21,9 @@ const (
 	// DefaultIdleTimeout is about three heartbeat intervals: a stream silent
 	// for that long is dead even if TCP has not noticed.
 	DefaultIdleTimeout = 180 * time.Second
+	// DefaultReplayHorizon is how long 8x8 caches a subscription's events
+	// after a disconnect: an outage longer than that may have lost events.
+	DefaultReplayHorizon = 2 * time.Hour
 )
 
 // Config describes one SAPI subscription.
@@ -49,6 +52,9 @@ type Config struct {
 	ReconnectMax time.Duration `yaml:"reconnect_max"`
 	// IdleTimeout drops a stream that delivered no byte for this long.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// ReplayHorizon is 8x8's replay cache (2 h): reconnecting after a longer
+	// outage raises a possible-gap alert.
+	ReplayHorizon time.Duration `yaml:"replay_horizon"`
 }
 
 // DefaultConfig returns a Config with every default set and the identity
@@ -75,6 +81,9 @@ func (c *Config) SetDefaults() {
 	}
 	if c.ReconnectMax == 0 {
 		c.ReconnectMax = DefaultReconnectMax
+	}
+	if c.ReplayHorizon == 0 {
+		c.ReplayHorizon = DefaultReplayHorizon
 	}
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = DefaultIdleTimeout

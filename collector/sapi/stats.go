@@ -55,6 +55,16 @@ type Stats struct {
 	LastFrameAt time.Time
 	// LastHTTPStatus is the status of the latest response; 0 if none yet.
 	LastHTTPStatus int
+	// Unauthorized counts 401/403 answers (a rotated token).
+	Unauthorized uint64
+	// Stalls counts streams dropped by the idle watchdog.
+	Stalls uint64
+	// PossibleGaps counts reconnections after an outage longer than the
+	// replay horizon: events of that outage may be lost for good.
+	PossibleGaps uint64
+	// DisconnectedSince is when the last stream ended while no stream is
+	// open; zero while streaming or before the first stream.
+	DisconnectedSince time.Time
 }
 
 // counters are the live, atomically updated values behind Stats.
@@ -67,6 +77,11 @@ type counters struct {
 	handlerErrors  atomic.Uint64
 	lastFrameNanos atomic.Int64
 	lastHTTPStatus atomic.Int32
+	unauthorized   atomic.Uint64
+	stalls         atomic.Uint64
+	possibleGaps   atomic.Uint64
+	// disconnectedNanos is when the last stream ended, 0 while streaming.
+	disconnectedNanos atomic.Int64
 }
 
 func (c *counters) snapshot() Stats {
@@ -78,9 +93,15 @@ func (c *counters) snapshot() Stats {
 		Oversized:      c.oversized.Load(),
 		HandlerErrors:  c.handlerErrors.Load(),
 		LastHTTPStatus: int(c.lastHTTPStatus.Load()),
+		Unauthorized:   c.unauthorized.Load(),
+		Stalls:         c.stalls.Load(),
+		PossibleGaps:   c.possibleGaps.Load(),
 	}
 	if n := c.lastFrameNanos.Load(); n != 0 {
 		s.LastFrameAt = time.Unix(0, n)
+	}
+	if n := c.disconnectedNanos.Load(); n != 0 {
+		s.DisconnectedSince = time.Unix(0, n)
 	}
 	return s
 }
