@@ -23,6 +23,13 @@ demo: $(JAEGER_BIN) ## Run the whole bridge locally with both doubles, Jaeger an
 test: ## Run every test (unit, conformance, end to end) with the race detector
 	go test $(GO_TEST_FLAGS) ./...
 
+FUZZ_TIME ?= 10m
+
+.PHONY: fuzz
+fuzz: ## Fuzz the SAPI framer and decoder (FUZZ_TIME each, default 10m)
+	go test ./collector/sapi -run '^$$' -fuzz '^FuzzFramer$$' -fuzztime $(FUZZ_TIME)
+	go test ./collector/sapi -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZ_TIME)
+
 .PHONY: build
 build: ## Build every binary into bin/
 	go build -o bin/ ./cmd/...
