@@ -14,11 +14,12 @@ import (
 	"github.com/ccbridge/bridge/collector"
 	"github.com/ccbridge/bridge/internal/config"
 	"github.com/ccbridge/bridge/internal/logging"
+	"github.com/ccbridge/bridge/internal/process"
 	"github.com/ccbridge/bridge/internal/telemetry"
 )
 
 func main() {
-	path := flag.String("config", envOr("CCB_CONFIG", "bridge.yaml"), "configuration file (env CCB_CONFIG)")
+	path := flag.String("config", process.EnvOr("CCB_CONFIG", "bridge.yaml"), "configuration file (env CCB_CONFIG)")
 	flag.Parse()
 	if err := run(*path); err != nil {
 		fmt.Fprintln(os.Stderr, "collector:", err)
@@ -35,11 +36,11 @@ func run(path string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	host, _ := os.Hostname()
-	tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "collector", ServiceVersion: version, InstanceID: host})
+	tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "collector", ServiceVersion: process.Version, InstanceID: host})
 	if err != nil {
 		return err
 	}
-	defer flush(tel)
+	defer process.Flush(tel)
 	metrics, err := telemetry.ServeMetrics(cfg.Collector.MetricsListen, tel, logger)
 	if err != nil {
 		return err
@@ -58,21 +59,4 @@ func run(path string) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return c.Shutdown(sctx)
-}
-
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
-
-// flush sends the last spans before the process exits.
-func flush(tel *telemetry.Telemetry) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = tel.Shutdown(ctx)
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }

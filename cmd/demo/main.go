@@ -15,6 +15,7 @@ import (
 
 	"github.com/ccbridge/bridge/internal/demo"
 	"github.com/ccbridge/bridge/internal/logging"
+	"github.com/ccbridge/bridge/internal/process"
 )
 
 func main() {
@@ -26,7 +27,7 @@ func main() {
 	flag.DurationVar(&o.Wait, "wait", 30*time.Second, "how long to wait for every event to reach Regal")
 	exit := flag.Bool("exit", false, "exit after the report instead of running until Ctrl-C")
 	verbose := flag.Bool("v", false, "print the services' logs")
-	flag.StringVar(&o.JaegerBin, "jaeger", envOr("CCB_JAEGER_BIN", ".tmp/bin/jaeger"), "Jaeger binary to start for traces (\"\": none)")
+	flag.StringVar(&o.JaegerBin, "jaeger", process.EnvOr("CCB_JAEGER_BIN", ".tmp/bin/jaeger"), "Jaeger binary to start for traces (\"\": none)")
 	flag.Parse()
 	o.RepoRoot, _ = os.Getwd()
 	o.Logger = slog.New(slog.DiscardHandler)
@@ -37,13 +38,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }
 
 func run(o demo.Options, exit bool) error {

@@ -15,11 +15,12 @@ import (
 	"github.com/ccbridge/bridge/dispatcher"
 	"github.com/ccbridge/bridge/internal/config"
 	"github.com/ccbridge/bridge/internal/logging"
+	"github.com/ccbridge/bridge/internal/process"
 	"github.com/ccbridge/bridge/internal/telemetry"
 )
 
 func main() {
-	path := flag.String("config", envOr("CCB_CONFIG", "bridge.yaml"), "configuration file (env CCB_CONFIG)")
+	path := flag.String("config", process.EnvOr("CCB_CONFIG", "bridge.yaml"), "configuration file (env CCB_CONFIG)")
 	id := flag.String("id", os.Getenv("CCB_DISPATCHER_ID"), "dispatcher id (env CCB_DISPATCHER_ID; default host-pid)")
 	metricsListen := flag.String("metrics-listen", os.Getenv("CCB_METRICS_LISTEN"), "address of /metrics (env CCB_METRICS_LISTEN; default from the config)")
 	flag.Parse()
@@ -47,11 +48,11 @@ func run(path, id, metricsListen string) error {
 	logger := logging.New(os.Stderr, cfg.Log.Level, "dispatcher")
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "dispatcher", ServiceVersion: version, InstanceID: cfg.Dispatcher.ID})
+	tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "dispatcher", ServiceVersion: process.Version, InstanceID: cfg.Dispatcher.ID})
 	if err != nil {
 		return err
 	}
-	defer flush(tel)
+	defer process.Flush(tel)
 	metrics, err := telemetry.ServeMetrics(cfg.Dispatcher.MetricsListen, tel, logger)
 	if err != nil {
 		return err
@@ -70,21 +71,4 @@ func run(path, id, metricsListen string) error {
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Dispatcher.ShutdownGrace+5*time.Second)
 	defer cancel()
 	return d.Shutdown(sctx)
-}
-
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
-
-// flush sends the last spans before the process exits.
-func flush(tel *telemetry.Telemetry) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = tel.Shutdown(ctx)
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }

@@ -185,21 +185,7 @@ func TestDocumentedSamplesAndScriptedFlowsReachRegalExactlyOnceInOrder(t *testin
 	}
 	got := waitRegal(t, s, len(want))
 
-	// Exactly once and in per-interaction order.
-	byInteraction := map[string][]string{}
-	for _, r := range got {
-		id, _ := r.Event.Properties["interaction_id"].(string)
-		byInteraction[id] = append(byInteraction[id], r.Event.Name)
-	}
-	wantBy := map[string][]string{}
-	for _, e := range want {
-		wantBy[e.interaction] = append(wantBy[e.interaction], regalName(e.event))
-	}
-	for id, names := range wantBy {
-		if !slices.Equal(byInteraction[id], names) {
-			t.Errorf("interaction %s: Regal got %v, want %v", id, byInteraction[id], names)
-		}
-	}
+	assertOncePerInteractionInOrder(t, got, want)
 
 	// The exact bodies, grouped by interaction in arrival order.
 	golden := map[string][]regalBody{}
@@ -216,6 +202,30 @@ func TestDocumentedSamplesAndScriptedFlowsReachRegalExactlyOnceInOrder(t *testin
 	}
 	if st.Malformed != 0 {
 		t.Errorf("collector counted %d malformed frames, want 0", st.Malformed)
+	}
+}
+
+// assertOncePerInteractionInOrder checks that Regal got every expected event
+// of every interaction exactly once, in the interaction's order, and no
+// other interaction.
+func assertOncePerInteractionInOrder(t *testing.T, got []regaldouble.Received, want []expectation) {
+	t.Helper()
+	byInteraction := map[string][]string{}
+	for _, r := range got {
+		id, _ := r.Event.Properties["interaction_id"].(string)
+		byInteraction[id] = append(byInteraction[id], r.Event.Name)
+	}
+	wantBy := map[string][]string{}
+	for _, e := range want {
+		wantBy[e.interaction] = append(wantBy[e.interaction], regalName(e.event))
+	}
+	if len(byInteraction) != len(wantBy) {
+		t.Errorf("Regal saw %d interactions, want %d", len(byInteraction), len(wantBy))
+	}
+	for id, names := range wantBy {
+		if !slices.Equal(byInteraction[id], names) {
+			t.Errorf("interaction %s: Regal got %v, want %v", id, byInteraction[id], names)
+		}
 	}
 }
 
@@ -280,23 +290,7 @@ func TestManyCallsOverTwoDispatchersKeepOrderPerInteraction(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := waitRegal(t, s, len(want))
-	byInteraction := map[string][]string{}
-	for _, r := range got {
-		id, _ := r.Event.Properties["interaction_id"].(string)
-		byInteraction[id] = append(byInteraction[id], r.Event.Name)
-	}
-	wantBy := map[string][]string{}
-	for _, e := range want {
-		wantBy[e.interaction] = append(wantBy[e.interaction], regalName(e.event))
-	}
-	if len(byInteraction) != len(wantBy) {
-		t.Errorf("Regal saw %d interactions, want %d", len(byInteraction), len(wantBy))
-	}
-	for id, names := range wantBy {
-		if !slices.Equal(byInteraction[id], names) {
-			t.Errorf("interaction %s: Regal got %v, want %v", id, byInteraction[id], names)
-		}
-	}
+	assertOncePerInteractionInOrder(t, got, want)
 	// Every event of one interaction went through one dispatcher.
 	senders := map[string]map[string]bool{}
 	for _, r := range got {

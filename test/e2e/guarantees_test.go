@@ -149,15 +149,7 @@ func TestCollectorRestartMidCallKeepsOrderAndLosesNothing(t *testing.T) {
 	if err := s.Regal.WaitCount(ctx, len(expect(t, call.Events[:half]))); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.StopCollector(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for s.SAPI.Subscribers(tenant) > 0 {
-		if ctx.Err() != nil {
-			t.Fatal("the collector's SAPI stream did not close")
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	stopCollector(ctx, t, s)
 	// Published while the collector is down: buffered by 8x8 for the subsId.
 	if err := s.SAPI.Publish(tenant, call.Events[half:]...); err != nil {
 		t.Fatal(err)
@@ -171,5 +163,21 @@ func TestCollectorRestartMidCallKeepsOrderAndLosesNothing(t *testing.T) {
 		if r.Event.Name != regalName(want[i].event) {
 			t.Fatalf("Regal event %d is %s, want %s", i, r.Event.Name, regalName(want[i].event))
 		}
+	}
+}
+
+// stopCollector stops the collector and waits until 8x8 (the double) sees
+// its stream closed, so that what is published next is buffered for the
+// subscription.
+func stopCollector(ctx context.Context, t *testing.T, s *stack.Stack) {
+	t.Helper()
+	if err := s.StopCollector(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for s.SAPI.Subscribers(tenant) > 0 {
+		if ctx.Err() != nil {
+			t.Fatal("the collector's SAPI stream did not close")
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 }

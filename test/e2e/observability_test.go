@@ -79,12 +79,7 @@ func TestOneTracePerInteractionAcrossServicesRetriesAndRestart(t *testing.T) {
 	if err := s.Regal.WaitCount(ctx, len(expect(t, call.Events[:half]))); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.StopCollector(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for s.SAPI.Subscribers(tenant) > 0 {
-		time.Sleep(2 * time.Millisecond)
-	}
+	stopCollector(ctx, t, s)
 	if err := s.SAPI.Publish(tenant, call.Events[half:]...); err != nil {
 		t.Fatal(err)
 	}
