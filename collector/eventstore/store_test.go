@@ -56,13 +56,13 @@ func testEvent(interaction, dedup string) *eventv1.Event {
 		EventType: "InteractionCreated", DedupKey: dedup, Raw: []byte(`{"Interaction":{}}`)}
 }
 
-func newStore(t *testing.T, rdb redis.UniversalClient, prefix string) *Store {
+func newStore(t testing.TB, rdb redis.UniversalClient, prefix string) *Store {
 	cfg := DefaultConfig()
 	cfg.KeyPrefix = prefix
 	cfg.Partitions = 4
 	s, err := New(rdb, cfg)
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	return s
 }

@@ -55,6 +55,12 @@ func startCollector(t *testing.T) *collectorFixture {
 }
 
 func startCollectorWith(t *testing.T, maxAge time.Duration) *collectorFixture {
+	return startCollectorTB(t, maxAge)
+}
+
+func startCollectorB(b *testing.B) *collectorFixture { return startCollectorTB(b, 0) }
+
+func startCollectorTB(t testing.TB, maxAge time.Duration) *collectorFixture {
 	t.Helper()
 	sink := &settleSink{}
 	cfg := scheduler.DefaultConfig()
@@ -88,7 +94,9 @@ func startCollectorWith(t *testing.T, maxAge time.Duration) *collectorFixture {
 
 var n int
 
-func (f *collectorFixture) enqueue(t *testing.T, keys ...string) {
+func (f *collectorFixture) enqueue(t *testing.T, keys ...string) { f.enqueueB(t, keys...) }
+
+func (f *collectorFixture) enqueueB(t testing.TB, keys ...string) {
 	t.Helper()
 	var entries []eventstore.Entry
 	for _, k := range keys {
