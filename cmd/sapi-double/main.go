@@ -4,7 +4,11 @@
 //	SAPI_DOUBLE_TOKEN=secret sapi-double -tenant acmecorp01 -calls 20 -interval 500ms
 //
 // It waits for a subscriber, plays the calls' events interleaved, and with
-// -repeat plays a new mix each round until interrupted.
+// -repeat plays a new mix each round until interrupted. With -calls 0 it
+// plays nothing: events then come through the control API (-control), as
+// when another process drives the double:
+//
+//	SAPI_DOUBLE_TOKEN=secret sapi-double -listen 127.0.0.1:0 -addr-file url.txt -control -calls 0
 package main
 
 import (
@@ -42,6 +46,8 @@ type options struct {
 	sessionTTL    time.Duration
 	padding       bool
 	splitChunks   bool
+	control       bool
+	addrFile      string
 }
 
 func main() {
@@ -57,7 +63,7 @@ func run(logger *slog.Logger) error {
 	flag.StringVar(&o.listen, "listen", "127.0.0.1:8088", "listen address")
 	flag.StringVar(&o.tenant, "tenant", "acmecorp01", "tenant name")
 	flag.StringVar(&o.user, "user", "", "Basic auth username (default: the tenant)")
-	flag.IntVar(&o.calls, "calls", 20, "calls per round")
+	flag.IntVar(&o.calls, "calls", 20, "calls per round (0 = play nothing; publish through -control)")
 	flag.Int64Var(&o.seed, "seed", 1, "scenario seed")
 	flag.DurationVar(&o.interval, "interval", 500*time.Millisecond, "pause between events")
 	flag.BoolVar(&o.repeat, "repeat", false, "play a new mix every round until interrupted")
@@ -67,7 +73,12 @@ func run(logger *slog.Logger) error {
 	flag.DurationVar(&o.sessionTTL, "session-ttl", 60*time.Minute, "stream lifetime before the server cuts it")
 	flag.BoolVar(&o.padding, "padding", true, "write Atmosphere's 2048-space padding first")
 	flag.BoolVar(&o.splitChunks, "split-chunks", true, "split and coalesce events across writes")
+	flag.BoolVar(&o.control, "control", false, "serve the control API under "+sapidouble.ControlPrefix+" (no authentication: loopback only)")
+	flag.StringVar(&o.addrFile, "addr-file", "", "write the base URL to this file once listening (for a -listen port of 0)")
 	flag.Parse()
+	if o.calls < 0 {
+		return fmt.Errorf("-calls must be 0 or more, got %d", o.calls)
+	}
 
 	token := secret.Secret(os.Getenv(tokenEnv))
 	if token.IsZero() {
@@ -88,6 +99,7 @@ func run(logger *slog.Logger) error {
 		SplitChunks:       o.splitChunks,
 		Seed:              o.seed,
 		ReplayLast:        o.replayLast,
+		Control:           o.control,
 	}, logger)
 	if err := srv.Start(ctx); err != nil {
 		return err
@@ -98,6 +110,15 @@ func run(logger *slog.Logger) error {
 		_ = srv.Shutdown(shutdownCtx)
 	}()
 	logger.Info("subscribe with", "base_url", srv.URL(), "tenant", o.tenant, "username", o.user)
+	if o.addrFile != "" {
+		if err := writeAddrFile(o.addrFile, srv.URL()); err != nil {
+			return err
+		}
+	}
+	if o.calls == 0 {
+		<-ctx.Done()
+		return nil
+	}
 
 	err := play(ctx, srv, o, logger)
 	if errors.Is(err, context.Canceled) {
@@ -153,4 +174,17 @@ func pause(ctx context.Context, d time.Duration, r *rand.Rand) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// writeAddrFile writes url to path through a temporary file and a rename,
+// so a reader never sees a partial address.
+func writeAddrFile(path, url string) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(url+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write -addr-file: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write -addr-file: %w", err)
+	}
+	return nil
 }

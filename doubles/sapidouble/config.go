@@ -45,6 +45,10 @@ type Config struct {
 	// ReplayLast re-sends, on reconnect, the last N events delivered on the
 	// subsId before the disconnect (SAPI delivers at least once).
 	ReplayLast int
+	// Control serves the HTTP control API under ControlPrefix, so another
+	// process can publish events and inject faults. It has no
+	// authentication: turn it on only on a loopback address.
+	Control bool
 }
 
 // DefaultConfig returns 8x8's timings: heartbeat every 30 s, 60-minute

@@ -43,6 +43,7 @@ func (s *Server) Publish(tenant string, events ...[]byte) error {
 	for _, sub := range t.subs {
 		sub.enqueue(items...)
 	}
+	t.published += int64(len(items))
 	return nil
 }
 

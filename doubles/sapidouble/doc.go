@@ -11,5 +11,6 @@
 // padding, "<len>|" prefixes on request, random chunk splitting).
 //
 // Tests drive it with Publish, PublishRaw, Cut, Failover, ReplayLast,
-// Subscribers and WaitSubscribed.
+// Subscribers, WaitSubscribed and Stats. With Config.Control, another
+// process drives it over HTTP under ControlPrefix (see control.go).
 package sapidouble

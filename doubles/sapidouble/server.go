@@ -70,6 +70,9 @@ func (s *Server) Start(ctx context.Context) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/streaming/v1/clientconnect/subscribe/{updates}", s.handleSubscribe)
 	mux.HandleFunc("GET /api/sapi/atmosphere/subscribe/{updates}", s.handleSubscribe)
+	if s.cfg.Control {
+		s.controlRoutes(mux)
+	}
 	s.listener = ln
 	s.httpServer = &http.Server{
 		Handler:           mux,

@@ -351,3 +351,26 @@ func waitUntilSubscribers(t *testing.T, s *Server, n int) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestReplayLast_beyond_the_default_memory(t *testing.T) {
+	const published, replayed = 2 * recentKept, recentKept + 44
+	s := startDouble(t, func(c *Config) { c.ReplayLast = replayed })
+	sub := subscribe(t, s, "regal", "NEWLINE_JSON")
+	waitSubscribed(t, s, 1)
+	for i := range published {
+		must(t, s.Publish(tenant, event("InteractionCreated", i+1)))
+	}
+	delivered := make([]string, published)
+	for i := range delivered {
+		delivered[i] = sub.nextEvent(t)
+	}
+	s.Cut(tenant)
+	_ = sub.waitEnd(t)
+
+	sub = subscribe(t, s, "regal", "NEWLINE_JSON")
+	for i, want := range delivered[published-replayed:] {
+		if got := sub.nextEvent(t); got != want {
+			t.Fatalf("replayed event %d = %s, want %s", i, got, want)
+		}
+	}
+}

@@ -60,7 +60,7 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, tenant stri
 				s.giveBack(sub, batch)
 				return
 			}
-			s.delivered(sub, batch)
+			s.delivered(tenant, sub, batch)
 			continue
 		}
 		select {
@@ -102,10 +102,13 @@ func (s *Server) giveBack(sub *subscription, batch []item) {
 	sub.pending = append(batch, sub.pending...)
 }
 
-func (s *Server) delivered(sub *subscription, batch []item) {
+// delivered records a batch written to a stream: remembered for
+// duplicate-on-replay and counted.
+func (s *Server) delivered(tenant string, sub *subscription, batch []item) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sub.remember(batch)
+	written := sub.remember(batch, max(recentKept, s.replayLast))
+	s.tenantState(tenant).written += int64(written)
 }
 
 // heartbeat stamps a ClientCheck; it consumes a sequence number.

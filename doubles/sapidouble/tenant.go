@@ -13,6 +13,8 @@ type tenantState struct {
 	instanceID string
 	sequence   int64
 	subs       map[string]*subscription
+	published  int64 // events given to Publish
+	written    int64 // events written to streams, replays included
 }
 
 // subscription is one subsId: its buffer outlives its connections.
@@ -37,7 +39,8 @@ type stream struct {
 	end  chan struct{} // closed when the stream is cut or replaced
 }
 
-// recentKept bounds the events remembered for duplicate-on-replay.
+// recentKept is the least number of events remembered for
+// duplicate-on-replay; a larger ReplayLast raises it.
 const recentKept = 256
 
 func newTenantState(name string) *tenantState {
@@ -68,6 +71,15 @@ func (t *tenantState) prune(now time.Time, retention time.Duration) {
 			delete(t.subs, id)
 		}
 	}
+}
+
+// buffered counts the events waiting in the tenant's subscriptions.
+func (t *tenantState) buffered() int {
+	n := 0
+	for _, sub := range t.subs {
+		n += len(sub.pending)
+	}
+	return n
 }
 
 func (t *tenantState) liveCount() int {
@@ -101,14 +113,20 @@ func (sub *subscription) detach(now time.Time) {
 	sub.disconnectedAt = now
 }
 
-// remember records written events for duplicate-on-replay.
-func (sub *subscription) remember(batch []item) {
+// remember records written events for duplicate-on-replay, keeping at
+// least the last keep of them (trimmed once twice as many pile up, so a
+// large keep costs no copy per batch), and returns how many events (raw
+// writes excluded) the batch held.
+func (sub *subscription) remember(batch []item, keep int) int {
+	events := 0
 	for _, it := range batch {
 		if !it.raw {
 			sub.recent = append(sub.recent, it)
+			events++
 		}
 	}
-	if extra := len(sub.recent) - recentKept; extra > 0 {
-		sub.recent = append(sub.recent[:0:0], sub.recent[extra:]...)
+	if len(sub.recent) > 2*keep {
+		sub.recent = append(sub.recent[:0:0], sub.recent[len(sub.recent)-keep:]...)
 	}
+	return events
 }

@@ -1,0 +1,124 @@
+package sapidouble
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+)
+
+// ControlPrefix is the path prefix of the control API served with
+// Config.Control. 8x8's routes all start with /api/, so it cannot collide
+// with them. The routes are:
+//
+//	POST /_double/publish?tenant=T       body: events, one raw JSON object per line, published in order
+//	POST /_double/cut?tenant=T           Cut
+//	POST /_double/failover?tenant=T      Failover
+//	POST /_double/replay-last?n=N        ReplayLast
+//	GET  /_double/stats                  Stats as JSON
+//
+// publish answers {"published": n}; the others answer 204. A missing or
+// unknown tenant is 400 or 404, a body that is not a list of events is 400
+// and nothing of it is published.
+const ControlPrefix = "/_double/"
+
+// maxPublishBytes bounds one publish request's body.
+const maxPublishBytes = 256 << 20
+
+// controlRoutes adds the control API to mux.
+func (s *Server) controlRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("POST "+ControlPrefix+"publish", s.handlePublish)
+	mux.HandleFunc("POST "+ControlPrefix+"cut", s.tenantControl(s.Cut))
+	mux.HandleFunc("POST "+ControlPrefix+"failover", s.tenantControl(s.Failover))
+	mux.HandleFunc("POST "+ControlPrefix+"replay-last", s.handleReplayLast)
+	mux.HandleFunc("GET "+ControlPrefix+"stats", func(w http.ResponseWriter, _ *http.Request) {
+		writeControlJSON(w, s.Stats())
+	})
+}
+
+// handlePublish publishes the body's lines, in order, as one Publish call.
+func (s *Server) handlePublish(w http.ResponseWriter, r *http.Request) {
+	tenant, ok := s.controlTenant(w, r)
+	if !ok {
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPublishBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			http.Error(w, fmt.Sprintf("body larger than %d bytes", maxPublishBytes), http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "reading body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	events := eventLines(body)
+	if err := s.Publish(tenant, events...); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	writeControlJSON(w, struct {
+		Published int `json:"published"`
+	}{len(events)})
+}
+
+// eventLines splits a body into its non-blank lines.
+func eventLines(body []byte) [][]byte {
+	var events [][]byte
+	for line := range bytes.SplitSeq(body, []byte("\n")) {
+		if line = bytes.TrimSpace(line); len(line) > 0 {
+			events = append(events, line)
+		}
+	}
+	return events
+}
+
+// tenantControl serves a control that acts on the ?tenant= of the request.
+func (s *Server) tenantControl(act func(tenant string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if tenant, ok := s.controlTenant(w, r); ok {
+			act(tenant)
+			w.WriteHeader(http.StatusNoContent)
+		}
+	}
+}
+
+// handleReplayLast sets ReplayLast from ?n=.
+func (s *Server) handleReplayLast(w http.ResponseWriter, r *http.Request) {
+	n, err := strconv.Atoi(r.URL.Query().Get("n"))
+	if err != nil || n < 0 {
+		http.Error(w, "n must be a number of events, 0 or more", http.StatusBadRequest)
+		return
+	}
+	s.ReplayLast(n)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// controlTenant reads ?tenant= and checks it is configured, answering the
+// request when it is not.
+func (s *Server) controlTenant(w http.ResponseWriter, r *http.Request) (string, bool) {
+	tenant := r.URL.Query().Get("tenant")
+	if tenant == "" {
+		http.Error(w, "the tenant query parameter is required", http.StatusBadRequest)
+		return "", false
+	}
+	if _, ok := s.cfg.Tenants[tenant]; !ok {
+		http.Error(w, fmt.Sprintf("unknown tenant %q", tenant), http.StatusNotFound)
+		return "", false
+	}
+	return tenant, true
+}
+
+// writeControlJSON answers 200 with v as JSON.
+func writeControlJSON(w http.ResponseWriter, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(body)
+}
