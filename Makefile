@@ -23,6 +23,13 @@ demo: $(JAEGER_BIN) ## Run the whole bridge locally with both doubles, Jaeger an
 test: ## Run every test (unit, conformance, end to end) with the race detector
 	go test $(GO_TEST_FLAGS) ./...
 
+.PHONY: chaos
+chaos: ## Chaos test with real processes: >=100,000 events, kills, Redis restart, Regal outage (about 8 min)
+	go build -o .tmp/chaos ./cmd/chaos
+	.tmp/chaos $(CHAOS_FLAGS)
+
+CHAOS_FLAGS ?=
+
 FUZZ_TIME ?= 10m
 
 .PHONY: fuzz

@@ -161,7 +161,7 @@ func (c *Collector) Stats() Snapshot {
 // Start checks Redis, serves the DeliveryService, re-schedules the events
 // left unsettled by an earlier run, then opens each tenant's SAPI stream.
 func (c *Collector) Start(ctx context.Context) error {
-	if err := c.store.Ping(ctx); err != nil {
+	if err := c.waitRedis(ctx); err != nil {
 		return fmt.Errorf("redis %s: %w", c.cfg.Redis.Addr, err)
 	}
 	for _, w := range c.store.CheckServer(ctx) {
@@ -215,6 +215,28 @@ func (c *Collector) Start(ctx context.Context) error {
 	c.recovery.Add(1)
 	go func() { defer c.recovery.Done(); c.watchStreams(recovCtx) }()
 	return nil
+}
+
+// waitRedis waits for Redis to answer (it may be starting, or loading its
+// AOF after a restart) for up to a minute, so that a collector restarted
+// together with Redis does not give up at once.
+func (c *Collector) waitRedis(ctx context.Context) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := c.store.Ping(ctx)
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return err
+		}
+		c.logger.Warn("waiting for Redis", "err", err)
+		select {
+		case <-time.After(500 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // recover schedules, in stream order, the events a previous run admitted

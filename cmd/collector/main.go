@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/ccbridge/bridge/collector"
 	"github.com/ccbridge/bridge/internal/config"
 	"github.com/ccbridge/bridge/internal/logging"
@@ -33,6 +35,7 @@ func run(path string) error {
 		return err
 	}
 	logger := logging.New(os.Stderr, cfg.Log.Level, "collector")
+	redis.SetLogger(logging.RedisLogger(logger))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	host, _ := os.Hostname()

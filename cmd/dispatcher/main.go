@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/ccbridge/bridge/dispatcher"
 	"github.com/ccbridge/bridge/internal/config"
 	"github.com/ccbridge/bridge/internal/logging"
@@ -46,6 +48,7 @@ func run(path, id, metricsListen string) error {
 		cfg.Dispatcher.MetricsListen = metricsListen
 	}
 	logger := logging.New(os.Stderr, cfg.Log.Level, "dispatcher")
+	redis.SetLogger(logging.RedisLogger(logger))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "dispatcher", ServiceVersion: process.Version, InstanceID: cfg.Dispatcher.ID})

@@ -2,6 +2,8 @@
 package logging
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"log/slog"
 
@@ -18,4 +20,18 @@ func New(w io.Writer, level, service string) *slog.Logger {
 	}
 	h := telemetry.NewLogHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
 	return slog.New(h).With("service", service)
+}
+
+// RedisLogger adapts logger for the Redis client's internal messages
+// (redis.SetLogger), so they are JSON lines like every other.
+func RedisLogger(logger *slog.Logger) interface {
+	Printf(ctx context.Context, format string, v ...any)
+} {
+	return redisLogger{logger.With("component", "redis-client")}
+}
+
+type redisLogger struct{ l *slog.Logger }
+
+func (r redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	r.l.WarnContext(ctx, fmt.Sprintf(format, v...))
 }
