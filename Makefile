@@ -30,6 +30,18 @@ chaos: ## Chaos test with real processes: >=100,000 events, kills, Redis restart
 
 CHAOS_FLAGS ?=
 
+.PHONY: bench
+bench: ## Load bench with real processes: events/s, latency, CPU and RSS per process, Redis commands/event, ceiling
+	go build -o .tmp/bench ./cmd/bench
+	.tmp/bench -json .tmp/bench.json $(BENCH_FLAGS)
+
+BENCH_FLAGS ?= -events 20000 -dispatchers 2
+
+.PHONY: soak
+soak: ## 30-minute soak at 1,000 events/s, printing RSS per process every minute
+	go build -o .tmp/bench ./cmd/bench
+	.tmp/bench -events 1800000 -rate 1000 -dispatchers 2 -progress 1m -timeout 10m -json .tmp/soak.json
+
 FUZZ_TIME ?= 10m
 
 .PHONY: fuzz

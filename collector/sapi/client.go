@@ -190,7 +190,7 @@ type streamResult struct {
 	err          error // nil for a clean end of stream
 	frames       int   // frames the stream delivered
 	duration     time.Duration
-	connected    bool // the server answered 200 and the stream was read
+	connected    bool // the server answered 200 (101 for WebSocket) and the stream was read
 }
 
 // stream opens one subscription and reads it until it ends.
@@ -203,34 +203,26 @@ func (c *Client) stream(ctx context.Context) streamResult {
 	watchdog := newWatchdog(c.cfg.IdleTimeout, func() { cancel(errIdle) })
 	defer watchdog.pause()
 
-	req, err := http.NewRequestWithContext(streamCtx, http.MethodGet, c.streamURL, nil)
-	if err != nil {
-		return streamResult{err: err}
-	}
-	req.SetBasicAuth(c.cfg.Username, c.cfg.Token.Reveal())
-	req.Header.Set("Accept", "*/*")
-	req.Header.Set("User-Agent", "ccbridge-collector")
 	started := time.Now()
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return streamResult{err: streamError(streamCtx, c.cfg.IdleTimeout, err)}
+	open := c.openHTTP
+	if c.cfg.Transport == TransportWebSocket {
+		open = c.openWebSocket
 	}
-	defer func() { _ = resp.Body.Close() }()
-	c.lastHTTPStatus.Store(int32(resp.StatusCode))
-	switch {
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return streamResult{status: resp.StatusCode, unauthorized: true}
-	case resp.StatusCode != http.StatusOK:
-		return streamResult{status: resp.StatusCode, err: fmt.Errorf("unexpected HTTP status %q: %s",
-			resp.Status, c.bodySnippet(resp.Body))}
+	opened, failed := open(streamCtx)
+	if opened == nil {
+		if failed.err != nil {
+			failed.err = streamError(streamCtx, c.cfg.IdleTimeout, failed.err)
+		}
+		return failed
 	}
+	defer func() { _ = opened.body.Close() }()
 	c.connects.Add(1)
 	c.setState(StateStreaming)
-	c.log.Info("sapi stream connected")
+	c.log.Info("sapi stream connected", "transport", c.cfg.Transport)
 	c.checkGap()
-	body := &activityReader{r: resp.Body, watchdog: watchdog}
+	body := &activityReader{r: opened.body, watchdog: watchdog}
 	frames, err := c.readFrames(ctx, body, watchdog)
-	res := streamResult{status: resp.StatusCode, frames: frames, duration: time.Since(started), connected: true}
+	res := streamResult{status: opened.status, frames: frames, duration: time.Since(started), connected: true}
 	if err != nil && !errors.Is(err, io.EOF) {
 		res.err = streamError(streamCtx, c.cfg.IdleTimeout, err)
 	}

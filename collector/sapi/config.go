@@ -55,7 +55,19 @@ type Config struct {
 	// ReplayHorizon is 8x8's replay cache (2 h): reconnecting after a longer
 	// outage raises a possible-gap alert.
 	ReplayHorizon time.Duration `yaml:"replay_horizon"`
+	// Transport is how the stream travels: TransportStreaming (default,
+	// HTTP streaming) or TransportWebSocket (ws(s):// on the same path, one
+	// event per text frame). Reconnects, backoff and the idle watchdog are
+	// the same for both.
+	Transport string `yaml:"transport"`
 }
+
+// Transports, the values of Config.Transport and of the
+// X-Atmosphere-Transport query parameter.
+const (
+	TransportStreaming = "streaming"
+	TransportWebSocket = "websocket"
+)
 
 // DefaultConfig returns a Config with every default set and the identity
 // fields (URL, tenant, credentials, subscription) left empty.
@@ -87,6 +99,9 @@ func (c *Config) SetDefaults() {
 	}
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.Transport == "" {
+		c.Transport = TransportStreaming
 	}
 }
 
@@ -135,6 +150,9 @@ func (c *Config) Validate() error {
 	if c.IdleTimeout <= 0 {
 		bad("idle_timeout must be positive")
 	}
+	if c.Transport != TransportStreaming && c.Transport != TransportWebSocket {
+		bad("transport %q must be %q or %q", c.Transport, TransportStreaming, TransportWebSocket)
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("sapi config: %w", errors.Join(errs...))
 	}
@@ -144,15 +162,33 @@ func (c *Config) Validate() error {
 // StreamURL is the subscribe URL, in the form 8x8's support article gives:
 // {BaseURL}/api/streaming/v1/clientconnect/subscribe/TenantUpdates-{tenant}-{subsId}
 // ?desiredOutputType=…&tenantId=…&subsId=…&X-Atmosphere-Transport=streaming.
-// It holds no credential, so it is safe to log.
+// With TransportWebSocket the scheme is ws or wss (for http or https) and
+// the transport parameter is websocket. It holds no credential, so it is
+// safe to log.
 func (c *Config) StreamURL() string {
+	transport, base := TransportStreaming, strings.TrimRight(c.BaseURL, "/")
+	if c.Transport == TransportWebSocket {
+		transport = TransportWebSocket
+		base = webSocketBase(base)
+	}
 	query := []string{
 		"desiredOutputType=" + url.QueryEscape(c.OutputFormat.String()),
 		"tenantId=" + url.QueryEscape(c.Tenant),
 		"subsId=" + url.QueryEscape(c.SubscriptionID),
-		"X-Atmosphere-Transport=streaming",
+		"X-Atmosphere-Transport=" + transport,
 	}
-	return strings.TrimRight(c.BaseURL, "/") + subscribePath +
+	return base + subscribePath +
 		"TenantUpdates-" + url.PathEscape(c.Tenant) + "-" + url.PathEscape(c.SubscriptionID) +
 		"?" + strings.Join(query, "&")
+}
+
+// webSocketBase turns an http(s) base URL into its ws(s) form.
+func webSocketBase(base string) string {
+	if rest, ok := strings.CutPrefix(base, "https://"); ok {
+		return "wss://" + rest
+	}
+	if rest, ok := strings.CutPrefix(base, "http://"); ok {
+		return "ws://" + rest
+	}
+	return base
 }

@@ -7,7 +7,9 @@
 //   - Client keeps one long-lived streaming GET open, reconnecting with the
 //     same subscription id after the server's 60-minute cut, on errors and
 //     when the stream goes silent, so that 8x8's per-subscription cache
-//     replays what was missed.
+//     replays what was missed. With Config.Transport "websocket" it opens
+//     the same subscription over WebSocket instead (ws(s)://, one event per
+//     text message), with the same reconnects, backoff and idle watchdog.
 //   - Framer cuts the byte stream into event frames. HTTP chunk boundaries
 //     are not event boundaries, and the stream may carry Atmosphere padding,
 //     "X" heartbeats and "<len>|" prefixes.

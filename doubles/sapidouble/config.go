@@ -45,6 +45,25 @@ type Config struct {
 	// ReplayLast re-sends, on reconnect, the last N events delivered on the
 	// subsId before the disconnect (SAPI delivers at least once).
 	ReplayLast int
+	// IdleHeartbeat is the Atmosphere padding ("X" or a space) written to a
+	// stream idle for IdleHeartbeatInterval; IdleHeartbeatOff (default)
+	// writes none. SetIdleHeartbeat changes it at run time.
+	IdleHeartbeat IdleHeartbeat
+	// IdleHeartbeatInterval is how long a stream stays idle before the idle
+	// padding; default 60 s, as Atmosphere's. It is also the interval the
+	// protocol handshake announces.
+	IdleHeartbeatInterval time.Duration
+	// AtmosphereProtocol answers a request carrying X-atmo-protocol=true and
+	// X-Atmosphere-tracking-id=0 with the handshake
+	// "<uuid>|<heartbeatIntervalMs>|<heartbeatPadding>|" as the first message
+	// (length-prefixed when X-Atmosphere-TrackMessageSize=true).
+	AtmosphereProtocol bool
+	// ReorderAdjacent is the probability (0–1) that Publish swaps adjacent
+	// events; 0 (default) keeps the order. See SetOrderingFaults.
+	ReorderAdjacent float64
+	// DropOptional is the probability (0–1) that Publish drops an optional
+	// event; 0 (default) drops none. See SetOrderingFaults.
+	DropOptional float64
 	// Control serves the HTTP control API under ControlPrefix, so another
 	// process can publish events and inject faults. It has no
 	// authentication: turn it on only on a loopback address.
@@ -71,6 +90,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxSubscriptionsPerTenant == 0 {
 		c.MaxSubscriptionsPerTenant = 3
+	}
+	if c.IdleHeartbeatInterval == 0 {
+		c.IdleHeartbeatInterval = defaultIdleHeartbeatInterval
 	}
 	if c.LimitStatus == 0 {
 		c.LimitStatus = http.StatusTooManyRequests

@@ -18,6 +18,13 @@ import (
 //	POST /_double/cut?tenant=T           Cut
 //	POST /_double/failover?tenant=T      Failover
 //	POST /_double/replay-last?n=N        ReplayLast
+//	POST /_double/reset?tenant=T         Reset (abort streams with a TCP RST)
+//	POST /_double/stall?tenant=T[&for=D] Stall for a Go duration D, or until unstall
+//	POST /_double/unstall?tenant=T       Unstall
+//	POST /_double/rotate-token?tenant=T  body: the new token (empty: accept none); RotateToken
+//	POST /_double/restore-token?tenant=T RestoreToken
+//	POST /_double/idle-heartbeat?mode=M  SetIdleHeartbeat, M one of off, x, space
+//	POST /_double/ordering?reorder=P&drop=Q  SetOrderingFaults (probabilities 0-1, missing = 0)
 //	GET  /_double/stats                  Stats as JSON
 //
 // publish answers {"published": n}; the others answer 204. A missing or
@@ -34,6 +41,7 @@ func (s *Server) controlRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+ControlPrefix+"cut", s.tenantControl(s.Cut))
 	mux.HandleFunc("POST "+ControlPrefix+"failover", s.tenantControl(s.Failover))
 	mux.HandleFunc("POST "+ControlPrefix+"replay-last", s.handleReplayLast)
+	s.faultRoutes(mux)
 	mux.HandleFunc("GET "+ControlPrefix+"stats", func(w http.ResponseWriter, _ *http.Request) {
 		writeControlJSON(w, s.Stats())
 	})

@@ -32,6 +32,7 @@ func (s *Server) Publish(tenant string, events ...[]byte) error {
 	t := s.tenantState(tenant)
 	now := time.Now()
 	t.prune(now, s.cfg.Retention)
+	preps = s.applyOrderingFaults(preps)
 	items := make([]item, len(preps))
 	for i, p := range preps {
 		if p.keepMsgInfo {

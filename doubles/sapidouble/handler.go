@@ -62,7 +62,17 @@ func (s *Server) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("subscriber connected", "tenant", tenant, "subscription_id", subsID)
 	trackSize := strings.EqualFold(q.Get("X-Atmosphere-TrackMessageSize"), "true") ||
 		strings.EqualFold(r.Header.Get("X-Atmosphere-TrackMessageSize"), "true")
+	if wantsWebSocket(r) {
+		s.serveWebSocket(w, r, tenant, sub, st, format, trackSize)
+		s.log.Info("subscriber websocket ended", "tenant", tenant, "subscription_id", subsID, "reset", st.reset.Load())
+		return
+	}
 	s.serveStream(w, r, tenant, sub, st, format, trackSize)
+	if st.reset.Load() {
+		resetConnection(w)
+		s.log.Info("subscriber stream reset", "tenant", tenant, "subscription_id", subsID)
+		return
+	}
 	s.log.Info("subscriber stream ended", "tenant", tenant, "subscription_id", subsID)
 }
 
@@ -103,11 +113,12 @@ func (s *Server) authorized(tenant string, r *http.Request) bool {
 		user, pass, ok = basicFromQuery(r.URL.Query().Get("token"))
 	}
 	creds, known := s.cfg.Tenants[tenant]
-	if !ok || !known || creds.Token.IsZero() {
+	token := s.tokenOf(tenant)
+	if !ok || !known || token.IsZero() {
 		return false
 	}
 	userOK := subtle.ConstantTimeCompare([]byte(user), []byte(creds.Username)) == 1
-	passOK := subtle.ConstantTimeCompare([]byte(pass), []byte(creds.Token.Reveal())) == 1
+	passOK := subtle.ConstantTimeCompare([]byte(pass), []byte(token.Reveal())) == 1
 	return userOK && passOK
 }
 

@@ -22,6 +22,7 @@ type Server struct {
 	changed    chan struct{} // closed and replaced whenever subscribers change
 	replayLast int
 	streams    int64 // streams opened so far, to seed each one's chunk splitting
+	faults     faultState
 
 	started      bool
 	stopped      bool
@@ -46,6 +47,7 @@ func New(cfg Config, logger *slog.Logger) *Server {
 		tenants:      map[string]*tenantState{},
 		changed:      make(chan struct{}),
 		replayLast:   cfg.ReplayLast,
+		faults:       newFaultState(cfg),
 		done:         make(chan struct{}),
 		served:       make(chan struct{}),
 		shutdownDone: make(chan struct{}),

@@ -20,16 +20,27 @@ var atmospherePadding = []byte(strings.Repeat(" ", 2048) + "\n")
 // hold a stream (and Shutdown) forever.
 const writeTimeout = 10 * time.Second
 
-// serveStream writes a subscription's events until the stream is cut,
-// replaced, expires, the client leaves or the server shuts down.
+// sink is where one stream's messages go: an HTTP streaming response or a
+// WebSocket.
+type sink interface {
+	// write renders events in the stream's format and sends them.
+	write(batch []item) error
+	// writeRaw sends b as it is (padding, handshake, idle heartbeat); with
+	// nothing to write it only flushes.
+	writeRaw(b []byte) error
+	// idleFor is how long nothing has been written.
+	idleFor() time.Duration
+}
+
+// serveStream writes a subscription's events as an HTTP streaming
+// response until the stream is cut, replaced, expires, the client leaves
+// or the server shuts down.
 func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, tenant string, sub *subscription, st *stream, format outputFormat, trackSize bool) {
-	out := &streamWriter{w: w, rc: http.NewResponseController(w), format: format, trackSize: trackSize}
-	s.mu.Lock()
-	s.streams++
+	out := &streamWriter{w: w, rc: http.NewResponseController(w), renderer: renderer{format: format, trackSize: trackSize}, lastWrite: time.Now()}
+	streamNo := s.openStream()
 	if s.cfg.SplitChunks {
-		out.split = rand.New(rand.NewPCG(uint64(s.cfg.Seed), uint64(s.streams)))
+		out.split = rand.New(rand.NewPCG(uint64(s.cfg.Seed), uint64(streamNo)))
 	}
-	s.mu.Unlock()
 
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
@@ -38,9 +49,36 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, tenant stri
 	if s.cfg.Padding {
 		first = atmospherePadding
 	}
-	if err := out.writeBytes(first); err != nil {
+	first = append(bytes.Clone(first), s.openingHandshake(r, out.renderer, streamNo)...)
+	s.pump(tenant, sub, st, out, first, r.Context().Done())
+}
+
+// openStream counts a new stream and returns its number.
+func (s *Server) openStream() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.streams++
+	return s.streams
+}
+
+// openingHandshake is the framed Atmosphere protocol handshake when the
+// double and the request ask for it, else nil.
+func (s *Server) openingHandshake(r *http.Request, out renderer, streamNo int64) []byte {
+	if !s.cfg.AtmosphereProtocol || !wantsProtocol(r) {
+		return nil
+	}
+	ids := rand.New(rand.NewPCG(uint64(s.cfg.Seed), uint64(streamNo)))
+	return out.frame(handshake(ids, s.cfg.IdleHeartbeatInterval, s.idleHeartbeat()))
+}
+
+// pump writes first, then the subscription's events, ClientCheck
+// heartbeats and idle padding to out until the stream is cut, replaced,
+// expires, the client is gone or the server shuts down.
+func (s *Server) pump(tenant string, sub *subscription, st *stream, out sink, first []byte, gone <-chan struct{}) {
+	if err := out.writeRaw(first); err != nil {
 		return
 	}
+	idlePadding := s.idleHeartbeat()
 
 	var heartbeat <-chan time.Time
 	if s.cfg.HeartbeatInterval > 0 {
@@ -48,9 +86,21 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, tenant stri
 		defer ticker.Stop()
 		heartbeat = ticker.C
 	}
+	var idle <-chan time.Time
+	if idlePadding != IdleHeartbeatOff {
+		ticker := time.NewTicker(s.cfg.IdleHeartbeatInterval / 4)
+		defer ticker.Stop()
+		idle = ticker.C
+	}
 	expiry := time.NewTimer(s.cfg.SessionTTL)
 	defer expiry.Stop()
 	for {
+		if left, stalled := s.stallLeft(tenant); stalled {
+			if !s.waitStall(st, left, expiry.C, gone) {
+				return
+			}
+			continue
+		}
 		batch, attached := s.take(sub, st)
 		if !attached {
 			return
@@ -69,16 +119,47 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, tenant stri
 			if err := out.write([]item{{event: s.heartbeat(tenant, sub.id)}}); err != nil {
 				return
 			}
+		case <-idle:
+			if out.idleFor() >= s.cfg.IdleHeartbeatInterval {
+				if err := out.writeRaw([]byte(idlePadding)); err != nil {
+					return
+				}
+			}
 		case <-expiry.C:
 			return
 		case <-st.end:
 			return
 		case <-s.done:
 			return
-		case <-r.Context().Done():
+		case <-gone:
 			return
 		}
 	}
+}
+
+// waitStall waits, writing nothing, until the stall may be over (left
+// passed, or a wake-up: Unstall or a new event) and reports whether the
+// stream goes on; 0 left waits for a wake-up only.
+func (s *Server) waitStall(st *stream, left time.Duration, expiry <-chan time.Time, gone <-chan struct{}) bool {
+	var over <-chan time.Time
+	if left > 0 {
+		t := time.NewTimer(left)
+		defer t.Stop()
+		over = t.C
+	}
+	select {
+	case <-over:
+	case <-st.wake:
+	case <-expiry:
+		return false
+	case <-st.end:
+		return false
+	case <-s.done:
+		return false
+	case <-gone:
+		return false
+	}
+	return true
 }
 
 // take removes everything pending for the stream, unless the stream is no
@@ -118,15 +199,25 @@ func (s *Server) heartbeat(tenant, subsID string) []byte {
 	return heartbeatJSON(s.tenantState(tenant).nextMsgInfo(time.Now()), subsID, tenant)
 }
 
-// streamWriter renders items in the requested format and writes them,
-// flushing after each write.
+// renderer formats items as they go on the wire.
+type renderer struct {
+	format    outputFormat
+	trackSize bool // X-Atmosphere-TrackMessageSize: "<length>|" prefixes
+}
+
+// streamWriter renders items in the requested format and writes them to
+// an HTTP streaming response, flushing after each write.
 type streamWriter struct {
+	renderer
 	w         http.ResponseWriter
 	rc        *http.ResponseController
-	format    outputFormat
-	trackSize bool
 	split     *rand.Rand // non-nil: coalesce and cut at random points
+	lastWrite time.Time  // when bytes were last written
 }
+
+func (o *streamWriter) writeRaw(b []byte) error { return o.writeBytes(b) }
+
+func (o *streamWriter) idleFor() time.Duration { return time.Since(o.lastWrite) }
 
 func (o *streamWriter) write(batch []item) error {
 	var buf bytes.Buffer
@@ -157,7 +248,7 @@ func (o *streamWriter) write(batch []item) error {
 }
 
 // render formats one item as it goes on the wire.
-func (o *streamWriter) render(it item) ([]byte, error) {
+func (o renderer) render(it item) ([]byte, error) {
 	if it.raw {
 		return it.event, nil
 	}
@@ -177,10 +268,16 @@ func (o *streamWriter) render(it item) ([]byte, error) {
 		}
 		msg = x
 	}
-	if o.trackSize {
-		msg = append(strconv.AppendInt(nil, int64(utf16Len(msg)), 10), append([]byte("|"), msg...)...)
+	return o.frame(msg), nil
+}
+
+// frame adds the "<length>|" prefix when the client asked for
+// X-Atmosphere-TrackMessageSize.
+func (o renderer) frame(msg []byte) []byte {
+	if !o.trackSize {
+		return msg
 	}
-	return msg, nil
+	return append(strconv.AppendInt(nil, int64(utf16Len(msg)), 10), append([]byte("|"), msg...)...)
 }
 
 // writeBytes writes and flushes; with nothing to write it only flushes
@@ -193,6 +290,7 @@ func (o *streamWriter) writeBytes(b []byte) error {
 		if _, err := o.w.Write(b); err != nil {
 			return err
 		}
+		o.lastWrite = time.Now()
 	}
 	return o.rc.Flush()
 }

@@ -2,6 +2,7 @@ package sapidouble
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 )
 
@@ -37,6 +38,8 @@ type item struct {
 type stream struct {
 	wake chan struct{} // pending has new items
 	end  chan struct{} // closed when the stream is cut or replaced
+	// reset: the stream was ended by Reset; its connection is aborted.
+	reset atomic.Bool
 }
 
 // recentKept is the least number of events remembered for

@@ -48,7 +48,9 @@ func TestGroundTruth_orders_each_interaction_as_scripted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g.calls != 40 || len(g.order) == 0 || len(g.order) > 40 || g.total() < 5*len(g.order) {
+	// A transfer adds a second interaction to its call; the shortest flow
+	// (an IVR hang-up) has two mapped events.
+	if g.calls != 40 || len(g.order) == 0 || len(g.order) > 2*40 || g.total() < 2*len(g.order) {
 		t.Fatalf("%d calls, %d interactions, %d expected events", g.calls, len(g.order), g.total())
 	}
 	for _, interaction := range g.order {

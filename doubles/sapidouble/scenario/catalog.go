@@ -52,4 +52,10 @@ const (
 	FlowOutboundCampaignAnswered = "OutboundCampaignAnswered"
 	FlowOutboundNotAnswered      = "OutboundNotAnswered"
 	FlowAgentBreak               = "AgentBreak"
+	FlowInboundAbandoned         = "InboundAbandoned"
+	FlowIVRHangup                = "IVRHangup"
+	FlowOutboundBusy             = "OutboundBusy"
+	FlowAgentRejectReoffer       = "AgentRejectReoffer"
+	FlowHoldUnhold               = "HoldUnhold"
+	FlowTransfer                 = "Transfer"
 )

@@ -17,6 +17,9 @@ type Call struct {
 	// Phone is the customer's number in E.164 form (remotePhoneNum); empty
 	// for agent flows.
 	Phone string
+	// LinkedInteractionIDs are further interactionGUIDs of the same
+	// customer call (a transfer's second leg), in creation order.
+	LinkedInteractionIDs []string
 	// Events are raw SAPI JSON events, one object each, without msgInfo.
 	Events [][]byte
 }

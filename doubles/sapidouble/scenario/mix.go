@@ -10,23 +10,43 @@ func NewRand(seed int64) *rand.Rand {
 	return rand.New(rand.NewPCG(uint64(seed), 0x8a8c0ffee))
 }
 
-// Mix returns n flows for a demo: mostly inbound and campaign calls, some
-// unanswered, now and then an agent break, starting a few seconds to a
-// minute apart from start.
+// weightedFlow is one flow of Mix and its weight in percent.
+type weightedFlow struct {
+	weight int
+	flow   func(r *rand.Rand, tenant string, start time.Time) Call
+}
+
+// mixFlows are Mix's flows; the weights add up to 100.
+var mixFlows = []weightedFlow{
+	{30, InboundAnswered},
+	{22, OutboundCampaignAnswered},
+	{14, OutboundNotAnswered},
+	{5, OutboundBusy},
+	{6, InboundAbandoned},
+	{4, IVRHangup},
+	{4, AgentRejectReoffer},
+	{5, HoldUnhold},
+	{4, Transfer},
+	{6, func(r *rand.Rand, _ string, start time.Time) Call { return AgentBreak(r, start) }},
+}
+
+// Mix returns n flows for a demo, starting a few seconds to a minute apart
+// from start: mostly answered inbound and campaign calls, then unanswered
+// and busy campaign calls, abandoned and IVR hang-ups, rejected and
+// re-offered calls, holds, transfers and agent breaks (weights in
+// mixFlows).
 func Mix(seed int64, tenant string, n int, start time.Time) []Call {
 	r := NewRand(seed)
 	calls := make([]Call, 0, n)
 	at := start
 	for range n {
-		switch p := r.IntN(100); {
-		case p < 40:
-			calls = append(calls, InboundAnswered(r, tenant, at))
-		case p < 70:
-			calls = append(calls, OutboundCampaignAnswered(r, tenant, at))
-		case p < 90:
-			calls = append(calls, OutboundNotAnswered(r, tenant, at))
-		default:
-			calls = append(calls, AgentBreak(r, at))
+		p := r.IntN(100)
+		for _, wf := range mixFlows {
+			if p < wf.weight {
+				calls = append(calls, wf.flow(r, tenant, at))
+				break
+			}
+			p -= wf.weight
 		}
 		at = at.Add(time.Duration(5+r.IntN(55)) * time.Second)
 	}

@@ -175,15 +175,18 @@ func sameCalls(a, b []Call) bool {
 }
 
 func TestMix_has_every_flow_and_decodes(t *testing.T) {
-	calls := Mix(1, "acme", 60, start)
+	calls := Mix(1, "acme", 200, start)
 	seen := map[string]int{}
 	for _, c := range calls {
 		seen[c.Name]++
 		decodeCall(t, c)
 	}
-	for _, flow := range []string{FlowInboundAnswered, FlowOutboundCampaignAnswered, FlowOutboundNotAnswered, FlowAgentBreak} {
+	for _, flow := range []string{
+		FlowInboundAnswered, FlowOutboundCampaignAnswered, FlowOutboundNotAnswered, FlowAgentBreak, FlowInboundAbandoned,
+		FlowIVRHangup, FlowOutboundBusy, FlowAgentRejectReoffer, FlowHoldUnhold, FlowTransfer,
+	} {
 		if seen[flow] == 0 {
-			t.Errorf("no %s in a mix of 60: %v", flow, seen)
+			t.Errorf("no %s in a mix of 200: %v", flow, seen)
 		}
 	}
 }

@@ -1,0 +1,80 @@
+// Command bench runs the bridge's load harness (test/bench): the real
+// collector, dispatchers, redis-server and both doubles on 127.0.0.1,
+// then prints one report and, with -json, writes a copy for comparison
+// between commits.
+//
+//	go run ./cmd/bench -events 20000 -dispatchers 2 -json bench.json
+//	go run ./cmd/bench -events 1800000 -rate 1000 -progress 1m -timeout 10m   # 30-minute soak
+//
+// Interrupted (Ctrl-C, SIGTERM), it stops every child before exiting.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/ccbridge/bridge/test/bench"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// run parses args, runs the bench until done or interrupted (every child
+// is stopped either way) and prints the report to stdout.
+func run(args []string, stdout, stderr io.Writer) error {
+	o := bench.DefaultOptions()
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&o.Events, "events", o.Events, "SAPI lines to publish")
+	fs.Float64Var(&o.Rate, "rate", o.Rate, "SAPI lines per second; 0 = full speed")
+	fs.IntVar(&o.Dispatchers, "dispatchers", o.Dispatchers, "dispatcher processes")
+	fs.DurationVar(&o.RegalLatency, "regal-latency", o.RegalLatency, "Regal double's answer latency")
+	fs.BoolVar(&o.Tracing, "tracing", o.Tracing, "create spans in the collector and dispatchers (never exported)")
+	fs.Int64Var(&o.Seed, "seed", o.Seed, "seed of the scripted calls")
+	fs.DurationVar(&o.CeilingFor, "ceiling-for", o.CeilingFor, "how long the ceiling's load generator runs")
+	fs.IntVar(&o.CeilingConcurrency, "ceiling-concurrency", o.CeilingConcurrency, "the ceiling's requests in flight (0 = dispatchers × their max_in_flight)")
+	fs.DurationVar(&o.CompleteTimeout, "timeout", o.CompleteTimeout, "how long to wait, after publishing, for Regal to accept everything")
+	fs.DurationVar(&o.ProgressEvery, "progress", 0, "print published, accepted and RSS per process at this interval (0 = never)")
+	jsonPath := fs.String("json", "", "also write the report as JSON to this file")
+	fs.StringVar(&o.Dir, "dir", "", "run directory, new or empty (default: a new temporary directory)")
+	fs.StringVar(&o.BinDir, "bin", "", "directory with prebuilt collector, dispatcher, sapi-double, regal-double (default: build them)")
+	verbose := fs.Bool("v", false, "log the harness's progress to stderr")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	o.Progress = stdout
+	if *verbose {
+		o.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	report, err := bench.Run(ctx, o)
+	if err != nil {
+		return err
+	}
+	if err := report.WriteText(stdout); err != nil {
+		return err
+	}
+	if *jsonPath != "" {
+		return report.WriteJSON(*jsonPath)
+	}
+	return nil
+}

@@ -1,0 +1,53 @@
+package bench
+
+import (
+	"os"
+	"testing"
+	"time"
+)
+
+func TestSummarizeNearestRank(t *testing.T) {
+	var samples []time.Duration
+	for i := 1000; i >= 1; i-- { // unsorted on purpose
+		samples = append(samples, time.Duration(i)*time.Millisecond)
+	}
+	got := summarize(samples)
+	want := Latency{Samples: 1000, P50: 500, P99: 990, P999: 999, Max: 1000}
+	if got != want {
+		t.Errorf("summarize = %+v, want %+v", got, want)
+	}
+	if (summarize(nil) != Latency{}) {
+		t.Error("no samples must give an empty summary")
+	}
+}
+
+func TestProcReadsThisProcess(t *testing.T) {
+	if _, err := cpuTime(os.Getpid()); err != nil {
+		t.Fatal(err)
+	}
+	m, err := memoryOf(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.rss <= 0 || m.peakRSS < m.rss {
+		t.Errorf("memory %+v: want 0 < rss <= peak", m)
+	}
+}
+
+func TestScriptHandsOutExactlyTheTotal(t *testing.T) {
+	s := newScript(3, 2500)
+	total := 0
+	for {
+		lines, err := s.next(700)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(lines) == 0 {
+			break
+		}
+		total += len(lines)
+	}
+	if total != 2500 {
+		t.Errorf("handed out %d lines, want 2500", total)
+	}
+}

@@ -1,0 +1,85 @@
+package bench
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"time"
+)
+
+// Options shape a bench run.
+type Options struct {
+	// Events is the number of SAPI lines published.
+	Events int
+	// Rate is the SAPI lines published per second; 0 publishes as fast as
+	// the SAPI double takes them.
+	Rate float64
+	// Dispatchers is the number of dispatcher processes.
+	Dispatchers int
+	// RegalLatency is how long the Regal double takes to answer each
+	// request, in the pipeline and in the ceiling alike.
+	RegalLatency time.Duration
+	// Tracing keeps span creation on in the collector and the dispatchers
+	// (spans are never exported); false turns the sampler off.
+	Tracing bool
+	// Seed drives the scripted calls.
+	Seed int64
+	// CeilingFor is how long the ceiling's load generator runs, with
+	// CeilingConcurrency requests in flight; 0 is as many as the
+	// dispatchers together may have in flight (dispatcher.max_in_flight
+	// each).
+	CeilingFor         time.Duration
+	CeilingConcurrency int
+	// CompleteTimeout bounds the wait, after the last publish, for Regal
+	// to accept every event it must receive.
+	CompleteTimeout time.Duration
+	// ProgressEvery prints one progress line (published, accepted, RSS per
+	// process) to Progress at this interval; 0 prints none.
+	ProgressEvery time.Duration
+	Progress      io.Writer
+	// Dir is the run directory (logs, Redis data, configuration); it must
+	// be new or empty; empty makes a temporary one, kept after the run.
+	Dir string
+	// BinDir holds prebuilt binaries; empty builds them into Dir/bin.
+	BinDir string
+	// Logger receives the harness's progress; nil discards it.
+	Logger *slog.Logger
+}
+
+// DefaultOptions is 20,000 lines at full speed through 2 dispatchers, an
+// instant Regal, tracing on, and a 5-second ceiling with as many requests
+// in flight as the dispatchers allow themselves.
+func DefaultOptions() Options {
+	return Options{
+		Events: 20000, Dispatchers: 2, Tracing: true, Seed: 1,
+		CeilingFor:      5 * time.Second,
+		CompleteTimeout: 5 * time.Minute,
+	}
+}
+
+// validate reports options a run cannot use.
+func (o Options) validate() error {
+	var errs []error
+	if o.Events <= 0 {
+		errs = append(errs, errors.New("events must be positive"))
+	}
+	if o.Rate < 0 {
+		errs = append(errs, errors.New("rate cannot be negative"))
+	}
+	if o.Dispatchers <= 0 {
+		errs = append(errs, errors.New("at least one dispatcher is required"))
+	}
+	if o.RegalLatency < 0 {
+		errs = append(errs, errors.New("regal latency cannot be negative"))
+	}
+	if o.CeilingFor <= 0 || o.CeilingConcurrency < 0 {
+		errs = append(errs, errors.New("the ceiling needs a positive duration and a concurrency of 0 or more"))
+	}
+	if o.CompleteTimeout <= 0 {
+		errs = append(errs, errors.New("the completion timeout must be positive"))
+	}
+	if o.ProgressEvery > 0 && o.Progress == nil {
+		errs = append(errs, errors.New("progress lines need a writer"))
+	}
+	return errors.Join(errs...)
+}

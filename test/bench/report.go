@@ -1,0 +1,131 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Report is one bench run's result. Its JSON form is meant to be kept
+// and compared between commits.
+type Report struct {
+	Started time.Time      `json:"started"`
+	Dir     string         `json:"dir"`
+	Setup   Setup          `json:"setup"`
+	Host    Host           `json:"host"`
+	Flow    Flow           `json:"flow"`
+	Latency Latency        `json:"latency"`
+	Usage   []ProcessUsage `json:"processes"`
+	Redis   RedisUse       `json:"redis"`
+	Ceiling Ceiling        `json:"ceiling"`
+	// Ratio is end-to-end Regal events per second over the ceiling's
+	// accepted requests per second.
+	Ratio float64 `json:"ratio_end_to_end_to_ceiling"`
+	// UnexpectedExits lists children that exited on their own.
+	UnexpectedExits []string `json:"unexpected_exits,omitempty"`
+}
+
+// Setup is the run's options.
+type Setup struct {
+	Events         int     `json:"events"`
+	Rate           float64 `json:"rate"` // lines/s; 0 = full speed
+	Dispatchers    int     `json:"dispatchers"`
+	RegalLatencyMS float64 `json:"regal_latency_ms"`
+	Tracing        bool    `json:"tracing"`
+	Seed           int64   `json:"seed"`
+}
+
+// Host is the machine the run used.
+type Host struct {
+	CPUs      int    `json:"cpus"`
+	GoVersion string `json:"go_version"`
+	// LoadBefore and LoadAfter are the one-minute load average when the
+	// load started and when Regal had everything: above CPUs, other work
+	// competed with the run and its numbers are noisy.
+	LoadBefore float64 `json:"load_average_before"`
+	LoadAfter  float64 `json:"load_average_after"`
+}
+
+// Flow is what went through the bridge.
+type Flow struct {
+	// SAPILines were published; RegalExpected of them must reach Regal.
+	SAPILines     int `json:"sapi_lines"`
+	RegalExpected int `json:"regal_expected"`
+	// RegalDelivered is the expected events Regal accepted at least once;
+	// Duplicates the extra copies; Unknown the accepted requests that
+	// match no published line.
+	RegalDelivered int `json:"regal_delivered"`
+	Duplicates     int `json:"duplicates"`
+	Unknown        int `json:"unknown"`
+	// PublishSeconds is from the first publish request to the last;
+	// Seconds from the first publish request to the last 200.
+	PublishSeconds     float64 `json:"publish_seconds"`
+	Seconds            float64 `json:"seconds"`
+	RegalEventsPerSec  float64 `json:"regal_events_per_second"`
+	SAPILinesPerSecond float64 `json:"sapi_lines_per_second"`
+}
+
+// RedisUse is Redis's work during the measured interval.
+type RedisUse struct {
+	Commands      int64   `json:"commands"`
+	PerRegalEvent float64 `json:"commands_per_regal_event"`
+	PerSAPILine   float64 `json:"commands_per_sapi_line"`
+}
+
+// WriteJSON writes the report, indented, to path.
+func (r *Report) WriteJSON(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// WriteText writes the report for a reader.
+func (r *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	s, f := r.Setup, r.Flow
+	rate := "full speed"
+	if s.Rate > 0 {
+		rate = fmt.Sprintf("%g lines/s", s.Rate)
+	}
+	fmt.Fprintf(&b, "bench %s  (%d CPUs, load average %.1f → %.1f, %s)  dir %s\n", r.Started.UTC().Format(time.RFC3339),
+		r.Host.CPUs, r.Host.LoadBefore, r.Host.LoadAfter, r.Host.GoVersion, r.Dir)
+	fmt.Fprintf(&b, "setup        %d SAPI lines at %s, %d dispatchers, Regal latency %gms, tracing %s, seed %d\n",
+		s.Events, rate, s.Dispatchers, s.RegalLatencyMS, onOff(s.Tracing), s.Seed)
+	fmt.Fprintf(&b, "flow         %d lines → %d Regal events expected, %d delivered, %d duplicates, %d unknown, in %.2fs (published in %.2fs)\n",
+		f.SAPILines, f.RegalExpected, f.RegalDelivered, f.Duplicates, f.Unknown, f.Seconds, f.PublishSeconds)
+	fmt.Fprintf(&b, "end to end   %.0f Regal events/s  (%.0f SAPI lines/s)\n", f.RegalEventsPerSec, f.SAPILinesPerSecond)
+	fmt.Fprintf(&b, "ceiling      %.0f Regal requests/s  (%d in flight, %.1fs, %d accepted, %d failed)\n",
+		r.Ceiling.AcceptedPerSec, r.Ceiling.Concurrency, r.Ceiling.Seconds, r.Ceiling.Accepted, r.Ceiling.Failed)
+	fmt.Fprintf(&b, "ratio        %.3f  (end to end / ceiling)\n", r.Ratio)
+	l := r.Latency
+	fmt.Fprintf(&b, "latency      SAPI line handed over → Regal request arrived, %d samples: p50 %.1fms  p99 %.1fms  p99.9 %.1fms  max %.1fms\n",
+		l.Samples, l.P50, l.P99, l.P999, l.Max)
+	fmt.Fprintf(&b, "redis        %d commands: %.2f per Regal event, %.2f per SAPI line\n",
+		r.Redis.Commands, r.Redis.PerRegalEvent, r.Redis.PerSAPILine)
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "process\tCPU s\tCPU s / 1,000 events\tpeak RSS MB\t")
+	for _, u := range r.Usage {
+		fmt.Fprintf(tw, "%s\t%.2f\t%.3f\t%.1f\t\n", u.Name, u.CPUSeconds, u.CPUSecondsPer1000, float64(u.PeakRSSBytes)/(1<<20))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, e := range r.UnexpectedExits {
+		fmt.Fprintf(&b, "unexpected exit: %s\n", e)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func onOff(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
+}
