@@ -22,10 +22,13 @@ import (
 
 	"github.com/ccbridge/bridge/collector/delivery"
 	"github.com/ccbridge/bridge/collector/eventstore"
+	"github.com/ccbridge/bridge/collector/query"
 	"github.com/ccbridge/bridge/collector/sapi"
 	"github.com/ccbridge/bridge/collector/scheduler"
+	"github.com/ccbridge/bridge/collector/timeline"
 	deliveryv1 "github.com/ccbridge/bridge/gen/ccbridge/delivery/v1"
 	"github.com/ccbridge/bridge/internal/config"
+	"github.com/ccbridge/bridge/internal/grpcauth"
 	"github.com/ccbridge/bridge/internal/telemetry"
 )
 
@@ -63,6 +66,10 @@ type Collector struct {
 	lis    net.Listener
 	stats  Stats
 
+	timeline *timeline.Store
+	recorder *timeline.Recorder
+	query    *query.Server
+
 	pipelines []*pipeline
 	clients   []*sapi.Client
 	recovery  sync.WaitGroup
@@ -92,6 +99,15 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 		return nil, fmt.Errorf("collector metrics: %w", err)
 	}
 	c := &Collector{cfg: cfg, logger: logger, rdb: rdb, store: store, tel: tel, inst: inst}
+	c.timeline, err = timeline.New(rdb, timeline.Config{KeyPrefix: cc.Store.KeyPrefix, Retention: cc.Query.Retention,
+		RawMaxBytes: cc.Query.RawMaxBytes, HistoryMaxLen: timeline.DefaultHistoryMaxLen, DefaultRegion: cfg.Dispatcher.Mapping.DefaultRegion})
+	if err != nil {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("collector.query: %w", err)
+	}
+	// Closed by Shutdown; New's later error paths leave it to the GC (it
+	// only waits on its empty queue).
+	c.recorder = timeline.NewRecorder(c.timeline, timeline.RecorderOptions{Logger: logger.With("component", "timeline")})
 	scfg := scheduler.DefaultConfig()
 	scfg.MaxBuffered, scfg.DefaultMaxInFlight = cc.Scheduler.MaxBuffered, cc.Scheduler.DefaultMaxInFlight
 	scfg.RetryDelayMin, scfg.RetryDelayMax = cc.Scheduler.RetryDelayMin, cc.Scheduler.RetryDelayMax
@@ -101,6 +117,7 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 		_ = rdb.Close()
 		return nil, err
 	}
+	c.sched.OnRetry(c.recorder.Retrying)
 	for _, t := range cfg.Tenants {
 		sc := sapi.Config{BaseURL: t.SAPI.BaseURL, Tenant: t.Name, Username: t.SAPI.Username, Token: t.SAPI.Token,
 			SubscriptionID: t.SAPI.SubscriptionID, MaxEventBytes: cc.MaxEventBytes, IdleTimeout: cc.IdleTimeout}
@@ -118,7 +135,7 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 			return nil, fmt.Errorf("tenant %s: %w", t.Name, err)
 		}
 		tl := logger.With("tenant", t.Name)
-		p := newPipeline(t.Name, t.SAPI.SubscriptionID, cc.AdmitBatch, store, c.sched, &c.stats, inst, tl)
+		p := newPipeline(t.Name, t.SAPI.SubscriptionID, cc.AdmitBatch, store, c.sched, c.recorder, &c.stats, inst, tl)
 		c.pipelines = append(c.pipelines, p)
 		c.clients = append(c.clients, sapi.NewClient(sc, p.handleFrame, tl))
 	}
@@ -130,6 +147,7 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 }
 
 func (c *Collector) onSettled(e eventstore.Entry, r scheduler.Result) {
+	c.recorder.Settled(e, r)
 	ctx := context.Background()
 	c.stats.settled.Add(1)
 	c.inst.settled.Add(ctx, 1, metric.WithAttributes(attribute.String("outcome", outcomeLabel(r.Outcome))))
@@ -139,6 +157,41 @@ func (c *Collector) onSettled(e eventstore.Entry, r scheduler.Result) {
 		c.logger.Warn("event dead-lettered", "tenant", e.Ref.Tenant, "interaction_id", e.Event.GetInteractionId(),
 			"event_type", e.Event.GetEventType(), "attempts", r.Attempts, "status", r.Status, "reason", r.Reason)
 	}
+}
+
+// startQuery serves the QueryService when collector.query.auth
+// authenticates anyone.
+func (c *Collector) startQuery() error {
+	qc := c.cfg.Collector.Query
+	if !qc.Auth.Authenticates() {
+		c.logger.Info("query service off: set collector.query.auth.tokens to serve it")
+		return nil
+	}
+	tenants := make([]string, len(c.cfg.Tenants))
+	for i, t := range c.cfg.Tenants {
+		tenants[i] = t.Name
+	}
+	svc, err := query.NewService(query.Options{Tenants: tenants, Timeline: c.timeline, DeadLetters: c.store,
+		Replay: c.replayForQuery, Logger: c.logger.With("component", "query")})
+	if err != nil {
+		return err
+	}
+	c.query, err = query.Serve(query.ServerConfig{Listen: qc.Listen, Auth: qc.Auth}, svc,
+		grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(c.tel.TracerProvider()),
+			otelgrpc.WithMeterProvider(c.tel.MeterProvider()), otelgrpc.WithFilter(filters.Not(filters.HealthCheck())))))
+	if err != nil {
+		return fmt.Errorf("collector.query: %w", err)
+	}
+	c.logger.Info("query service serving", "addr", c.query.Addr())
+	return nil
+}
+
+// QueryAddr is the QueryService's address, "" when it is off.
+func (c *Collector) QueryAddr() string {
+	if c.query == nil {
+		return ""
+	}
+	return c.query.Addr()
 }
 
 // Addr is the DeliveryService's listening address (valid after Start).
@@ -175,7 +228,14 @@ func (c *Collector) Start(ctx context.Context) error {
 		return fmt.Errorf("listen %s: %w", c.cfg.Collector.GRPCListen, err)
 	}
 	c.lis = lis
-	c.grpc = grpc.NewServer(
+	authOpts, err := grpcauth.ServerOptions(c.cfg.Collector.DeliveryAuth, grpcauth.WithPublicServices(grpcauth.HealthService))
+	if err != nil {
+		return fmt.Errorf("collector.delivery_auth: %w", err)
+	}
+	if !c.cfg.Collector.DeliveryAuth.Authenticates() {
+		c.logger.Warn("the DeliveryService accepts dispatchers without authentication; set collector.delivery_auth.tokens")
+	}
+	c.grpc = grpc.NewServer(append(authOpts,
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		grpc.StatsHandler(otelgrpc.NewServerHandler(
@@ -183,14 +243,18 @@ func (c *Collector) Start(ctx context.Context) error {
 			otelgrpc.WithMeterProvider(c.tel.MeterProvider()),
 			otelgrpc.WithFilter(filters.Not(filters.HealthCheck())),
 		)),
-	)
+	)...)
 	ds := delivery.NewServer(c.sched, c.inst.tracer, c.logger)
+	ds.OnSent(c.recorder.Dispatched)
 	ds.SetMaxAge(c.cfg.Collector.StreamMaxAge)
 	deliveryv1.RegisterDeliveryServiceServer(c.grpc, ds)
 	c.health = health.NewServer()
 	healthpb.RegisterHealthServer(c.grpc, c.health)
 	go func() { _ = c.grpc.Serve(lis) }()
 	c.logger.Info("collector serving", "addr", lis.Addr().String())
+	if err := c.startQuery(); err != nil {
+		return err
+	}
 
 	recovCtx, cancel := context.WithCancel(context.Background())
 	c.stopRecov = cancel
@@ -272,6 +336,9 @@ func (c *Collector) recover(ctx context.Context, tenant string) error {
 func (c *Collector) Shutdown(ctx context.Context) error {
 	var errs []error
 	c.stopOnce.Do(func() {
+		if c.query != nil {
+			errs = append(errs, c.query.Shutdown(ctx))
+		}
 		if c.health != nil {
 			c.health.Shutdown()
 		}
@@ -309,6 +376,7 @@ func (c *Collector) Shutdown(ctx context.Context) error {
 				c.grpc.Stop()
 			}
 		}
+		errs = append(errs, c.recorder.Close(ctx)) // after the scheduler: every settlement is recorded
 		errs = append(errs, c.rdb.Close())
 	})
 	return errors.Join(errs...)

@@ -13,6 +13,7 @@ import (
 	"github.com/ccbridge/bridge/collector/eventstore"
 	"github.com/ccbridge/bridge/collector/sapi"
 	"github.com/ccbridge/bridge/collector/scheduler"
+	"github.com/ccbridge/bridge/collector/timeline"
 	eventv1 "github.com/ccbridge/bridge/gen/ccbridge/event/v1"
 	"github.com/ccbridge/bridge/internal/telemetry"
 )
@@ -25,6 +26,7 @@ type pipeline struct {
 	batch  int
 	store  *eventstore.Store
 	sched  *scheduler.Scheduler
+	rec    *timeline.Recorder
 	stats  *Stats
 	inst   *instruments
 	traces *traceCache
@@ -36,8 +38,8 @@ type pipeline struct {
 	done chan struct{}
 }
 
-func newPipeline(tenant, subsID string, batch int, store *eventstore.Store, sched *scheduler.Scheduler, stats *Stats, inst *instruments, logger *slog.Logger) *pipeline {
-	return &pipeline{tenant: tenant, subsID: subsID, batch: batch, store: store, sched: sched, stats: stats,
+func newPipeline(tenant, subsID string, batch int, store *eventstore.Store, sched *scheduler.Scheduler, rec *timeline.Recorder, stats *Stats, inst *instruments, logger *slog.Logger) *pipeline {
+	return &pipeline{tenant: tenant, subsID: subsID, batch: batch, store: store, sched: sched, rec: rec, stats: stats,
 		inst: inst, traces: newTraceCache(100_000),
 		logger: logger, in: make(chan *eventv1.Event, batch), ops: make(chan func()), done: make(chan struct{})}
 }
@@ -136,6 +138,8 @@ func (p *pipeline) admit(batch []*eventv1.Event) {
 		time.Sleep(backoff)
 		backoff = min(backoff*2, 5*time.Second)
 	}
+	// Before Enqueue, so an event's admission is recorded before its delivery.
+	p.rec.Admitted(adm)
 	entries := make([]eventstore.Entry, 0, len(adm))
 	tenant := metric.WithAttributes(attribute.String("tenant", p.tenant))
 	for i, a := range adm {

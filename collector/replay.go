@@ -39,6 +39,7 @@ func (c *Collector) ReplayDeadLetters(ctx context.Context, tenant string, f even
 		var entries []eventstore.Entry
 		entries, err = c.store.Revive(ctx, res.Matched)
 		res.Replayed = len(entries)
+		c.recorder.Replayed(entries) // before Enqueue: the replay precedes the new delivery
 		if err == nil {
 			// Not the caller's ctx: revived entries must reach the scheduler.
 			err = c.sched.Enqueue(context.Background(), entries)
@@ -60,4 +61,10 @@ func (c *Collector) pipelineOf(tenant string) *pipeline {
 		}
 	}
 	return nil
+}
+
+// replayForQuery is ReplayDeadLetters as the query service calls it.
+func (c *Collector) replayForQuery(ctx context.Context, tenant string, f eventstore.DeadLetterFilter, dryRun bool) ([]eventstore.DeadEntry, int, error) {
+	res, err := c.ReplayDeadLetters(ctx, tenant, f, dryRun)
+	return res.Matched, res.Replayed, err
 }

@@ -14,7 +14,6 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/ccbridge/bridge/dispatcher/ratelimit"
@@ -23,6 +22,7 @@ import (
 	"github.com/ccbridge/bridge/dispatcher/translate"
 	deliveryv1 "github.com/ccbridge/bridge/gen/ccbridge/delivery/v1"
 	"github.com/ccbridge/bridge/internal/config"
+	"github.com/ccbridge/bridge/internal/grpcauth"
 	"github.com/ccbridge/bridge/internal/secret"
 	"github.com/ccbridge/bridge/internal/telemetry"
 )
@@ -127,14 +127,17 @@ func (d *Dispatcher) ID() string { return d.cfg.ID }
 
 // Start connects to the collector and begins taking deliveries.
 func (d *Dispatcher) Start(ctx context.Context) error {
-	conn, err := grpc.NewClient(d.cfg.CollectorAddr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+	authOpts, err := grpcauth.DialOptions(d.cfg.CollectorAuth)
+	if err != nil {
+		return fmt.Errorf("dispatcher.collector_auth: %w", err)
+	}
+	conn, err := grpc.NewClient(d.cfg.CollectorAddr, append(authOpts,
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler(
 			otelgrpc.WithTracerProvider(d.tel.TracerProvider()),
 			otelgrpc.WithMeterProvider(d.tel.MeterProvider()),
 		)),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30e9, Timeout: 10e9, PermitWithoutStream: true}),
-	)
+	)...)
 	if err != nil {
 		return fmt.Errorf("dial collector %s: %w", d.cfg.CollectorAddr, err)
 	}

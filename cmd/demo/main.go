@@ -16,6 +16,7 @@ import (
 	"github.com/ccbridge/bridge/internal/demo"
 	"github.com/ccbridge/bridge/internal/logging"
 	"github.com/ccbridge/bridge/internal/process"
+	"github.com/ccbridge/bridge/internal/stack"
 )
 
 func main() {
@@ -24,6 +25,7 @@ func main() {
 	flag.Int64Var(&o.Seed, "seed", 1, "scenario seed")
 	flag.IntVar(&o.Dispatchers, "dispatchers", 2, "dispatchers to run")
 	flag.IntVar(&o.RepeatEvery, "repeat-every", 4, "repeat every n-th SAPI line as a duplicate (0: none)")
+	flag.StringVar(&o.QueryListen, "query-listen", "127.0.0.1:7071", "QueryService address")
 	flag.DurationVar(&o.Wait, "wait", 30*time.Second, "how long to wait for every event to reach Regal")
 	exit := flag.Bool("exit", false, "exit after the report instead of running until Ctrl-C")
 	verbose := flag.Bool("v", false, "print the services' logs")
@@ -80,6 +82,13 @@ func run(o demo.Options, exit bool) error {
 		if err != nil {
 			fmt.Fprintln(out, "  (the trace was not found:", err, ")")
 		}
+	}
+	if r.SampleInteraction != "" {
+		tenant := s.Config.Tenants[0].Name
+		fmt.Fprintf(out, "\nQuery it (QueryService on %s):\n", s.Collector.QueryAddr())
+		fmt.Fprintf(out, "  export CCB_ADDR=%s CCB_TOKEN=%s\n", s.Collector.QueryAddr(), stack.QueryToken.Reveal())
+		fmt.Fprintf(out, "  go run ./cmd/ccb interaction get %s\n", r.SampleInteraction)
+		fmt.Fprintf(out, "  grpcurl -plaintext -H \"authorization: Bearer $CCB_TOKEN\" -d '{\"name\":\"tenants/%s/interactions/%s\"}' $CCB_ADDR ccbridge.query.v1.QueryService/GetInteraction\n", tenant, r.SampleInteraction)
 	}
 	if exit {
 		return nil

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/ccbridge/bridge/collector/eventstore"
 	"github.com/ccbridge/bridge/collector/scheduler"
 	deliveryv1 "github.com/ccbridge/bridge/gen/ccbridge/delivery/v1"
 	"github.com/ccbridge/bridge/internal/telemetry"
@@ -28,7 +29,13 @@ type Server struct {
 	tracer trace.Tracer
 	logger *slog.Logger
 	maxAge time.Duration
+	// onSent, when set, is told of every delivery handed to a dispatcher.
+	onSent func(e eventstore.Entry, dispatcher string, redelivery int)
 }
+
+// OnSent sets a function told of every delivery sent to a dispatcher (the
+// timeline records it); it must not block. Call it before serving.
+func (s *Server) OnSent(f func(e eventstore.Entry, dispatcher string, redelivery int)) { s.onSent = f }
 
 // drainGrace bounds how long an aged stream waits for its in-flight
 // deliveries before it ends anyway (they are then delivered again).
@@ -132,6 +139,9 @@ func (s *Server) Subscribe(stream deliveryv1.DeliveryService_SubscribeServer) er
 		if err := stream.Send(resp); err != nil {
 			logger.Warn("send delivery failed; it will be delivered again", "err", err)
 			return err
+		}
+		if s.onSent != nil {
+			s.onSent(d.Entry, hello.GetDispatcherId(), d.Redelivery)
 		}
 	}
 }

@@ -74,6 +74,9 @@ type Scheduler struct {
 	cfg     Config
 	settler Settler
 	onDone  func(eventstore.Entry, Result)
+	// onRetry is told of each acknowledgement that did not settle its
+	// entry (a retryable failure to be delivered again).
+	onRetry func(e eventstore.Entry, r Result, dispatcher string)
 
 	mu   sync.Mutex
 	keys map[string]*keyQueue
@@ -154,6 +157,11 @@ func New(cfg Config, settler Settler, onDone func(eventstore.Entry, Result)) (*S
 		timers:     map[*keyQueue]*time.Timer{},
 	}, nil
 }
+
+// OnRetry sets a function told of each acknowledgement that did not
+// settle its entry (it will be delivered again); it must not block. Call
+// it before Start.
+func (s *Scheduler) OnRetry(f func(e eventstore.Entry, r Result, dispatcher string)) { s.onRetry = f }
 
 // Start launches the settlement writer.
 func (s *Scheduler) Start(context.Context) error {
@@ -350,6 +358,9 @@ func (s *Scheduler) Ack(sess *Session, id uint64, res Result) error {
 			f.it.redelivery++
 			s.retryLaterLocked(f.kq)
 			s.mu.Unlock()
+			if s.onRetry != nil {
+				s.onRetry(f.it.entry, res, sess.name)
+			}
 			return nil
 		}
 		res.Outcome = FailedPermanent

@@ -18,6 +18,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/ccbridge/bridge/internal/grpcauth"
 	"github.com/ccbridge/bridge/internal/secret"
 )
 
@@ -110,6 +111,25 @@ type Collector struct {
 	AdmitBatch int       `yaml:"admit_batch"`
 	Store      Store     `yaml:"store"`
 	Scheduler  Scheduler `yaml:"scheduler"`
+	// DeliveryAuth is what the DeliveryService asks of dispatchers: bearer
+	// tokens, TLS, mTLS. Empty: dispatchers are not authenticated.
+	DeliveryAuth grpcauth.ServerConfig `yaml:"delivery_auth"`
+	// Query is the operators' QueryService and the timeline it reads.
+	Query Query `yaml:"query"`
+}
+
+// Query configures the QueryService and the timeline store behind it.
+type Query struct {
+	// Listen is the QueryService address. The service runs when Auth sets
+	// tokens or a client CA.
+	Listen string `yaml:"listen"`
+	// Auth authenticates operators (tokens: use ${ENV_VAR}).
+	Auth grpcauth.ServerConfig `yaml:"auth"`
+	// Retention is how long the timeline keeps an interaction after its
+	// last change.
+	Retention time.Duration `yaml:"retention"`
+	// RawMaxBytes caps the raw SAPI payload kept per event.
+	RawMaxBytes int `yaml:"raw_max_bytes"`
 }
 
 // Store configures the Redis event store.
@@ -148,6 +168,9 @@ type Dispatcher struct {
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
 	Regal         Regal         `yaml:"regal"`
 	Mapping       Mapping       `yaml:"mapping"`
+	// CollectorAuth is how the dispatcher authenticates to the collector's
+	// DeliveryService (collector.delivery_auth).
+	CollectorAuth grpcauth.ClientConfig `yaml:"collector_auth"`
 }
 
 // Regal configures the Regal events API client.
@@ -253,6 +276,7 @@ func Default() *Config {
 			Scheduler: Scheduler{MaxBuffered: 50000, DefaultMaxInFlight: 128,
 				RetryDelayMin: 500 * time.Millisecond, RetryDelayMax: 30 * time.Second,
 				MaxAttempts: 100, MaxRetryAge: 30 * time.Minute},
+			Query: Query{Listen: "127.0.0.1:7071", Retention: 7 * 24 * time.Hour, RawMaxBytes: 16 << 10},
 		},
 		Dispatcher: Dispatcher{
 			CollectorAddr: "127.0.0.1:7070",
@@ -305,6 +329,12 @@ func (c *Config) ValidateCollector() error {
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	if c.Collector.GRPCListen == "" {
 		add("collector.grpc_listen is required")
+	}
+	if err := c.Collector.DeliveryAuth.Validate(); err != nil {
+		add("collector.delivery_auth: %v", err)
+	}
+	if err := c.Collector.Query.Auth.Validate(); err != nil {
+		add("collector.query.auth: %v", err)
 	}
 	for i, t := range c.Tenants {
 		where := fmt.Sprintf("tenants[%d] (%s).sapi", i, t.Name)

@@ -34,6 +34,8 @@ type Options struct {
 	// RepeatEvery repeats every n-th SAPI line (a duplicate, as 8x8 sends
 	// around reconnects); 0 = no repeats.
 	RepeatEvery int
+	// QueryListen is the QueryService address.
+	QueryListen string
 	// Wait bounds the time for every event to reach Regal.
 	Wait   time.Duration
 	Logger *slog.Logger
@@ -99,7 +101,8 @@ func Start(ctx context.Context, o Options, out io.Writer) (*Demo, error) {
 		return nil, err
 	}
 	d.redis, d.RedisD = stop, desc
-	d.Stack, err = stack.Start(ctx, stack.Options{RedisAddr: addr, KeyPrefix: "demo", Dispatchers: o.Dispatchers, Logger: o.Logger})
+	d.Stack, err = stack.Start(ctx, stack.Options{RedisAddr: addr, KeyPrefix: "demo", Dispatchers: o.Dispatchers, Logger: o.Logger,
+		QueryListen: o.QueryListen})
 	if err != nil {
 		stop()
 		d.closeJaeger()

@@ -19,6 +19,13 @@ import (
 	"github.com/ccbridge/bridge/internal/telemetry"
 )
 
+// The stack's tokens: operators' (QueryService) and dispatchers'
+// (DeliveryService).
+const (
+	QueryToken    secret.Secret = "demo-query-token-change-me"
+	DeliveryToken secret.Secret = "demo-delivery-token-change-me"
+)
+
 // Options choose the shape of the stack.
 type Options struct {
 	// RedisAddr is a running Redis.
@@ -35,6 +42,8 @@ type Options struct {
 	// SAPI tunes the SAPI double (credentials and listen address are set
 	// by the stack).
 	SAPI sapidouble.Config
+	// QueryListen is the QueryService address (default a free port).
+	QueryListen string
 	// Mutate, if set, edits the generated configuration before start.
 	Mutate func(*config.Config)
 	Logger *slog.Logger
@@ -107,6 +116,13 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		Regal: config.TenantRegal{APIKey: o.RegalKey},
 	}}
 	cfg.Collector.GRPCListen = "127.0.0.1:0"
+	cfg.Collector.DeliveryAuth.Tokens = []secret.Secret{DeliveryToken}
+	cfg.Dispatcher.CollectorAuth.Token = DeliveryToken
+	cfg.Collector.Query.Listen = o.QueryListen
+	if cfg.Collector.Query.Listen == "" {
+		cfg.Collector.Query.Listen = "127.0.0.1:0"
+	}
+	cfg.Collector.Query.Auth.Tokens = []secret.Secret{QueryToken}
 	cfg.Collector.Store.KeyPrefix = o.KeyPrefix
 	cfg.Collector.Scheduler.RetryDelayMin = 20 * time.Millisecond
 	cfg.Collector.Scheduler.RetryDelayMax = 200 * time.Millisecond

@@ -1,0 +1,225 @@
+package timeline
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ccbridge/bridge/collector/eventstore"
+	"github.com/ccbridge/bridge/collector/scheduler"
+)
+
+// RecorderOptions tune a Recorder.
+type RecorderOptions struct {
+	// QueueSize bounds the changes waiting to be written; above it new
+	// changes are dropped and counted (default 65536).
+	QueueSize int
+	// BatchSize bounds the changes written in one pipeline (default 1024).
+	BatchSize int
+	// WriteTimeout bounds one pipeline (default 5s).
+	WriteTimeout time.Duration
+	// Attempts is how many times a failed batch is written before it is
+	// dropped and counted (default 3).
+	Attempts int
+	Logger   *slog.Logger
+}
+
+func (o *RecorderOptions) defaults() {
+	if o.QueueSize <= 0 {
+		o.QueueSize = 65536
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 1024
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 5 * time.Second
+	}
+	if o.Attempts <= 0 {
+		o.Attempts = 3
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Recorder is the collector's way to write the timeline: its methods queue
+// changes and return at once, never waiting for Redis; one goroutine
+// writes them in batches, in the order they were queued. The timeline is
+// a record for people, not part of delivery: when the queue is full or
+// Redis keeps failing, changes are dropped and counted (RecorderStats),
+// never waited for.
+//
+// Call its methods in the order things happen to an event: Admitted before
+// the events are enqueued for delivery, then Dispatched, Retrying and
+// Settled. All methods are safe for concurrent use.
+type Recorder struct {
+	store *Store
+	opts  RecorderOptions
+	now   func() time.Time
+
+	mu     sync.RWMutex // guards closed against sends on a closed queue
+	closed bool
+	queue  chan Change
+	done   chan struct{}
+
+	recorded, dropped, failed atomic.Int64
+}
+
+// RecorderStats counts what a recorder did with the changes it was given.
+type RecorderStats struct {
+	// Recorded were written to Redis.
+	Recorded int64
+	// Dropped found the queue full (or the recorder closed).
+	Dropped int64
+	// Failed were given up after Redis failed Attempts times.
+	Failed int64
+}
+
+// NewRecorder starts a recorder writing to store. Close stops it.
+func NewRecorder(store *Store, opts RecorderOptions) *Recorder {
+	opts.defaults()
+	r := &Recorder{store: store, opts: opts, now: time.Now,
+		queue: make(chan Change, opts.QueueSize), done: make(chan struct{})}
+	go r.run()
+	return r
+}
+
+// Admitted records an admission batch: every event with its dedup verdict
+// (duplicates included). Call it after eventstore.Store.Admit and before
+// the entries are enqueued for delivery.
+func (r *Recorder) Admitted(adm []eventstore.Admission) {
+	for _, a := range adm {
+		e := a.Entry
+		at := r.now()
+		if ts := e.Event.GetReceivedAt(); ts.IsValid() {
+			at = ts.AsTime()
+		}
+		r.enqueue(Change{Type: ChangeReceived, At: at, Event: e.Event, Payload: e.Payload, Verdict: a.Verdict})
+	}
+}
+
+// Dispatched records that an entry was handed to a dispatcher.
+func (r *Recorder) Dispatched(e eventstore.Entry, dispatcher string, redelivery int) {
+	r.enqueue(Change{Type: ChangeDispatched, At: r.now(), Event: e.Event, Dispatcher: dispatcher, Redelivery: redelivery})
+}
+
+// Retrying records a delivery that failed and will be made again: an
+// acknowledgement that did not settle the entry. Do not call it for the
+// acknowledgement that ends in a settlement (Settled records that one,
+// with its attempts).
+func (r *Recorder) Retrying(e eventstore.Entry, res scheduler.Result, dispatcher string) {
+	r.enqueue(Change{Type: ChangeRetrying, At: r.now(), Event: e.Event, RegalStatus: res.Status,
+		Attempts: res.Attempts, Reason: res.Reason, Dispatcher: dispatcher})
+}
+
+// Settled records a durable settlement. Its signature is the scheduler's
+// onDone callback's.
+func (r *Recorder) Settled(e eventstore.Entry, res scheduler.Result) {
+	c := Change{At: r.now(), Event: e.Event, RegalStatus: res.Status, Attempts: res.Attempts, Reason: res.Reason}
+	switch res.Outcome {
+	case scheduler.Delivered:
+		c.Type = ChangeDelivered
+	case scheduler.Skipped:
+		c.Type = ChangeSkipped
+	case scheduler.FailedPermanent:
+		c.Type = ChangeDeadLettered
+	default:
+		c.Type = ChangeRetrying
+	}
+	r.enqueue(c)
+}
+
+// Stats returns the counters.
+func (r *Recorder) Stats() RecorderStats {
+	return RecorderStats{Recorded: r.recorded.Load(), Dropped: r.dropped.Load(), Failed: r.failed.Load()}
+}
+
+// Close stops accepting changes, writes the queued ones and returns when
+// they are written or ctx ends. Idempotent.
+func (r *Recorder) Close(ctx context.Context) error {
+	r.mu.Lock()
+	if !r.closed {
+		r.closed = true
+		close(r.queue)
+	}
+	r.mu.Unlock()
+	select {
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (r *Recorder) enqueue(c Change) {
+	if !kept(c.Event) {
+		return
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.closed {
+		r.dropped.Add(1)
+		return
+	}
+	select {
+	case r.queue <- c:
+	default:
+		r.dropped.Add(1)
+	}
+}
+
+// run writes batches until the queue is closed and drained.
+func (r *Recorder) run() {
+	defer close(r.done)
+	batch := make([]Change, 0, r.opts.BatchSize)
+	for c := range r.queue {
+		batch = append(batch[:0], c)
+	fill:
+		for len(batch) < r.opts.BatchSize {
+			select {
+			case c, ok := <-r.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, c)
+			default:
+				break fill
+			}
+		}
+		r.write(batch)
+		clear(batch) // let the events be collected
+	}
+}
+
+func (r *Recorder) write(batch []Change) {
+	backoff := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), r.opts.WriteTimeout)
+		err := r.store.Record(ctx, batch)
+		cancel()
+		if err == nil {
+			r.recorded.Add(int64(len(batch)))
+			return
+		}
+		if attempt >= r.opts.Attempts {
+			r.failed.Add(int64(len(batch)))
+			r.opts.Logger.Error("timeline changes dropped after failed writes; queries will miss them",
+				"changes", len(batch), "attempts", attempt, "err", err)
+			return
+		}
+		r.opts.Logger.Warn("timeline write failed; retrying", "changes", len(batch), "in", backoff, "err", err)
+		time.Sleep(backoff)
+		backoff *= 2
+	}
+}
+
+// Replayed records dead letters sent to delivery again (the entries
+// eventstore.Store.Revive returned). Call it before the entries are
+// enqueued for delivery, so their new deliveries are recorded after it.
+func (r *Recorder) Replayed(entries []eventstore.Entry) {
+	for _, e := range entries {
+		r.enqueue(Change{Type: ChangeReplayed, At: r.now(), Event: e.Event})
+	}
+}

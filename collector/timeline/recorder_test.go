@@ -1,0 +1,97 @@
+package timeline_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ccbridge/bridge/collector/eventstore"
+	"github.com/ccbridge/bridge/collector/scheduler"
+	"github.com/ccbridge/bridge/collector/timeline"
+	"github.com/ccbridge/bridge/internal/redistest"
+)
+
+func closeRecorder(t *testing.T, r *timeline.Recorder) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRecorderWritesTheCollectorsCallsInOrder(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			s := newStore(t, b.start(t), "recorder")
+			r := timeline.NewRecorder(s, timeline.RecorderOptions{})
+			created := alice.event("k-1", "InteractionCreated", 0)
+			entry := eventstore.Entry{Ref: eventstore.Ref{Tenant: tenant, ID: "1-0"}, Event: created}
+			r.Admitted([]eventstore.Admission{{Verdict: eventstore.VerdictNew, Entry: entry}})
+			r.Dispatched(entry, "dispatcher-1", 0)
+			r.Retrying(entry, scheduler.Result{Outcome: scheduler.FailedRetryable, Status: 503, Attempts: 5, Reason: "regal 503"}, "dispatcher-1")
+			r.Dispatched(entry, "dispatcher-2", 1)
+			r.Settled(entry, scheduler.Result{Outcome: scheduler.Delivered, Status: 200, Attempts: 1})
+			closeRecorder(t, r)
+			if st := r.Stats(); st.Recorded != 5 || st.Dropped != 0 || st.Failed != 0 {
+				t.Fatalf("stats %+v", st)
+			}
+			_, events := getInteraction(t, s, alice.id)
+			st := events[0].State
+			if st.State != timeline.StateDelivered || st.Attempts != 6 || st.RegalStatus != 200 || st.Redelivery != 0 {
+				t.Fatalf("state %+v", st)
+			}
+			if got := historyTypes(events[0]); fmt.Sprint(got) != "[received dispatched retrying dispatched delivered]" {
+				t.Fatalf("history %v", got)
+			}
+		})
+	}
+}
+
+func TestRecorderNeverWaitsForAStalledRedis(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	rdb := srv.Client(t)
+	s := newStore(t, rdb, "stalled")
+	r := timeline.NewRecorder(s, timeline.RecorderOptions{QueueSize: 1000, BatchSize: 100, WriteTimeout: 10 * time.Second})
+	ctx := context.Background()
+	if err := rdb.Do(ctx, "CLIENT", "PAUSE", "1500", "ALL").Err(); err != nil {
+		t.Fatal(err)
+	}
+	const calls = 50_000
+	var inCalls, slowest time.Duration
+	for i := range calls {
+		ev := call{id: fmt.Sprintf("int-%d", i%500)}.event(fmt.Sprintf("k-%d", i), "InteractionCreated", 0)
+		t0 := time.Now()
+		r.Admitted([]eventstore.Admission{{Verdict: eventstore.VerdictNew, Entry: eventstore.Entry{Event: ev}}})
+		took := time.Since(t0)
+		inCalls += took
+		slowest = max(slowest, took)
+	}
+	if inCalls > time.Second {
+		t.Fatalf("%d calls spent %v in Admitted while Redis was paused", calls, inCalls)
+	}
+	closeRecorder(t, r)
+	st := r.Stats()
+	t.Logf("while Redis was paused: %d calls spent %v in Admitted (slowest %v); recorded %d, dropped %d", calls, inCalls, slowest, st.Recorded, st.Dropped)
+	if st.Dropped == 0 || st.Recorded+st.Dropped+st.Failed != calls {
+		t.Fatalf("stats %+v for %d calls", st, calls)
+	}
+}
+
+func TestRecorderCountsBatchesRedisKeepsFailing(t *testing.T) {
+	m := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: m.Addr(), MaxRetries: -1})
+	defer rdb.Close()
+	s := newStore(t, rdb, "failing")
+	m.SetError("LOADING Redis is loading the dataset in memory")
+	r := timeline.NewRecorder(s, timeline.RecorderOptions{Attempts: 2})
+	r.Admitted([]eventstore.Admission{{Verdict: eventstore.VerdictNew, Entry: eventstore.Entry{Event: alice.event("k-1", "InteractionCreated", 0)}}})
+	closeRecorder(t, r)
+	if st := r.Stats(); st.Failed != 1 || st.Recorded != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}

@@ -1,0 +1,81 @@
+package ccbcli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	queryv1 "github.com/ccbridge/bridge/gen/ccbridge/query/v1"
+)
+
+var interactionsList = command{
+	usage: "[--phone P] [--campaign N] [--queue N] [--agent A] [--since T] [--until T] [--status dead|unsettled] [-q]",
+	help:  "list interactions, most recently updated first",
+	flags: func(fs *flag.FlagSet) func(context.Context, *session, io.Writer, []string) error {
+		var f filterFlags
+		var p pageFlags
+		f.register(fs, true)
+		p.register(fs)
+		statusFlag := fs.String("status", "", "dead (has dead letters) or unsettled (has events not settled)")
+		quiet := fs.Bool("q", false, "print only the interaction ids")
+		return func(ctx context.Context, s *session, out io.Writer, _ []string) error {
+			filter, err := f.filter()
+			if err != nil {
+				return err
+			}
+			req := &queryv1.ListInteractionsRequest{Parent: s.parent(), Filter: filter, PageToken: p.pageToken}
+			switch *statusFlag {
+			case "":
+			case "dead", "dead_letters", "has_dead_letters":
+				req.Status = queryv1.InteractionStatusFilter_INTERACTION_STATUS_FILTER_HAS_DEAD_LETTERS
+			case "unsettled", "has_unsettled":
+				req.Status = queryv1.InteractionStatusFilter_INTERACTION_STATUS_FILTER_HAS_UNSETTLED
+			default:
+				return usageError("--status is dead or unsettled")
+			}
+			tw := newTable(out)
+			if !s.g.json && !*quiet {
+				fmt.Fprintln(tw, "UPDATED\tINTERACTION\tPHONE\tCAMPAIGN\tQUEUE\tAGENTS\tEVENTS")
+			}
+			printed := 0
+			for {
+				req.PageSize = p.pageSize(printed)
+				cctx, cancel := s.callCtx(ctx)
+				resp, err := s.client.ListInteractions(cctx, req)
+				cancel()
+				if err != nil {
+					return err
+				}
+				for _, in := range resp.GetInteractions() {
+					printed++
+					if s.g.json {
+						if err := printJSON(out, in, true); err != nil {
+							return err
+						}
+						continue
+					}
+					if *quiet {
+						fmt.Fprintln(out, in.GetInteractionId())
+						continue
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", clock(in.GetUpdateTime()), in.GetInteractionId(),
+						orDash(in.GetPhoneNumber()), idOrDash(in.GetCampaignId()), idOrDash(in.GetQueueId()),
+						orDash(strings.Join(in.GetAgentIds(), ",")), countsLine(in.GetCounts()))
+				}
+				req.PageToken = resp.GetNextPageToken()
+				if req.PageToken == "" || p.done(printed) {
+					break
+				}
+			}
+			if !s.g.json && !*quiet {
+				_ = tw.Flush()
+				if hint := nextPageHint(req.GetPageToken()); hint != "" {
+					fmt.Fprintln(out, hint)
+				}
+			}
+			return nil
+		}
+	},
+}
