@@ -120,7 +120,8 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 	c.sched.OnRetry(c.recorder.Retrying)
 	for _, t := range cfg.Tenants {
 		sc := sapi.Config{BaseURL: t.SAPI.BaseURL, Tenant: t.Name, Username: t.SAPI.Username, Token: t.SAPI.Token,
-			SubscriptionID: t.SAPI.SubscriptionID, MaxEventBytes: cc.MaxEventBytes, IdleTimeout: cc.IdleTimeout}
+			SubscriptionID: t.SAPI.SubscriptionID, MaxEventBytes: cc.MaxEventBytes, IdleTimeout: cc.IdleTimeout,
+			Transport: cc.Transport}
 		if cc.OutputFormat != "" {
 			f, err := sapi.ParseFormat(cc.OutputFormat)
 			if err != nil {

@@ -103,6 +103,9 @@ type Collector struct {
 	StreamMaxAge time.Duration `yaml:"stream_max_age"`
 	// OutputFormat is the SAPI desiredOutputType.
 	OutputFormat string `yaml:"output_format"`
+	// Transport is "streaming" (HTTP streaming, the default) or
+	// "websocket" (wss:// on the same path).
+	Transport string `yaml:"transport"`
 	// MaxEventBytes bounds one SAPI event.
 	MaxEventBytes int `yaml:"max_event_bytes"`
 	// IdleTimeout drops and reconnects a SAPI stream silent for this long.
