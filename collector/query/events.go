@@ -29,31 +29,18 @@ func (s *Service) GetEvent(ctx context.Context, req *queryv1.GetEventRequest) (*
 
 // ListEvents implements queryv1.QueryServiceServer.
 func (s *Service) ListEvents(ctx context.Context, req *queryv1.ListEventsRequest) (*queryv1.ListEventsResponse, error) {
-	tenant, err := s.tenantOf(req.GetParent())
+	l, err := s.listOf(req, req.GetParent(), req.GetFilter(), req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
-	q, err := s.queryOf(req.GetFilter())
-	if err != nil {
+	if l.query.State, err = stateFilterOf(req.GetDeliveryState()); err != nil {
 		return nil, err
 	}
-	if q.State, err = stateFilterOf(req.GetDeliveryState()); err != nil {
-		return nil, err
-	}
-	size, err := pageSize(req.GetPageSize())
-	if err != nil {
-		return nil, err
-	}
-	fp := listFingerprint(req)
-	after, err := decodeToken(req.GetPageToken(), fp)
-	if err != nil {
-		return nil, err
-	}
-	items, next, err := s.tl.ListEvents(ctx, tenant, q, timeline.Page{After: after, Size: size})
+	items, next, err := s.tl.ListEvents(ctx, l.tenant, l.query, l.page)
 	if err != nil {
 		return nil, storeError(ctx, s.logger, "ListEvents", err)
 	}
-	resp := &queryv1.ListEventsResponse{NextPageToken: encodeToken(next, fp)}
+	resp := &queryv1.ListEventsResponse{NextPageToken: encodeToken(next, l.fingerprint)}
 	for _, e := range items {
 		resp.Events = append(resp.Events, s.eventMessage(e, false))
 	}

@@ -35,31 +35,18 @@ func (s *Service) GetInteraction(ctx context.Context, req *queryv1.GetInteractio
 
 // ListInteractions implements queryv1.QueryServiceServer.
 func (s *Service) ListInteractions(ctx context.Context, req *queryv1.ListInteractionsRequest) (*queryv1.ListInteractionsResponse, error) {
-	tenant, err := s.tenantOf(req.GetParent())
+	l, err := s.listOf(req, req.GetParent(), req.GetFilter(), req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
-	q, err := s.queryOf(req.GetFilter())
-	if err != nil {
+	if l.query.Status, err = statusFilterOf(req.GetStatus()); err != nil {
 		return nil, err
 	}
-	if q.Status, err = statusFilterOf(req.GetStatus()); err != nil {
-		return nil, err
-	}
-	size, err := pageSize(req.GetPageSize())
-	if err != nil {
-		return nil, err
-	}
-	fp := listFingerprint(req)
-	after, err := decodeToken(req.GetPageToken(), fp)
-	if err != nil {
-		return nil, err
-	}
-	items, next, err := s.tl.ListInteractions(ctx, tenant, q, timeline.Page{After: after, Size: size})
+	items, next, err := s.tl.ListInteractions(ctx, l.tenant, l.query, l.page)
 	if err != nil {
 		return nil, storeError(ctx, s.logger, "ListInteractions", err)
 	}
-	resp := &queryv1.ListInteractionsResponse{NextPageToken: encodeToken(next, fp)}
+	resp := &queryv1.ListInteractionsResponse{NextPageToken: encodeToken(next, l.fingerprint)}
 	for _, in := range items {
 		resp.Interactions = append(resp.Interactions, interactionMessage(in))
 	}
@@ -68,6 +55,34 @@ func (s *Service) ListInteractions(ctx context.Context, req *queryv1.ListInterac
 
 // listFingerprint identifies a list request without its page_size and
 // page_token.
+// listRequest is what both list RPCs read from their request before they
+// query the timeline.
+type listRequest struct {
+	tenant      string
+	query       timeline.Query
+	page        timeline.Page
+	fingerprint string // ties page tokens to the request's filters
+}
+
+// listOf checks the parent, filter, page size and page token of a list
+// request.
+func (s *Service) listOf(req proto.Message, parent string, filter *queryv1.Filter, size int32, token string) (listRequest, error) {
+	var l listRequest
+	var err error
+	if l.tenant, err = s.tenantOf(parent); err != nil {
+		return l, err
+	}
+	if l.query, err = s.queryOf(filter); err != nil {
+		return l, err
+	}
+	if l.page.Size, err = pageSize(size); err != nil {
+		return l, err
+	}
+	l.fingerprint = listFingerprint(req)
+	l.page.After, err = decodeToken(token, l.fingerprint)
+	return l, err
+}
+
 func listFingerprint(req proto.Message) string {
 	c := proto.Clone(req)
 	switch r := c.(type) {
