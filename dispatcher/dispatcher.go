@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -21,6 +22,7 @@ import (
 	"github.com/ccbridge/bridge/dispatcher/subscriber"
 	"github.com/ccbridge/bridge/dispatcher/translate"
 	deliveryv1 "github.com/ccbridge/bridge/gen/ccbridge/delivery/v1"
+	eventv1 "github.com/ccbridge/bridge/gen/ccbridge/event/v1"
 	"github.com/ccbridge/bridge/internal/config"
 	"github.com/ccbridge/bridge/internal/grpcauth"
 	"github.com/ccbridge/bridge/internal/secret"
@@ -257,16 +259,37 @@ func (d *Dispatcher) handle(ctx context.Context, del *deliveryv1.Delivery) *deli
 		// network); the collector delivers it again later and dead-letters
 		// it when the event's whole budget is spent.
 		ack.Outcome = deliveryv1.Outcome_OUTCOME_FAILED_RETRYABLE
-		ack.Reason = res.Err.Error()
-		logger.WarnContext(ctx, "Regal unavailable; the event will be delivered again", "status", res.Status, "attempts", res.Attempts, "err", res.Err)
+		ack.Reason = withoutPhones(res.Err.Error(), ev, re)
+		logger.WarnContext(ctx, "Regal unavailable; the event will be delivered again", "status", res.Status, "attempts", res.Attempts, "err", ack.Reason)
 	case regal.IsPermanent(res.Err):
 		ack.Outcome = deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT
-		ack.Reason = res.Err.Error()
-		logger.WarnContext(ctx, "Regal rejected the event; dead-lettering", "status", res.Status, "attempts", res.Attempts, "err", res.Err)
+		ack.Reason = withoutPhones(res.Err.Error(), ev, re)
+		logger.WarnContext(ctx, "Regal rejected the event; dead-lettering", "status", res.Status, "attempts", res.Attempts, "err", ack.Reason)
 	default:
 		ack.Outcome = deliveryv1.Outcome_OUTCOME_FAILED_RETRYABLE
-		ack.Reason = res.Err.Error()
-		logger.WarnContext(ctx, "Regal delivery failed; the event will be delivered again", "status", res.Status, "attempts", res.Attempts, "err", res.Err)
+		ack.Reason = withoutPhones(res.Err.Error(), ev, re)
+		logger.WarnContext(ctx, "Regal delivery failed; the event will be delivered again", "status", res.Status, "attempts", res.Attempts, "err", ack.Reason)
 	}
 	return ack
+}
+
+// withoutPhones masks the contact's phone numbers in text (Regal may echo
+// the request in an error body), because a failure reason travels to logs,
+// spans and dead letters, where phones must not appear in clear.
+func withoutPhones(text string, ev *eventv1.Event, re *regal.Event) string {
+	var phones []string
+	if raw := ev.GetInteraction().GetCustomerPhone(); raw != "" {
+		phones = append(phones, raw)
+	}
+	if re != nil && re.Traits != nil {
+		for p := range re.Traits.Phones {
+			phones = append(phones, p, strings.TrimPrefix(p, "+"))
+		}
+	}
+	for _, p := range phones {
+		if len(p) >= 6 {
+			text = strings.ReplaceAll(text, p, telemetry.MaskPhone(p))
+		}
+	}
+	return text
 }
