@@ -49,6 +49,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.CeilingConcurrency, "ceiling-concurrency", o.CeilingConcurrency, "the ceiling's requests in flight (0 = dispatchers × their max_in_flight)")
 	fs.DurationVar(&o.CompleteTimeout, "timeout", o.CompleteTimeout, "how long to wait, after publishing, for Regal to accept everything")
 	fs.DurationVar(&o.ProgressEvery, "progress", 0, "print published, accepted and RSS per process at this interval (0 = never)")
+	fs.StringVar(&o.CPUProfileDir, "cpuprofile", "", "write the collector's and each dispatcher's CPU profile into this directory (go tool pprof <file>)")
 	jsonPath := fs.String("json", "", "also write the report as JSON to this file")
 	fs.StringVar(&o.Dir, "dir", "", "run directory, new or empty (default: a new temporary directory)")
 	fs.StringVar(&o.BinDir, "bin", "", "directory with prebuilt collector, dispatcher, sapi-double, regal-double (default: build them)")

@@ -35,6 +35,11 @@ func run(path string) error {
 		return err
 	}
 	logger := logging.New(os.Stderr, cfg.Log.Level, "collector")
+	stopProfile, err := process.StartCPUProfile("collector")
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	redis.SetLogger(logging.RedisLogger(logger))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -44,7 +49,7 @@ func run(path string) error {
 		return err
 	}
 	defer process.Flush(tel)
-	metrics, err := telemetry.ServeMetrics(cfg.Collector.MetricsListen, tel, logger)
+	metrics, err := telemetry.ServeMetrics(cfg.Collector.MetricsListen, tel, logger, telemetry.MetricsOptions{Pprof: cfg.Telemetry.Pprof})
 	if err != nil {
 		return err
 	}

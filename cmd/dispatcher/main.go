@@ -48,6 +48,11 @@ func run(path, id, metricsListen string) error {
 		cfg.Dispatcher.MetricsListen = metricsListen
 	}
 	logger := logging.New(os.Stderr, cfg.Log.Level, "dispatcher")
+	stopProfile, err := process.StartCPUProfile("dispatcher")
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	redis.SetLogger(logging.RedisLogger(logger))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -56,7 +61,7 @@ func run(path, id, metricsListen string) error {
 		return err
 	}
 	defer process.Flush(tel)
-	metrics, err := telemetry.ServeMetrics(cfg.Dispatcher.MetricsListen, tel, logger)
+	metrics, err := telemetry.ServeMetrics(cfg.Dispatcher.MetricsListen, tel, logger, telemetry.MetricsOptions{Pprof: cfg.Telemetry.Pprof})
 	if err != nil {
 		return err
 	}

@@ -26,12 +26,12 @@ type eventRecord struct {
 	rawTruncated bool
 }
 
-// encode writes the event deflated (field 7) when that is smaller, else
-// as is (field 1).
+// encode writes the event compressed (field 8, S2) when that is smaller,
+// else as is (field 1). Field 7 (DEFLATE) is only read.
 func (r eventRecord) encode() []byte {
 	b := make([]byte, 0, len(r.event)/3+64)
 	if z := compress(r.event); z != nil {
-		b = protowire.AppendTag(b, 7, protowire.BytesType)
+		b = protowire.AppendTag(b, 8, protowire.BytesType)
 		b = protowire.AppendBytes(b, z)
 	} else {
 		b = protowire.AppendTag(b, 1, protowire.BytesType)
@@ -54,13 +54,15 @@ func (r eventRecord) encode() []byte {
 // event.
 func decodeEventRecord(b []byte, limit int) (eventRecord, error) {
 	var r eventRecord
-	var deflated []byte
+	var deflated, compressed []byte
 	err := eachField(b, func(num protowire.Number, v uint64, bytes []byte) {
 		switch num {
 		case 1:
 			r.event = bytes
 		case 7:
 			deflated = bytes
+		case 8:
+			compressed = bytes
 		case 2:
 			r.dims.Phone = string(bytes)
 		case 3:
@@ -73,8 +75,12 @@ func decodeEventRecord(b []byte, limit int) (eventRecord, error) {
 			r.rawTruncated = v == 1
 		}
 	})
-	if err == nil && deflated != nil {
-		r.event, err = decompress(deflated, limit)
+	switch {
+	case err != nil:
+	case compressed != nil:
+		r.event, err = decompress(compressed, limit)
+	case deflated != nil:
+		r.event, err = inflate(deflated, limit)
 	}
 	return r, err
 }

@@ -5,12 +5,17 @@ import (
 	"compress/flate"
 	"errors"
 	"io"
-	"sync"
+
+	"github.com/klauspost/compress/s2"
 )
 
-// Stored events are compressed with DEFLATE primed with a dictionary of
-// what SAPI events are made of (their keys and common values): an event
-// of 2.5 KB (raw JSON and normalized fields) keeps about a quarter of it.
+// Stored events are compressed with S2 (Snappy's successor) primed with a
+// dictionary of what SAPI events are made of (their keys and common
+// values): an event of 2.5 KB (raw JSON and normalized fields) keeps about
+// a third of it, for about 4 µs of CPU. Records written before used DEFLATE
+// with the same dictionary (a quarter, but 50 µs: a third of the
+// collector's CPU at full speed) and stay readable.
+//
 // The dictionary is part of the stored format: never change flateDictV1;
 // add a new version (and a new record field) instead.
 
@@ -38,30 +43,41 @@ const flateDictV1 = `"AgentStatusChange":{"newReasonCodeUser":"","newState":,"ne
 	`"interactionEventTS":,"interactionGUID":"int--phone--","msgInfo":{"instanceId":"-sapi-v1","sequenceId":,"timestamp":}}}`
 
 var (
-	flateLevel   = 2 // past BestSpeed, the only levels that use the dictionary
-	flateWriters = sync.Pool{New: func() any {
-		w, _ := flate.NewWriterDict(nil, flateLevel, []byte(flateDictV1))
-		return w
-	}}
+	// s2DictV1 is flateDictV1 as an S2 dictionary; it is read-only and
+	// safe for concurrent use.
+	s2DictV1    = s2.MakeDict([]byte(flateDictV1), nil)
 	errTooLarge = errors.New("timeline: stored event inflates beyond its bound")
 )
 
-// compress returns p deflated with flateDictV1, or nil when that does not
-// make it smaller.
+// compress returns p compressed with S2 and s2DictV1, or nil when that does
+// not make it smaller.
 func compress(p []byte) []byte {
-	var buf bytes.Buffer
-	buf.Grow(len(p) / 3)
-	w := flateWriters.Get().(*flate.Writer)
-	defer flateWriters.Put(w)
-	w.Reset(&buf)
-	if _, err := w.Write(p); err != nil || w.Close() != nil || buf.Len() >= len(p) {
+	z := s2DictV1.Encode(make([]byte, 0, s2.MaxEncodedLen(len(p))), p)
+	if len(z) >= len(p) {
 		return nil
 	}
-	return buf.Bytes()
+	return z
 }
 
-// decompress inflates what compress made, refusing more than limit bytes.
+// decompress expands what compress made, refusing more than limit bytes.
 func decompress(b []byte, limit int) ([]byte, error) {
+	n, err := s2.DecodedLen(b)
+	if err != nil {
+		return nil, errCorrupt
+	}
+	if n > limit {
+		return nil, errTooLarge
+	}
+	out, err := s2DictV1.Decode(make([]byte, n), b)
+	if err != nil {
+		return nil, errCorrupt
+	}
+	return out, nil
+}
+
+// inflate expands a record written with DEFLATE and flateDictV1 (before
+// S2), refusing more than limit bytes.
+func inflate(b []byte, limit int) ([]byte, error) {
 	r := flate.NewReaderDict(bytes.NewReader(b), []byte(flateDictV1))
 	defer r.Close()
 	out, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))

@@ -2,11 +2,13 @@ package timeline
 
 import (
 	"bytes"
+	"compress/flate"
 	"crypto/rand"
 	"errors"
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ccbridge/bridge/collector/sapi"
@@ -54,11 +56,85 @@ func TestIncompressibleEventsAreStoredAsIs(t *testing.T) {
 }
 
 func TestDecompressRefusesMoreThanItsBound(t *testing.T) {
-	z := compress(bytes.Repeat([]byte("a"), 1<<20))
-	if _, err := decompress(z, 64<<10); !errors.Is(err, errTooLarge) {
-		t.Fatalf("got %v, want errTooLarge", err)
+	big := bytes.Repeat([]byte("a"), 1<<20)
+	tests := []struct {
+		name   string
+		expand func([]byte, int) ([]byte, error)
+		packed []byte
+	}{
+		{name: "s2", expand: decompress, packed: compress(big)},
+		{name: "deflate_written_before_s2", expand: inflate, packed: deflateV1(t, big)},
 	}
-	if _, err := decompress([]byte("not deflate"), 1024); err == nil {
-		t.Fatal("garbage inflated")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := tt.expand(tt.packed, 64<<10); !errors.Is(err, errTooLarge) {
+				t.Fatalf("got %v, want errTooLarge", err)
+			}
+			if _, err := tt.expand([]byte("not compressed"), 1024); err == nil {
+				t.Fatal("garbage expanded")
+			}
+		})
 	}
+}
+
+// TestRecordsWrittenWithDeflateStayReadable decodes an event record as
+// the timeline wrote it before S2: the event deflated in field 7.
+func TestRecordsWrittenWithDeflateStayReadable(t *testing.T) {
+	raw := scenario.Mix(3, "acmecorp01", 1, time.Now())[0].Events[0]
+	ev, err := sapi.Decode(raw, "acmecorp01", "regal-bridge", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := proto.Marshal(ev)
+	old := protowire.AppendTag(nil, 7, protowire.BytesType)
+	old = protowire.AppendBytes(old, deflateV1(t, p))
+	old = appendString(old, 2, "+15550100")
+	rec, err := decodeEventRecord(old, len(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(rec.event, p) || rec.dims.Phone != "+15550100" {
+		t.Fatalf("decoded %d bytes, phone %q; want the %d-byte event and its phone", len(rec.event), rec.dims.Phone, len(p))
+	}
+}
+
+// deflateV1 compresses p as records were written before S2.
+func deflateV1(t *testing.T, p []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := flate.NewWriterDict(&buf, 2, []byte(flateDictV1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// BenchmarkCompress measures the recorder's per-event compression: it runs
+// once per stored event, on the collector's hot path.
+func BenchmarkCompress(b *testing.B) {
+	var events [][]byte
+	for _, c := range scenario.Mix(3, "acmecorp01", 20, time.Now()) {
+		for _, raw := range c.Events {
+			ev, err := sapi.Decode(raw, "acmecorp01", "regal-bridge", time.Now())
+			if err != nil {
+				b.Fatal(err)
+			}
+			p, _ := proto.Marshal(ev)
+			events = append(events, p)
+		}
+	}
+	var in, out int
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		p := events[i%len(events)]
+		in, out = in+len(p), out+len(compress(p))
+	}
+	b.ReportMetric(float64(out)/float64(in), "ratio")
 }

@@ -40,6 +40,9 @@ type Telemetry struct {
 	// without the phone being stored in clear. Set a secret value: with a
 	// known salt, every number of a country can be tried.
 	PhoneHashSalt secret.Secret `yaml:"phone_hash_salt"`
+	// Pprof serves Go's profiles under /debug/pprof/ on each service's
+	// metrics address. Off by default: turn it on to find where CPU goes.
+	Pprof bool `yaml:"pprof"`
 }
 
 // Redis is how both services reach Redis.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 )
@@ -18,7 +19,9 @@ const metricsReadHeaderTimeout = 5 * time.Second
 // MetricsServer is the HTTP server a service exposes to Prometheus and to
 // liveness probes:
 //   - GET /metrics: the Telemetry's metrics (MetricsHandler);
-//   - GET /healthz: 200 "ok" while the process serves HTTP.
+//   - GET /healthz: 200 "ok" while the process serves HTTP;
+//   - /debug/pprof/: Go's profiles, only when MetricsOptions.Pprof is set
+//     (they reveal code paths and cost CPU while a profile runs).
 type MetricsServer struct {
 	server   *http.Server
 	listener net.Listener
@@ -28,10 +31,20 @@ type MetricsServer struct {
 	shutdownErr  error
 }
 
+// MetricsOptions are the optional parts of a MetricsServer.
+type MetricsOptions struct {
+	// Pprof serves net/http/pprof's handlers under /debug/pprof/.
+	Pprof bool
+}
+
 // ServeMetrics listens on addr (e.g. "127.0.0.1:9464", or port 0 for a free
 // one) and serves in the background until Shutdown. Serving errors are
 // logged to logger.
-func ServeMetrics(addr string, t *Telemetry, logger *slog.Logger) (*MetricsServer, error) {
+func ServeMetrics(addr string, t *Telemetry, logger *slog.Logger, opts ...MetricsOptions) (*MetricsServer, error) {
+	var o MetricsOptions
+	for _, x := range opts {
+		o.Pprof = o.Pprof || x.Pprof
+	}
 	listener, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("telemetry: listen for metrics on %s: %w", addr, err)
@@ -42,6 +55,13 @@ func ServeMetrics(addr string, t *Telemetry, logger *slog.Logger) (*MetricsServe
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	if o.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	s := &MetricsServer{
 		server:   &http.Server{Handler: mux, ReadHeaderTimeout: metricsReadHeaderTimeout},
 		listener: listener,

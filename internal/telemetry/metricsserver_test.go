@@ -74,3 +74,39 @@ func TestServeMetricsAddressInUse(t *testing.T) {
 		t.Fatal("ServeMetrics on a busy address succeeded")
 	}
 }
+
+func TestServeMetricsPprof(t *testing.T) {
+	clearOTelEnv(t)
+	tel := setup(t, Config{ServiceName: "collector"})
+	tests := []struct {
+		name       string
+		opts       MetricsOptions
+		wantStatus int
+	}{
+		{name: "pprof_off_by_default", wantStatus: http.StatusNotFound},
+		{name: "pprof_on_serves_the_profile_index", opts: MetricsOptions{Pprof: true}, wantStatus: http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			server, err := ServeMetrics("127.0.0.1:0", tel, slog.New(slog.DiscardHandler), tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = server.Shutdown(context.Background()) })
+			client := &http.Client{Transport: &http.Transport{}}
+			t.Cleanup(client.CloseIdleConnections)
+			resp, err := client.Get("http://" + server.Addr() + "/debug/pprof/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("GET /debug/pprof/ = %d, want %d", resp.StatusCode, tt.wantStatus)
+			}
+			if tt.wantStatus == http.StatusOK && !strings.Contains(string(body), "goroutine") {
+				t.Errorf("profile index does not list goroutine: %.200s", body)
+			}
+		})
+	}
+}

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"time"
 
 	"github.com/ccbridge/bridge/doubles/regaldouble"
+	"github.com/ccbridge/bridge/internal/process"
 	"github.com/ccbridge/bridge/test/chaos"
 )
 
@@ -39,9 +42,23 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	defer h.Close()
+	var env []string
 	if !o.Tracing {
-		if err := h.RestartBridge(ctx, "OTEL_TRACES_SAMPLER=always_off"); err != nil {
-			return nil, fmt.Errorf("restarting the bridge without tracing: %w", err)
+		env = append(env, "OTEL_TRACES_SAMPLER=always_off")
+	}
+	if o.CPUProfileDir != "" {
+		dir, err := filepath.Abs(o.CPUProfileDir)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		env = append(env, process.CPUProfileDirEnv+"="+dir)
+	}
+	if len(env) > 0 {
+		if err := h.RestartBridge(ctx, env...); err != nil {
+			return nil, fmt.Errorf("restarting the bridge with %v: %w", env, err)
 		}
 	}
 	if o.RegalLatency > 0 {
@@ -106,6 +123,10 @@ func measure(ctx context.Context, h *chaos.Harness, o Options) (*Report, error) 
 		return nil, err
 	}
 	stopProgress()
+	if o.CPUProfileDir != "" {
+		// Graceful stops write the profiles; the ceiling needs no bridge.
+		h.StopBridge(10 * time.Second)
+	}
 
 	arrivals, err := matchArrivals(ctx, h, pub, o.RegalLatency)
 	if err != nil {

@@ -42,6 +42,10 @@ type Options struct {
 	Dir string
 	// BinDir holds prebuilt binaries; empty builds them into Dir/bin.
 	BinDir string
+	// CPUProfileDir, when set, makes the collector and each dispatcher
+	// write a CPU profile there (<service>-<pid>.pprof) covering their
+	// start and the load; the bridge is stopped before the ceiling runs.
+	CPUProfileDir string
 	// Logger receives the harness's progress; nil discards it.
 	Logger *slog.Logger
 }

@@ -102,6 +102,17 @@ func (h *Harness) RestartBridge(ctx context.Context, extraEnv ...string) error {
 	return c.waitSubscribed(ctx)
 }
 
+// StopBridge stops the collector and the dispatchers gracefully (SIGTERM,
+// then SIGKILL after grace), so that they write what they keep until exit,
+// such as CPU profiles. Dispatchers stop first, while their collector
+// still takes their last acknowledgements.
+func (h *Harness) StopBridge(grace time.Duration) {
+	c := h.cluster
+	for _, p := range append(append([]*process{}, c.dispatchers...), c.collector) {
+		p.stop(grace)
+	}
+}
+
 // ScenarioEvents scripts calls with the chaos run's scenario (wave calls
 // interleaved at a time), starting at start, and returns the SAPI lines in
 // publishing order.
