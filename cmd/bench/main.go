@@ -42,6 +42,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.Events, "events", o.Events, "SAPI lines to publish")
 	fs.Float64Var(&o.Rate, "rate", o.Rate, "SAPI lines per second; 0 = full speed")
 	fs.IntVar(&o.Dispatchers, "dispatchers", o.Dispatchers, "dispatcher processes")
+	fs.IntVar(&o.MaxInFlight, "max-in-flight", o.MaxInFlight, "each dispatcher's max_in_flight (Regal requests open at once)")
+	fs.StringVar(&o.RedisFsync, "redis-fsync", o.RedisFsync, "Redis appendfsync: always (as deployed) or everysec")
 	fs.DurationVar(&o.RegalLatency, "regal-latency", o.RegalLatency, "Regal double's answer latency")
 	fs.BoolVar(&o.Tracing, "tracing", o.Tracing, "create spans in the collector and dispatchers (never exported)")
 	fs.Int64Var(&o.Seed, "seed", o.Seed, "seed of the scripted calls")

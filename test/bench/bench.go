@@ -80,6 +80,8 @@ func harnessOptions(o Options) chaos.Options {
 	co.RegalOutage, co.RegalErrorRate, co.RepeatRate = 0, 0, 0
 	co.Delivery.RegalRateLimit = 0
 	co.Delivery.StreamMaxAge = 10 * time.Minute
+	co.Delivery.MaxInFlight = o.MaxInFlight
+	co.RedisFsync = o.RedisFsync
 	co.Dir, co.BinDir, co.Logger = o.Dir, o.BinDir, o.Logger
 	return co
 }
@@ -179,8 +181,8 @@ func assemble(o Options, h *chaos.Harness, started time.Time, host Host, a *arri
 	r := &Report{
 		Started: started, Dir: h.Dir(),
 		Setup: Setup{
-			Events: o.Events, Rate: o.Rate, Dispatchers: o.Dispatchers,
-			RegalLatencyMS: milliseconds(o.RegalLatency), Tracing: o.Tracing, Seed: o.Seed,
+			Events: o.Events, Rate: o.Rate, Dispatchers: o.Dispatchers, MaxInFlight: o.MaxInFlight,
+			RegalLatencyMS: milliseconds(o.RegalLatency), RedisFsync: o.RedisFsync, Tracing: o.Tracing, Seed: o.Seed,
 		},
 		Host:    host,
 		Flow:    a.flow,

@@ -12,7 +12,8 @@ func TestSummarizeNearestRank(t *testing.T) {
 		samples = append(samples, time.Duration(i)*time.Millisecond)
 	}
 	got := summarize(samples)
-	want := Latency{Samples: 1000, P50: 500, P99: 990, P999: 999, Max: 1000}
+	// 1..50 ms are on time, 51..1000 ms late.
+	want := Latency{Samples: 1000, P50: 500, P99: 990, P999: 999, Max: 1000, Over: 950}
 	if got != want {
 		t.Errorf("summarize = %+v, want %+v", got, want)
 	}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"time"
@@ -19,6 +20,12 @@ type Options struct {
 	// RegalLatency is how long the Regal double takes to answer each
 	// request, in the pipeline and in the ceiling alike.
 	RegalLatency time.Duration
+	// MaxInFlight is each dispatcher's dispatcher.max_in_flight: the Regal
+	// requests one dispatcher has open at once.
+	MaxInFlight int
+	// RedisFsync is Redis's appendfsync, "always" (as deployed) or
+	// "everysec".
+	RedisFsync string
 	// Tracing keeps span creation on in the collector and the dispatchers
 	// (spans are never exported); false turns the sampler off.
 	Tracing bool
@@ -50,12 +57,13 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// DefaultOptions is 20,000 lines at full speed through 2 dispatchers, an
-// instant Regal, tracing on, and a 5-second ceiling with as many requests
+// DefaultOptions is 20,000 lines at full speed through 2 dispatchers of
+// 128 requests in flight each, an instant Regal, Redis fsyncing every
+// write, tracing on, and a 5-second ceiling with as many requests
 // in flight as the dispatchers allow themselves.
 func DefaultOptions() Options {
 	return Options{
-		Events: 20000, Dispatchers: 2, Tracing: true, Seed: 1,
+		Events: 20000, Dispatchers: 2, MaxInFlight: 128, RedisFsync: "always", Tracing: true, Seed: 1,
 		CeilingFor:      5 * time.Second,
 		CompleteTimeout: 5 * time.Minute,
 	}
@@ -72,6 +80,12 @@ func (o Options) validate() error {
 	}
 	if o.Dispatchers <= 0 {
 		errs = append(errs, errors.New("at least one dispatcher is required"))
+	}
+	if o.MaxInFlight <= 0 {
+		errs = append(errs, errors.New("max in flight must be positive"))
+	}
+	if o.RedisFsync != "always" && o.RedisFsync != "everysec" {
+		errs = append(errs, fmt.Errorf("redis fsync must be always or everysec, got %q", o.RedisFsync))
 	}
 	if o.RegalLatency < 0 {
 		errs = append(errs, errors.New("regal latency cannot be negative"))

@@ -34,7 +34,9 @@ type Setup struct {
 	Events         int     `json:"events"`
 	Rate           float64 `json:"rate"` // lines/s; 0 = full speed
 	Dispatchers    int     `json:"dispatchers"`
+	MaxInFlight    int     `json:"max_in_flight"` // per dispatcher
 	RegalLatencyMS float64 `json:"regal_latency_ms"`
+	RedisFsync     string  `json:"redis_appendfsync"`
 	Tracing        bool    `json:"tracing"`
 	Seed           int64   `json:"seed"`
 }
@@ -95,8 +97,8 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "bench %s  (%d CPUs, load average %.1f → %.1f, %s)  dir %s\n", r.Started.UTC().Format(time.RFC3339),
 		r.Host.CPUs, r.Host.LoadBefore, r.Host.LoadAfter, r.Host.GoVersion, r.Dir)
-	fmt.Fprintf(&b, "setup        %d SAPI lines at %s, %d dispatchers, Regal latency %gms, tracing %s, seed %d\n",
-		s.Events, rate, s.Dispatchers, s.RegalLatencyMS, onOff(s.Tracing), s.Seed)
+	fmt.Fprintf(&b, "setup        %d SAPI lines at %s, %d dispatchers × %d in flight, Regal latency %gms, Redis appendfsync %s, tracing %s, seed %d\n",
+		s.Events, rate, s.Dispatchers, s.MaxInFlight, s.RegalLatencyMS, s.RedisFsync, onOff(s.Tracing), s.Seed)
 	fmt.Fprintf(&b, "flow         %d lines → %d Regal events expected, %d delivered, %d duplicates, %d unknown, in %.2fs (published in %.2fs)\n",
 		f.SAPILines, f.RegalExpected, f.RegalDelivered, f.Duplicates, f.Unknown, f.Seconds, f.PublishSeconds)
 	fmt.Fprintf(&b, "end to end   %.0f Regal events/s  (%.0f SAPI lines/s)\n", f.RegalEventsPerSec, f.SAPILinesPerSecond)
@@ -104,8 +106,8 @@ func (r *Report) WriteText(w io.Writer) error {
 		r.Ceiling.AcceptedPerSec, r.Ceiling.Concurrency, r.Ceiling.Seconds, r.Ceiling.Accepted, r.Ceiling.Failed)
 	fmt.Fprintf(&b, "ratio        %.3f  (end to end / ceiling)\n", r.Ratio)
 	l := r.Latency
-	fmt.Fprintf(&b, "latency      SAPI line handed over → Regal request arrived, %d samples: p50 %.1fms  p99 %.1fms  p99.9 %.1fms  max %.1fms\n",
-		l.Samples, l.P50, l.P99, l.P999, l.Max)
+	fmt.Fprintf(&b, "latency      SAPI line handed over → Regal request arrived, %d samples: p50 %.1fms  p99 %.1fms  p99.9 %.1fms  max %.1fms  (%d over %s)\n",
+		l.Samples, l.P50, l.P99, l.P999, l.Max, l.Over, staleAfter)
 	fmt.Fprintf(&b, "redis        %d commands: %.2f per Regal event, %.2f per SAPI line\n",
 		r.Redis.Commands, r.Redis.PerRegalEvent, r.Redis.PerSAPILine)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)

@@ -59,7 +59,7 @@ func startCluster(ctx context.Context, c *cluster, bins Binaries, o Options) err
 	if c.redisAddr, err = freeAddr(); err != nil {
 		return err
 	}
-	c.redis, err = startRedis(ctx, c.redisAddr, redisDir(c.dir), c.logPath("redis"), c.onBridgeExit)
+	c.redis, err = startRedis(ctx, c.redisAddr, redisDir(c.dir), c.logPath("redis"), o.RedisFsync, c.onBridgeExit)
 	if err != nil {
 		return err
 	}

@@ -57,6 +57,11 @@ type Options struct {
 	// may have reached Regal for the kill to explain it.
 	DuplicateWindow time.Duration
 
+	// RedisFsync is Redis's appendfsync: "always" (the deployment's
+	// setting: an acknowledged write survives a crash of the host too) or
+	// "everysec"; empty is "always".
+	RedisFsync string
+
 	// Dir is the run directory (logs, Redis data, configuration); it must
 	// be new or empty. Empty makes a new temporary one, kept after the
 	// run.
@@ -137,5 +142,6 @@ func (o Options) validate() error {
 		"fault counts cannot be negative")
 	check(o.ReplayLast >= 0 && o.RegalOutage >= 0, "replay and outage cannot be negative")
 	check(o.SettleTimeout > 0 && o.DuplicateWindow > 0, "settle timeout and duplicate window must be positive")
+	check(o.RedisFsync == "" || o.RedisFsync == "always" || o.RedisFsync == "everysec", "redis fsync must be always or everysec, got %q", o.RedisFsync)
 	return errors.Join(errs...)
 }

@@ -13,9 +13,13 @@ import (
 )
 
 // startRedis runs redis-server with the settings the bridge's guarantees
-// need (AOF, fsync on every write, no eviction) in dir, on addr, and waits
-// until it answers. The same process restarted reloads its AOF from dir.
-func startRedis(ctx context.Context, addr, dir, logPath string, onExit func(*process, error)) (*process, error) {
+// need (AOF, fsync per fsync — "always" unless told otherwise —, no
+// eviction) in dir, on addr, and waits until it answers. The same process
+// restarted reloads its AOF from dir.
+func startRedis(ctx context.Context, addr, dir, logPath, fsync string, onExit func(*process, error)) (*process, error) {
+	if fsync == "" {
+		fsync = "always"
+	}
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		return nil, fmt.Errorf("redis-server not found on PATH (install the redis-server package): %w", err)
@@ -32,7 +36,7 @@ func startRedis(ctx context.Context, addr, dir, logPath string, onExit func(*pro
 		env: minimalEnv(),
 		args: []string{
 			"--bind", host, "--port", port, "--dir", dir, "--protected-mode", "yes",
-			"--appendonly", "yes", "--appendfsync", "always", "--save", "",
+			"--appendonly", "yes", "--appendfsync", fsync, "--save", "",
 			"--maxmemory-policy", "noeviction", "--logfile", "",
 		},
 	}
