@@ -5,6 +5,7 @@
 //
 //	go run ./cmd/bench -events 20000 -dispatchers 2 -json bench.json
 //	go run ./cmd/bench -events 1800000 -rate 1000 -progress 1m -timeout 10m   # 30-minute soak
+//	go run ./cmd/bench -regal-latency 20ms -max-in-flight 8 -sweep-dispatchers 1,4   # scaling out
 //
 // Interrupted (Ctrl-C, SIGTERM), it stops every child before exiting.
 package main
@@ -18,6 +19,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/ccbridge/bridge/test/bench"
@@ -52,6 +55,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.CompleteTimeout, "timeout", o.CompleteTimeout, "how long to wait, after publishing, for Regal to accept everything")
 	fs.DurationVar(&o.ProgressEvery, "progress", 0, "print published, accepted and RSS per process at this interval (0 = never)")
 	fs.StringVar(&o.CPUProfileDir, "cpuprofile", "", "write the collector's and each dispatcher's CPU profile into this directory (go tool pprof <file>)")
+	sweep := fs.String("sweep-dispatchers", "", "run once per dispatcher count (e.g. 1,4) and print the throughput growth")
 	jsonPath := fs.String("json", "", "also write the report as JSON to this file")
 	fs.StringVar(&o.Dir, "dir", "", "run directory, new or empty (default: a new temporary directory)")
 	fs.StringVar(&o.BinDir, "bin", "", "directory with prebuilt collector, dispatcher, sapi-double, regal-double (default: build them)")
@@ -69,6 +73,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *sweep != "" {
+		counts, err := parseCounts(*sweep)
+		if err != nil {
+			return err
+		}
+		return runSweep(ctx, o, counts, *jsonPath, stdout)
+	}
 	report, err := bench.Run(ctx, o)
 	if err != nil {
 		return err
@@ -80,4 +91,39 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return report.WriteJSON(*jsonPath)
 	}
 	return nil
+}
+
+// runSweep runs the bench once per dispatcher count and prints every
+// report, then the growth summary.
+func runSweep(ctx context.Context, o bench.Options, counts []int, jsonPath string, stdout io.Writer) error {
+	reports, err := bench.Sweep(ctx, o, counts)
+	for _, r := range reports {
+		if werr := r.WriteText(stdout); werr != nil {
+			return werr
+		}
+		fmt.Fprintln(stdout)
+	}
+	if err != nil {
+		return err
+	}
+	if err := bench.WriteSweepSummary(stdout, reports); err != nil {
+		return err
+	}
+	if jsonPath != "" {
+		return bench.WriteSweepJSON(jsonPath, reports)
+	}
+	return nil
+}
+
+// parseCounts reads a comma-separated list of positive counts.
+func parseCounts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("-sweep-dispatchers: %q is not a positive count", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }

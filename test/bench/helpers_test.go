@@ -2,6 +2,7 @@ package bench
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -50,5 +51,20 @@ func TestScriptHandsOutExactlyTheTotal(t *testing.T) {
 	}
 	if total != 2500 {
 		t.Errorf("handed out %d lines, want 2500", total)
+	}
+}
+
+func TestSweepSummaryShowsGrowthOverTheFirstRun(t *testing.T) {
+	run := func(dispatchers int, perSec float64) *Report {
+		return &Report{Setup: Setup{Dispatchers: dispatchers}, Flow: Flow{RegalEventsPerSec: perSec}}
+	}
+	var b strings.Builder
+	if err := WriteSweepSummary(&b, []*Report{run(1, 400), run(4, 1500)}); err != nil {
+		t.Fatal(err)
+	}
+	want := "sweep        1 dispatchers: 400 Regal events/s\n" +
+		"sweep        4 dispatchers: 1500 Regal events/s  (×3.75 over 1)\n"
+	if b.String() != want {
+		t.Errorf("summary:\n%s\nwant:\n%s", b.String(), want)
 	}
 }
