@@ -37,6 +37,16 @@ bench: ## Load bench with real processes: events/s, latency, CPU and RSS per pro
 
 BENCH_FLAGS ?= -events 20000 -dispatchers 2
 
+.PHONY: bench-paced
+bench-paced: ## Load bench paced at 1,000 events/s for 60 s: the latency the bridge adds
+	go build -o .tmp/bench ./cmd/bench
+	.tmp/bench -json .tmp/bench-paced.json -events 60000 -rate 1000 -dispatchers 2
+
+.PHONY: bench-scale
+bench-scale: ## Load bench with Regal answering in 20 ms, 1 then 4 dispatchers of 8 in flight: throughput growth
+	go build -o .tmp/bench ./cmd/bench
+	.tmp/bench -json .tmp/bench-scale.json -events 12000 -regal-latency 20ms -max-in-flight 8 -sweep-dispatchers 1,4
+
 .PHONY: soak
 soak: ## 30-minute soak at 1,000 events/s, printing RSS per process every minute
 	go build -o .tmp/bench ./cmd/bench

@@ -40,7 +40,7 @@ type pipeline struct {
 
 func newPipeline(tenant, subsID string, batch int, store *eventstore.Store, sched *scheduler.Scheduler, rec *timeline.Recorder, stats *Stats, inst *instruments, logger *slog.Logger) *pipeline {
 	return &pipeline{tenant: tenant, subsID: subsID, batch: batch, store: store, sched: sched, rec: rec, stats: stats,
-		inst: inst, traces: newTraceCache(100_000),
+		inst: inst, traces: newTraceCache(traceCacheSize),
 		logger: logger, in: make(chan *eventv1.Event, batch), ops: make(chan func()), done: make(chan struct{})}
 }
 

@@ -106,6 +106,8 @@ dispatcher:
     rate_limit_dispatchers: %d
 log:
   level: info
+telemetry:
+  pprof: true  # live profiles on each metrics address (/debug/pprof/)
 `, at.redis, tenant, at.sapiURL, tenant, sapiTokenEnv, subscriptionID, regalKeyEnv,
 		at.collectorGRPC, d.StreamMaxAge, keyPrefix, partitions, d.SchedulerRetryDelayMin, d.SchedulerRetryDelayMax,
 		d.SchedulerMaxAttempts, d.SchedulerMaxRetryAge,
