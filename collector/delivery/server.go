@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/ccbridge/bridge/collector/eventstore"
 	"github.com/ccbridge/bridge/collector/scheduler"
@@ -130,13 +131,13 @@ func (s *Server) Subscribe(stream deliveryv1.DeliveryService_SubscribeServer) er
 		spans.add(d.ID, span)
 		tc := map[string]string{}
 		telemetry.Inject(spanCtx, tc)
-		resp := &deliveryv1.SubscribeResponse{Kind: &deliveryv1.SubscribeResponse_Delivery{Delivery: &deliveryv1.Delivery{
+		resp := &deliveryv1.EncodedSubscribeResponse{Kind: &deliveryv1.EncodedSubscribeResponse_Delivery{Delivery: &deliveryv1.EncodedDelivery{
 			DeliveryId:   d.ID,
 			Redelivery:   uint32(d.Redelivery),
-			Event:        ev,
+			Event:        encodedForDispatcher(d.Entry),
 			TraceContext: tc,
 		}}}
-		if err := stream.Send(resp); err != nil {
+		if err := stream.SendMsg(resp); err != nil {
 			logger.Warn("send delivery failed; it will be delivered again", "err", err)
 			return err
 		}
@@ -144,6 +145,18 @@ func (s *Server) Subscribe(stream deliveryv1.DeliveryService_SubscribeServer) er
 			s.onSent(d.Entry, hello.GetDispatcherId(), d.Redelivery)
 		}
 	}
+}
+
+// encodedForDispatcher is the entry's event as a dispatcher receives it:
+// the stored encoding without raw. Stored bytes that do not parse (never
+// written by this collector) are encoded again from the event.
+func encodedForDispatcher(e eventstore.Entry) []byte {
+	if b, err := withoutRaw(e.Payload); err == nil && len(b) > 0 {
+		return b
+	}
+	b, _ := proto.MarshalOptions{}.Marshal(e.Event)
+	b, _ = withoutRaw(b)
+	return b
 }
 
 // errAged ends a stream that reached its max age.

@@ -34,7 +34,7 @@ func summarize(samples []time.Duration) Latency {
 	over := len(samples) - sort.Search(len(samples), func(i int) bool { return samples[i] > staleAfter })
 	return Latency{
 		Samples: len(samples), Over: over,
-		P50:     rank(0.50), P99: rank(0.99), P999: rank(0.999),
+		P50: rank(0.50), P99: rank(0.99), P999: rank(0.999),
 		Max: milliseconds(samples[len(samples)-1]),
 	}
 }

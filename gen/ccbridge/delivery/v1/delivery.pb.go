@@ -391,7 +391,8 @@ type Delivery struct {
 	DeliveryId uint64 `protobuf:"varint,1,opt,name=delivery_id,json=deliveryId,proto3" json:"delivery_id,omitempty"`
 	// redelivery counts earlier deliveries of this event that were not settled.
 	Redelivery uint32 `protobuf:"varint,2,opt,name=redelivery,proto3" json:"redelivery,omitempty"`
-	// event is the event to deliver.
+	// event is the event to deliver, without raw: dispatchers translate the
+	// normalized fields, and the frame stays in the collector's store.
 	Event *v1.Event `protobuf:"bytes,3,opt,name=event,proto3" json:"event,omitempty"`
 	// trace_context is the W3C trace context of this delivery (a child of
 	// the event's own trace_context), so the dispatcher's spans nest under
@@ -459,6 +460,151 @@ func (x *Delivery) GetTraceContext() map[string]string {
 	return nil
 }
 
+// EncodedSubscribeResponse is SubscribeResponse as the collector writes it:
+// the same bytes on the wire (an embedded message and a bytes field are
+// both length-delimited), with the event already encoded, so the event as
+// stored in Redis is sent without being encoded again. Dispatchers read
+// it as SubscribeResponse; nothing else uses it.
+type EncodedSubscribeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Kind:
+	//
+	//	*EncodedSubscribeResponse_Delivery
+	Kind          isEncodedSubscribeResponse_Kind `protobuf_oneof:"kind"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EncodedSubscribeResponse) Reset() {
+	*x = EncodedSubscribeResponse{}
+	mi := &file_ccbridge_delivery_v1_delivery_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EncodedSubscribeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EncodedSubscribeResponse) ProtoMessage() {}
+
+func (x *EncodedSubscribeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ccbridge_delivery_v1_delivery_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EncodedSubscribeResponse.ProtoReflect.Descriptor instead.
+func (*EncodedSubscribeResponse) Descriptor() ([]byte, []int) {
+	return file_ccbridge_delivery_v1_delivery_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *EncodedSubscribeResponse) GetKind() isEncodedSubscribeResponse_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return nil
+}
+
+func (x *EncodedSubscribeResponse) GetDelivery() *EncodedDelivery {
+	if x != nil {
+		if x, ok := x.Kind.(*EncodedSubscribeResponse_Delivery); ok {
+			return x.Delivery
+		}
+	}
+	return nil
+}
+
+type isEncodedSubscribeResponse_Kind interface {
+	isEncodedSubscribeResponse_Kind()
+}
+
+type EncodedSubscribeResponse_Delivery struct {
+	// delivery is SubscribeResponse.delivery.
+	Delivery *EncodedDelivery `protobuf:"bytes,1,opt,name=delivery,proto3,oneof"`
+}
+
+func (*EncodedSubscribeResponse_Delivery) isEncodedSubscribeResponse_Kind() {}
+
+// EncodedDelivery is Delivery with its event encoded.
+type EncodedDelivery struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// delivery_id is Delivery.delivery_id.
+	DeliveryId uint64 `protobuf:"varint,1,opt,name=delivery_id,json=deliveryId,proto3" json:"delivery_id,omitempty"`
+	// redelivery is Delivery.redelivery.
+	Redelivery uint32 `protobuf:"varint,2,opt,name=redelivery,proto3" json:"redelivery,omitempty"`
+	// event is a ccbridge.event.v1.Event in protobuf binary form.
+	Event []byte `protobuf:"bytes,3,opt,name=event,proto3" json:"event,omitempty"`
+	// trace_context is Delivery.trace_context.
+	TraceContext  map[string]string `protobuf:"bytes,4,rep,name=trace_context,json=traceContext,proto3" json:"trace_context,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EncodedDelivery) Reset() {
+	*x = EncodedDelivery{}
+	mi := &file_ccbridge_delivery_v1_delivery_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EncodedDelivery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EncodedDelivery) ProtoMessage() {}
+
+func (x *EncodedDelivery) ProtoReflect() protoreflect.Message {
+	mi := &file_ccbridge_delivery_v1_delivery_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EncodedDelivery.ProtoReflect.Descriptor instead.
+func (*EncodedDelivery) Descriptor() ([]byte, []int) {
+	return file_ccbridge_delivery_v1_delivery_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *EncodedDelivery) GetDeliveryId() uint64 {
+	if x != nil {
+		return x.DeliveryId
+	}
+	return 0
+}
+
+func (x *EncodedDelivery) GetRedelivery() uint32 {
+	if x != nil {
+		return x.Redelivery
+	}
+	return 0
+}
+
+func (x *EncodedDelivery) GetEvent() []byte {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *EncodedDelivery) GetTraceContext() map[string]string {
+	if x != nil {
+		return x.TraceContext
+	}
+	return nil
+}
+
 var File_ccbridge_delivery_v1_delivery_proto protoreflect.FileDescriptor
 
 const file_ccbridge_delivery_v1_delivery_proto_rawDesc = "" +
@@ -492,6 +638,20 @@ const file_ccbridge_delivery_v1_delivery_proto_rawDesc = "" +
 	"\rtrace_context\x18\x04 \x03(\v20.ccbridge.delivery.v1.Delivery.TraceContextEntryR\ftraceContext\x1a?\n" +
 	"\x11TraceContextEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"g\n" +
+	"\x18EncodedSubscribeResponse\x12C\n" +
+	"\bdelivery\x18\x01 \x01(\v2%.ccbridge.delivery.v1.EncodedDeliveryH\x00R\bdeliveryB\x06\n" +
+	"\x04kind\"\x87\x02\n" +
+	"\x0fEncodedDelivery\x12\x1f\n" +
+	"\vdelivery_id\x18\x01 \x01(\x04R\n" +
+	"deliveryId\x12\x1e\n" +
+	"\n" +
+	"redelivery\x18\x02 \x01(\rR\n" +
+	"redelivery\x12\x14\n" +
+	"\x05event\x18\x03 \x01(\fR\x05event\x12\\\n" +
+	"\rtrace_context\x18\x04 \x03(\v27.ccbridge.delivery.v1.EncodedDelivery.TraceContextEntryR\ftraceContext\x1a?\n" +
+	"\x11TraceContextEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01*\x8a\x01\n" +
 	"\aOutcome\x12\x17\n" +
 	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x15\n" +
@@ -516,31 +676,36 @@ func file_ccbridge_delivery_v1_delivery_proto_rawDescGZIP() []byte {
 }
 
 var file_ccbridge_delivery_v1_delivery_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_ccbridge_delivery_v1_delivery_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_ccbridge_delivery_v1_delivery_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_ccbridge_delivery_v1_delivery_proto_goTypes = []any{
-	(Outcome)(0),              // 0: ccbridge.delivery.v1.Outcome
-	(*SubscribeRequest)(nil),  // 1: ccbridge.delivery.v1.SubscribeRequest
-	(*Hello)(nil),             // 2: ccbridge.delivery.v1.Hello
-	(*Ack)(nil),               // 3: ccbridge.delivery.v1.Ack
-	(*SubscribeResponse)(nil), // 4: ccbridge.delivery.v1.SubscribeResponse
-	(*Delivery)(nil),          // 5: ccbridge.delivery.v1.Delivery
-	nil,                       // 6: ccbridge.delivery.v1.Delivery.TraceContextEntry
-	(*v1.Event)(nil),          // 7: ccbridge.event.v1.Event
+	(Outcome)(0),                     // 0: ccbridge.delivery.v1.Outcome
+	(*SubscribeRequest)(nil),         // 1: ccbridge.delivery.v1.SubscribeRequest
+	(*Hello)(nil),                    // 2: ccbridge.delivery.v1.Hello
+	(*Ack)(nil),                      // 3: ccbridge.delivery.v1.Ack
+	(*SubscribeResponse)(nil),        // 4: ccbridge.delivery.v1.SubscribeResponse
+	(*Delivery)(nil),                 // 5: ccbridge.delivery.v1.Delivery
+	(*EncodedSubscribeResponse)(nil), // 6: ccbridge.delivery.v1.EncodedSubscribeResponse
+	(*EncodedDelivery)(nil),          // 7: ccbridge.delivery.v1.EncodedDelivery
+	nil,                              // 8: ccbridge.delivery.v1.Delivery.TraceContextEntry
+	nil,                              // 9: ccbridge.delivery.v1.EncodedDelivery.TraceContextEntry
+	(*v1.Event)(nil),                 // 10: ccbridge.event.v1.Event
 }
 var file_ccbridge_delivery_v1_delivery_proto_depIdxs = []int32{
-	2, // 0: ccbridge.delivery.v1.SubscribeRequest.hello:type_name -> ccbridge.delivery.v1.Hello
-	3, // 1: ccbridge.delivery.v1.SubscribeRequest.ack:type_name -> ccbridge.delivery.v1.Ack
-	0, // 2: ccbridge.delivery.v1.Ack.outcome:type_name -> ccbridge.delivery.v1.Outcome
-	5, // 3: ccbridge.delivery.v1.SubscribeResponse.delivery:type_name -> ccbridge.delivery.v1.Delivery
-	7, // 4: ccbridge.delivery.v1.Delivery.event:type_name -> ccbridge.event.v1.Event
-	6, // 5: ccbridge.delivery.v1.Delivery.trace_context:type_name -> ccbridge.delivery.v1.Delivery.TraceContextEntry
-	1, // 6: ccbridge.delivery.v1.DeliveryService.Subscribe:input_type -> ccbridge.delivery.v1.SubscribeRequest
-	4, // 7: ccbridge.delivery.v1.DeliveryService.Subscribe:output_type -> ccbridge.delivery.v1.SubscribeResponse
-	7, // [7:8] is the sub-list for method output_type
-	6, // [6:7] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	2,  // 0: ccbridge.delivery.v1.SubscribeRequest.hello:type_name -> ccbridge.delivery.v1.Hello
+	3,  // 1: ccbridge.delivery.v1.SubscribeRequest.ack:type_name -> ccbridge.delivery.v1.Ack
+	0,  // 2: ccbridge.delivery.v1.Ack.outcome:type_name -> ccbridge.delivery.v1.Outcome
+	5,  // 3: ccbridge.delivery.v1.SubscribeResponse.delivery:type_name -> ccbridge.delivery.v1.Delivery
+	10, // 4: ccbridge.delivery.v1.Delivery.event:type_name -> ccbridge.event.v1.Event
+	8,  // 5: ccbridge.delivery.v1.Delivery.trace_context:type_name -> ccbridge.delivery.v1.Delivery.TraceContextEntry
+	7,  // 6: ccbridge.delivery.v1.EncodedSubscribeResponse.delivery:type_name -> ccbridge.delivery.v1.EncodedDelivery
+	9,  // 7: ccbridge.delivery.v1.EncodedDelivery.trace_context:type_name -> ccbridge.delivery.v1.EncodedDelivery.TraceContextEntry
+	1,  // 8: ccbridge.delivery.v1.DeliveryService.Subscribe:input_type -> ccbridge.delivery.v1.SubscribeRequest
+	4,  // 9: ccbridge.delivery.v1.DeliveryService.Subscribe:output_type -> ccbridge.delivery.v1.SubscribeResponse
+	9,  // [9:10] is the sub-list for method output_type
+	8,  // [8:9] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_ccbridge_delivery_v1_delivery_proto_init() }
@@ -555,13 +720,16 @@ func file_ccbridge_delivery_v1_delivery_proto_init() {
 	file_ccbridge_delivery_v1_delivery_proto_msgTypes[3].OneofWrappers = []any{
 		(*SubscribeResponse_Delivery)(nil),
 	}
+	file_ccbridge_delivery_v1_delivery_proto_msgTypes[5].OneofWrappers = []any{
+		(*EncodedSubscribeResponse_Delivery)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ccbridge_delivery_v1_delivery_proto_rawDesc), len(file_ccbridge_delivery_v1_delivery_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   6,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
