@@ -112,6 +112,7 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 	scfg.MaxBuffered, scfg.DefaultMaxInFlight = cc.Scheduler.MaxBuffered, cc.Scheduler.DefaultMaxInFlight
 	scfg.RetryDelayMin, scfg.RetryDelayMax = cc.Scheduler.RetryDelayMin, cc.Scheduler.RetryDelayMax
 	scfg.MaxAttempts, scfg.MaxRetryAge = cc.Scheduler.MaxAttempts, cc.Scheduler.MaxRetryAge
+	scfg.SettleLinger = cc.Scheduler.SettleLinger
 	c.sched, err = scheduler.New(scfg, store, c.onSettled)
 	if err != nil {
 		_ = rdb.Close()

@@ -20,6 +20,14 @@ type Config struct {
 	RetryDelayMax time.Duration `yaml:"retry_delay_max"`
 	// SettleBatch is the most settlements written to Redis in one round trip.
 	SettleBatch int `yaml:"settle_batch"`
+	// SettleLinger is how long the settlement writer waits for more
+	// settlements after the first of a batch. With appendfsync always,
+	// Redis fsyncs once per batch of writes: batching a steady trickle of
+	// acknowledgements saves hundreds of fsyncs a second, which the
+	// admission of new events would otherwise queue behind. It delays the
+	// next event of the same interaction by at most this much. 0 writes at
+	// once.
+	SettleLinger time.Duration `yaml:"settle_linger"`
 	// MaxAttempts and MaxRetryAge are the retry budget of one event across
 	// all its deliveries: when the Regal attempts reported for it reach
 	// MaxAttempts, or it keeps failing for MaxRetryAge, it is dead-lettered
@@ -38,6 +46,7 @@ func DefaultConfig() Config {
 		RetryDelayMin:      500 * time.Millisecond,
 		RetryDelayMax:      30 * time.Second,
 		SettleBatch:        512,
+		SettleLinger:       2 * time.Millisecond,
 		MaxAttempts:        100,
 		MaxRetryAge:        30 * time.Minute,
 	}
@@ -57,6 +66,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxAttempts < 1 || c.MaxRetryAge <= 0 {
 		errs = append(errs, fmt.Errorf("max_attempts and max_retry_age must be positive, got %d and %s", c.MaxAttempts, c.MaxRetryAge))
+	}
+	if c.SettleLinger < 0 || c.SettleLinger > time.Second {
+		errs = append(errs, fmt.Errorf("settle_linger must be within [0, 1s], got %s", c.SettleLinger))
 	}
 	if c.SettleBatch < 1 {
 		errs = append(errs, fmt.Errorf("settle_batch must be positive, got %d", c.SettleBatch))

@@ -414,6 +414,8 @@ func (s *Scheduler) settleLoop() {
 	defer s.settleWG.Done()
 	batch := make([]settleReq, 0, s.cfg.SettleBatch)
 	sts := make([]eventstore.Settlement, 0, s.cfg.SettleBatch)
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	for {
 		batch = batch[:0]
 		select {
@@ -435,17 +437,39 @@ func (s *Scheduler) settleLoop() {
 			}
 			return
 		}
-	fill:
-		for len(batch) < cap(batch) {
-			select {
-			case r := <-s.settleCh:
-				batch = append(batch, r)
-			default:
-				break fill
-			}
-		}
+		batch = s.fillSettleBatch(batch, linger)
 		s.writeSettlements(batch, sts, false)
 	}
+}
+
+// fillSettleBatch adds the settlements already queued and, with a
+// linger, those arriving within it, until the batch is full.
+func (s *Scheduler) fillSettleBatch(batch []settleReq, linger *time.Timer) []settleReq {
+	for len(batch) < cap(batch) {
+		select {
+		case r := <-s.settleCh:
+			batch = append(batch, r)
+			continue
+		default:
+		}
+		break
+	}
+	if s.cfg.SettleLinger <= 0 || len(batch) == cap(batch) {
+		return batch
+	}
+	linger.Reset(s.cfg.SettleLinger)
+	defer linger.Stop()
+	for len(batch) < cap(batch) {
+		select {
+		case r := <-s.settleCh:
+			batch = append(batch, r)
+		case <-linger.C:
+			return batch
+		case <-s.stop:
+			return batch
+		}
+	}
+	return batch
 }
 
 func (s *Scheduler) writeSettlements(batch []settleReq, sts []eventstore.Settlement, final bool) {

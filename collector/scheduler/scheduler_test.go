@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -23,7 +24,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 type settleSink struct {
 	mu      sync.Mutex
 	got     []eventstore.Settlement
-	failFor int // fail this many calls first
+	batches []int // sizes of the successful calls
+	failFor int   // fail this many calls first
 }
 
 func (k *settleSink) Settle(_ context.Context, sts []eventstore.Settlement) error {
@@ -34,7 +36,14 @@ func (k *settleSink) Settle(_ context.Context, sts []eventstore.Settlement) erro
 		return errors.New("redis down")
 	}
 	k.got = append(k.got, sts...)
+	k.batches = append(k.batches, len(sts))
 	return nil
+}
+
+func (k *settleSink) batchSizes() []int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append([]int(nil), k.batches...)
 }
 
 func (k *settleSink) settled() []eventstore.Settlement {
@@ -448,5 +457,55 @@ func TestRetryBudgetDeadLettersWithTotalAttempts(t *testing.T) {
 	dead := sink.settled()[0].Dead
 	if dead == nil || dead.Attempts != 9 || dead.Status != 503 || !strings.Contains(dead.Reason, "retry budget spent") || !strings.Contains(dead.Reason, "regal 503") {
 		t.Fatalf("dead letter %+v", dead)
+	}
+}
+
+func TestSettleLingerGathersAcknowledgementsIntoOneWrite(t *testing.T) {
+	cfg := testConfig()
+	cfg.SettleLinger = 300 * time.Millisecond // far above the acks' spread
+	sink := &settleSink{}
+	s := newSched(t, cfg, sink)
+	a := s.Join("d1", 10)
+	var entries []eventstore.Entry
+	for i := range 5 {
+		entries = append(entries, entry(fmt.Sprintf("int-%d", i)))
+	}
+	if err := s.Enqueue(context.Background(), entries); err != nil {
+		t.Fatal(err)
+	}
+	for range entries {
+		d := next(t, a)
+		if err := s.Ack(a, d.ID, Result{Outcome: Delivered}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(sink.settled()) < len(entries) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := sink.batchSizes(); !slices.Equal(got, []int{5}) {
+		t.Fatalf("settlement writes %v, want one write of 5", got)
+	}
+}
+
+func TestSettleLingerValidation(t *testing.T) {
+	tests := []struct {
+		name    string
+		linger  time.Duration
+		wantErr bool
+	}{
+		{name: "zero_writes_at_once", linger: 0},
+		{name: "default_two_milliseconds", linger: 2 * time.Millisecond},
+		{name: "negative_is_refused", linger: -time.Millisecond, wantErr: true},
+		{name: "above_a_second_is_refused", linger: 2 * time.Second, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := DefaultConfig()
+			c.SettleLinger = tt.linger
+			if err := c.Validate(); (err != nil) != tt.wantErr {
+				t.Fatalf("Validate() = %v, want error %v", err, tt.wantErr)
+			}
+		})
 	}
 }

@@ -157,6 +157,9 @@ type Scheduler struct {
 	// across redeliveries before it is dead-lettered.
 	MaxAttempts int           `yaml:"max_attempts"`
 	MaxRetryAge time.Duration `yaml:"max_retry_age"`
+	// SettleLinger gathers settlements for at most this long before one
+	// Redis write (one fsync), see scheduler.Config.SettleLinger.
+	SettleLinger time.Duration `yaml:"settle_linger"`
 }
 
 // Dispatcher is the dispatcher's section.
@@ -281,7 +284,7 @@ func Default() *Config {
 			Store:         Store{KeyPrefix: "ccb", Partitions: 16, DedupTTL: 3 * time.Hour, TraceTTL: 24 * time.Hour, MalformedMaxLen: 10000},
 			Scheduler: Scheduler{MaxBuffered: 50000, DefaultMaxInFlight: 128,
 				RetryDelayMin: 500 * time.Millisecond, RetryDelayMax: 30 * time.Second,
-				MaxAttempts: 100, MaxRetryAge: 30 * time.Minute},
+				MaxAttempts: 100, MaxRetryAge: 30 * time.Minute, SettleLinger: 2 * time.Millisecond},
 			Query: Query{Listen: "127.0.0.1:7071", Retention: 7 * 24 * time.Hour, RawMaxBytes: 16 << 10},
 		},
 		Dispatcher: Dispatcher{
