@@ -53,18 +53,21 @@ func (e *DecodeError) Unwrap() error { return e.Err }
 // frame that is not an event. Unknown root keys and unknown event names are
 // not errors: they decode with family set to the root key.
 func Decode(frame []byte, tenant, subscriptionID string, receivedAt time.Time) (*eventv1.Event, error) {
-	root, body, err := parseFrame(frame)
+	d := getDocument()
+	defer d.release()
+	root, err := d.parseFrame(frame)
 	if err != nil {
 		return nil, err
 	}
 	if root == familyHeartbeat {
 		return nil, ErrHeartbeat
 	}
+	body := d.eventFields()
 	ev := &eventv1.Event{
 		Tenant:        tenant,
 		Family:        root,
-		EventType:     textOf(body.get("event")),
-		InteractionId: textOf(body.get("interactionGUID")),
+		EventType:     d.textOf(body.event),
+		InteractionId: d.textOf(body.interactionGUID),
 		ReceivedAt:    timestamppb.New(receivedAt),
 		Raw:           bytes.Clone(frame),
 	}
@@ -74,45 +77,114 @@ func Decode(frame []byte, tenant, subscriptionID string, receivedAt time.Time) (
 	if root == familyInteraction && ev.InteractionId == "" {
 		return nil, &DecodeError{Reason: "interaction without interactionGUID"}
 	}
-	ev.DedupKey = dedupKey(tenant, root, &body)
-	ev.OrderKey = orderKey(root, ev.InteractionId, textOf(body.get("agentId")))
-	msgInfo := body.get("msgInfo")
-	ev.Source = sourcePosition(msgInfo, subscriptionID)
-	ev.OccurredAt = occurredAt(&body, msgInfo, receivedAt)
-	attached := attachedData(&body)
+	ev.DedupKey = d.dedupKey(tenant, root)
+	agentID := d.textOf(body.agentID)
+	ev.OrderKey = orderKey(root, ev.InteractionId, agentID)
+	ev.Source = d.sourcePosition(body.msgInfo, subscriptionID)
+	ev.OccurredAt = d.occurredAt(&body, receivedAt)
+	attached := d.attachedData(body.attachedData)
 	if len(attached) > 0 {
 		ev.AttachedData = attached
 	}
 	if root == familyInteraction {
-		ev.Interaction = interactionFields(&body, attached)
+		ev.Interaction = d.interactionFields(&body, agentID, attached)
 	}
 	return ev, nil
 }
 
-// parseFrame parses a frame and unwraps its single root key.
-func parseFrame(frame []byte) (root string, body value, err error) {
+// eventObject is node 1 of a parsed frame: the event object, the single
+// root key's value.
+const eventObject = 1
+
+// parseFrame parses a frame into d and returns its single root key; the
+// event object is node eventObject.
+func (d *document) parseFrame(frame []byte) (root string, err error) {
 	if first := bytes.TrimLeft(frame, " \t\r\n"); len(first) > 0 && first[0] == '<' {
-		root, body, err := parseXML(frame)
-		if err != nil {
-			return "", value{}, &DecodeError{Reason: "invalid xml", Err: err}
+		if err := d.parseXML(frame); err != nil {
+			return "", &DecodeError{Reason: "invalid xml", Err: err}
 		}
-		return root, body, nil
+		return internString(d.key(eventObject)), nil
 	}
-	doc, err := parseJSON(frame)
-	if err != nil {
-		return "", value{}, &DecodeError{Reason: "invalid json", Err: err}
+	if err := d.parseJSON(frame); err != nil {
+		return "", &DecodeError{Reason: "invalid json", Err: err}
 	}
-	switch {
+	switch doc := &d.nodes[0]; {
 	case doc.kind != kindObject:
-		return "", value{}, &DecodeError{Reason: "not a json object"}
-	case len(doc.members) == 0:
-		return "", value{}, &DecodeError{Reason: "no root key"}
-	case len(doc.members) > 1:
-		return "", value{}, &DecodeError{Reason: "more than one root key"}
-	case doc.members[0].val.kind != kindObject:
-		return "", value{}, &DecodeError{Reason: "root value is not an object"}
+		return "", &DecodeError{Reason: "not a json object"}
+	case doc.end == 1:
+		return "", &DecodeError{Reason: "no root key"}
+	case d.nodes[eventObject].end != doc.end:
+		return "", &DecodeError{Reason: "more than one root key"}
+	case d.nodes[eventObject].kind != kindObject:
+		return "", &DecodeError{Reason: "root value is not an object"}
 	}
-	return doc.members[0].key, doc.members[0].val, nil
+	return internString(d.key(eventObject)), nil
+}
+
+// eventFields are the members of the event object that decoding reads, as
+// node indexes (absent when missing). A repeated key counts with its last
+// occurrence, as with get.
+type eventFields struct {
+	event, interactionGUID, agentID, msgInfo, attachedData               int
+	interactionEventTS, eventTS, statusEventTS                           int
+	callState, direction, mediaType, participatingAgents, queueTime      int
+	dispositionCode, hangupInitiator, callHangupReason, inboundChannelID int
+	resourceType, queueID, queueList, outboundCampaignID, transactionNum int
+}
+
+// eventFields finds the fields in one pass over the event object, instead of
+// one scan of its members per field.
+func (d *document) eventFields() eventFields {
+	var f eventFields
+	for c := eventObject + 1; c < d.nodes[eventObject].end; c = d.nodes[c].end {
+		switch string(d.key(c)) {
+		case "event":
+			f.event = c
+		case "interactionGUID":
+			f.interactionGUID = c
+		case "agentId":
+			f.agentID = c
+		case "msgInfo":
+			f.msgInfo = c
+		case "attachedData":
+			f.attachedData = c
+		case "interactionEventTS":
+			f.interactionEventTS = c
+		case "eventTS":
+			f.eventTS = c
+		case "statusEventTS":
+			f.statusEventTS = c
+		case "callState":
+			f.callState = c
+		case "direction":
+			f.direction = c
+		case "mediaType":
+			f.mediaType = c
+		case "participatingAgents":
+			f.participatingAgents = c
+		case "queueTime":
+			f.queueTime = c
+		case "dispositionCode":
+			f.dispositionCode = c
+		case "hangupInitiator":
+			f.hangupInitiator = c
+		case "callHangupReason":
+			f.callHangupReason = c
+		case "inboundChannelid":
+			f.inboundChannelID = c
+		case "resourceType":
+			f.resourceType = c
+		case "queueId":
+			f.queueID = c
+		case "queueList":
+			f.queueList = c
+		case "outboundCampaignid":
+			f.outboundCampaignID = c
+		case "transactionNum":
+			f.transactionNum = c
+		}
+	}
+	return f
 }
 
 // orderKey groups the events that must stay in order: one interaction, else
@@ -130,28 +202,28 @@ func orderKey(root, interactionID, agentID string) string {
 
 // sourcePosition maps msgInfo; it always records the subscription, even when
 // msgInfo is absent or "{}".
-func sourcePosition(msgInfo *value, subscriptionID string) *eventv1.SourcePosition {
+func (d *document) sourcePosition(msgInfo int, subscriptionID string) *eventv1.SourcePosition {
 	src := &eventv1.SourcePosition{
-		InstanceId:     textOf(msgInfo.get("instanceId")),
+		InstanceId:     d.textOf(d.get(msgInfo, "instanceId")),
 		SubscriptionId: subscriptionID,
 	}
-	if seq, ok := intOf(msgInfo.get("sequenceId")); ok {
+	if seq, ok := d.intOf(d.get(msgInfo, "sequenceId")); ok {
 		src.SequenceId = seq
 	}
-	src.Timestamp = epochMillis(msgInfo.get("timestamp"))
+	src.Timestamp = d.epochMillis(d.get(msgInfo, "timestamp"))
 	return src
 }
 
 // occurredAt picks the 8x8 event time: interactionEventTS, else eventTS,
 // else statusEventTS (epoch seconds), else msgInfo.timestamp (epoch
 // milliseconds), else receivedAt.
-func occurredAt(body, msgInfo *value, receivedAt time.Time) *timestamppb.Timestamp {
-	for _, field := range []string{"interactionEventTS", "eventTS", "statusEventTS"} {
-		if ts := epochSeconds(body.get(field)); ts != nil {
+func (d *document) occurredAt(body *eventFields, receivedAt time.Time) *timestamppb.Timestamp {
+	for _, field := range [...]int{body.interactionEventTS, body.eventTS, body.statusEventTS} {
+		if ts := d.epochSeconds(field); ts != nil {
 			return ts
 		}
 	}
-	if ts := epochMillis(msgInfo.get("timestamp")); ts != nil {
+	if ts := d.epochMillis(d.get(body.msgInfo, "timestamp")); ts != nil {
 		return ts
 	}
 	return timestamppb.New(receivedAt)
@@ -163,8 +235,8 @@ const maxEpochSeconds = 253402300799
 
 // epochSeconds reads a positive epoch-seconds value (number or string,
 // fractions kept), or returns nil.
-func epochSeconds(v *value) *timestamppb.Timestamp {
-	f, ok := floatOf(v)
+func (d *document) epochSeconds(i int) *timestamppb.Timestamp {
+	f, ok := d.floatOf(i)
 	if !ok || f <= 0 || f > maxEpochSeconds {
 		return nil
 	}
@@ -173,8 +245,8 @@ func epochSeconds(v *value) *timestamppb.Timestamp {
 }
 
 // epochMillis reads a positive epoch-milliseconds value, or returns nil.
-func epochMillis(v *value) *timestamppb.Timestamp {
-	f, ok := floatOf(v)
+func (d *document) epochMillis(i int) *timestamppb.Timestamp {
+	f, ok := d.floatOf(i)
 	if !ok || f <= 0 || f > maxEpochSeconds*1000 {
 		return nil
 	}

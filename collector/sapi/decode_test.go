@@ -226,6 +226,33 @@ func TestDecode_strings_are_valid_utf8(t *testing.T) {
 	}
 }
 
+// A field sent as an object or array reads as its wire bytes; invalid UTF-8
+// inside them is replaced as in strings, so the event still marshals.
+func TestDecode_composite_texts_are_valid_utf8(t *testing.T) {
+	tests := []struct {
+		name      string
+		frame     string
+		agentID   string
+		attached1 string // attachedData["k"]
+	}{
+		{"invalid_byte_in_object_key", "{\"Interaction\":{\"interactionGUID\":\"i\",\"agentId\":{\"\x87\":0}}}",
+			"{\"\uFFFD\":0}", ""},
+		{"invalid_bytes_in_array_value", "{\"Interaction\":{\"interactionGUID\":\"i\",\"attachedData\":{\"attachedDatum\":[{\"attachedDataKey\":\"k\",\"attachedDataValue\":[\"a\xff\xfeb\"]}]}}}",
+			"", "[\"a\uFFFDb\"]"},
+		{"escapes_kept_verbatim", "{\"Interaction\":{\"interactionGUID\":\"i\",\"agentId\":{\"a\":\"\\u00e9\xff\"}}}",
+			"{\"a\":\"\\u00e9\uFFFD\"}", ""},
+		{"valid_non_ascii_kept_verbatim", `{"Interaction":{"interactionGUID":"i","agentId":{"é":["😀"]}}}`,
+			`{"é":["😀"]}`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := decodeOK(t, tt.frame)
+			wantString(t, "agent_id", ev.GetInteraction().GetAgentId(), tt.agentID)
+			wantString(t, `attached_data["k"]`, ev.GetAttachedData()["k"], tt.attached1)
+		})
+	}
+}
+
 func TestDecode_xml_matches_json(t *testing.T) {
 	const jsonFrame = `{"Interaction":{"attachedData":{"attachedDatum":[{"attachedDataKey":"phoneNum","attachedDataValue":5515557212},{"attachedDataKey":"tenantSkillName","attachedDataValue":"Test Sales"}]},"callState":"CS_QUEUED","event":"InteractionQueued","interactionEventTS":1669235836,"interactionGUID":"int-184a63564dc-ohWfVIbHJz2Hr2JFhAfdlb4Fa-phone-00-acmecorp01","isAgentInitiated":false,"msgInfo":{"instanceId":"a","sequenceId":225,"timestamp":1669235836708},"queueId":591}}`
 	const xmlFrame = `<?xml version='1.0'  encoding='UTF-8' ?>

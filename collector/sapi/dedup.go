@@ -1,20 +1,16 @@
 package sapi
 
 import (
-	"cmp"
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"slices"
-	"sync"
 )
 
 // dedupVersion is hashed first so a future change of the rule cannot
 // collide with keys already stored.
 const dedupVersion = "ccbridge/sapi-dedup/v1"
-
-// canonicalBuffers recycles the scratch space of dedupKey (hot path).
-var canonicalBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // dedupKey computes Event.dedup_key; the rule is the package documentation's
 // "Deduplication rule": 32 lowercase hex digits, the first 128 bits of
@@ -35,58 +31,67 @@ var canonicalBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); r
 //
 // Every string is length-prefixed, so no two different trees encode the
 // same way.
-func dedupKey(tenant, root string, body *value) string {
-	bufp := canonicalBuffers.Get().(*[]byte)
-	buf := appendText((*bufp)[:0], dedupVersion)
+//
+// The event object is the document's node eventObject. The canonical form
+// is built in d's pooled buffer and hashed in one call.
+func (d *document) dedupKey(tenant, root string) string {
+	buf := appendText(d.canon[:0], dedupVersion)
 	buf = appendText(buf, tenant)
 	buf = appendText(buf, root)
-	buf = appendCanonical(buf, body, true)
+	buf = d.appendCanonical(buf, eventObject, true)
+	d.canon = buf
 	sum := sha256.Sum256(buf)
-	*bufp = buf
-	canonicalBuffers.Put(bufp)
-	return hex.EncodeToString(sum[:16])
+	var key [32]byte
+	hex.Encode(key[:], sum[:16])
+	return string(key[:])
 }
 
-// appendCanonical appends the canonical form of v; top says v is the event
-// object itself, whose msgInfo is left out.
-func appendCanonical(buf []byte, v *value, top bool) []byte {
-	switch v.kind {
+// appendCanonical appends the canonical form of node i; top says i is the
+// event object itself, whose msgInfo is left out.
+func (d *document) appendCanonical(buf []byte, i int, top bool) []byte {
+	n := &d.nodes[i]
+	switch n.kind {
 	case kindObject:
-		members := make([]*member, 0, len(v.members))
-		for i := range v.members {
-			if top && v.members[i].key == "msgInfo" {
+		// The members are sorted on d.order, above any enclosing object's.
+		base := len(d.order)
+		for c := i + 1; c < n.end; c = d.nodes[c].end {
+			if top && string(d.key(c)) == "msgInfo" {
 				continue
 			}
-			members = append(members, &v.members[i])
+			d.order = append(d.order, c)
 		}
-		slices.SortStableFunc(members, func(a, b *member) int { return cmp.Compare(a.key, b.key) })
+		count := len(d.order) - base
+		slices.SortStableFunc(d.order[base:], func(a, b int) int { return bytes.Compare(d.key(a), d.key(b)) })
 		buf = append(buf, '{')
-		for _, m := range members {
-			buf = appendText(buf, m.key)
-			if m.key == "attachedDatum" && m.val.kind == kindObject {
+		for k := range count {
+			m := d.order[base+k]
+			key := d.key(m)
+			buf = appendText(buf, key)
+			if string(key) == "attachedDatum" && d.nodes[m].kind == kindObject {
 				buf = append(buf, '[')
-				buf = appendCanonical(buf, &m.val, false)
+				buf = d.appendCanonical(buf, m, false)
 				buf = append(buf, ']')
 				continue
 			}
-			buf = appendCanonical(buf, &m.val, false)
+			buf = d.appendCanonical(buf, m, false)
 		}
+		d.order = d.order[:base]
 		return append(buf, '}')
 	case kindArray:
 		buf = append(buf, '[')
-		for i := range v.items {
-			buf = appendCanonical(buf, &v.items[i], false)
+		for c := i + 1; c < n.end; c = d.nodes[c].end {
+			buf = d.appendCanonical(buf, c, false)
 		}
 		return append(buf, ']')
 	case kindNull:
 		return append(buf, 'n')
 	default:
-		return appendText(append(buf, 's'), v.text)
+		return appendText(append(buf, 's'), d.bytes(n.text))
 	}
 }
 
 // appendText appends a length-prefixed string.
-func appendText(buf []byte, s string) []byte {
+func appendText[T string | []byte](buf []byte, s T) []byte {
 	buf = binary.AppendUvarint(buf, uint64(len(s)))
 	return append(buf, s...)
 }

@@ -10,83 +10,109 @@ import (
 // attachedData flattens attachedData.attachedDatum to key -> text. A
 // one-element list may arrive as a bare object instead of an array. A key
 // that repeats keeps its last value.
-func attachedData(body *value) map[string]string {
-	list := body.get("attachedData").get("attachedDatum")
-	if list == nil {
+//
+// All keys and values are cut from one string: the map lives and dies with
+// its event, and one allocation replaces one per text.
+func (d *document) attachedData(attachedData int) map[string]string {
+	list := d.get(attachedData, "attachedDatum")
+	if list == absent {
 		return nil
 	}
-	data := make(map[string]string, len(list.items))
-	add := func(datum *value) {
-		if key := textOf(datum.get("attachedDataKey")); key != "" {
-			data[key] = textOf(datum.get("attachedDataValue"))
+	d.pairs, d.strs = d.pairs[:0], d.strs[:0]
+	add := func(datum int) {
+		if key := d.rawText(d.get(datum, "attachedDataKey")); len(key) > 0 {
+			value := d.rawText(d.get(datum, "attachedDataValue"))
+			d.pairs = append(d.pairs, [2]int{len(key), len(value)})
+			d.strs = append(append(d.strs, key...), value...)
 		}
 	}
-	switch list.kind {
+	switch d.nodes[list].kind {
 	case kindArray:
-		for i := range list.items {
-			add(&list.items[i])
+		for c := list + 1; c < d.nodes[list].end; c = d.nodes[c].end {
+			add(c)
 		}
 	case kindObject:
 		add(list)
+	}
+	data := make(map[string]string, len(d.pairs))
+	texts := string(d.strs)
+	for _, p := range d.pairs {
+		key, value := texts[:p[0]], texts[p[0]:p[0]+p[1]]
+		texts = texts[p[0]+p[1]:]
+		data[key] = value
 	}
 	return data
 }
 
 // interactionFields maps the typed Interaction fields, each from the source
-// its event.proto comment names.
-func interactionFields(body *value, attached map[string]string) *eventv1.InteractionFields {
+// its event.proto comment names. Texts taken from attached data are copied:
+// typed fields outlive the event in per-interaction caches, where a slice of
+// the attached data would keep all of it alive.
+func (d *document) interactionFields(body *eventFields, agentID string, attached map[string]string) *eventv1.InteractionFields {
 	f := &eventv1.InteractionFields{
-		CallState:             textOf(body.get("callState")),
-		Direction:             firstNonEmpty(textOf(body.get("direction")), attached["queueDirection"]),
-		MediaType:             textOf(body.get("mediaType")),
-		AgentId:               textOf(body.get("agentId")),
-		ParticipatingAgents:   splitAgents(body.get("participatingAgents")),
-		QueueName:             attached["tenantSkillName"],
-		QueueTime:             epochSeconds(body.get("queueTime")),
-		CampaignName:          attached["campName"],
-		DispositionCode:       textOf(body.get("dispositionCode")),
-		CustomerPhone:         firstNonEmpty(attached["remotePhoneNum"], attached["phoneNum"], attached["pho"]),
-		HangupInitiator:       textOf(body.get("hangupInitiator")),
-		CallHangupReason:      textOf(body.get("callHangupReason")),
-		OriginalInteractionId: attached["originalInteractionGuid"],
-		TclSelectedItems:      attached["tclSelectedItems"],
-		InboundChannelId:      inboundChannel(body.get("inboundChannelid")),
+		CallState:             d.textOf(body.callState),
+		Direction:             d.textOf(body.direction),
+		MediaType:             d.textOf(body.mediaType),
+		AgentId:               agentID,
+		ParticipatingAgents:   d.splitAgents(body.participatingAgents, nil),
+		QueueName:             ownString(attached["tenantSkillName"]),
+		QueueTime:             d.epochSeconds(body.queueTime),
+		CampaignName:          ownString(attached["campName"]),
+		DispositionCode:       d.textOf(body.dispositionCode),
+		CustomerPhone:         ownString(firstNonEmpty(attached["remotePhoneNum"], attached["phoneNum"], attached["pho"])),
+		HangupInitiator:       d.textOf(body.hangupInitiator),
+		CallHangupReason:      d.textOf(body.callHangupReason),
+		OriginalInteractionId: ownString(attached["originalInteractionGuid"]),
+		TclSelectedItems:      ownString(attached["tclSelectedItems"]),
+		InboundChannelId:      inboundChannel(d.textOf(body.inboundChannelID)),
 	}
-	if n, ok := intOf(body.get("resourceType")); ok {
+	if f.Direction == "" {
+		f.Direction = ownString(attached["queueDirection"])
+	}
+	if n, ok := d.intOf(body.resourceType); ok {
 		f.ResourceType = proto.Int64(n)
 	}
-	f.QueueId = queueID(body)
-	f.CampaignId = campaignID(body, attached)
-	if n, ok := intOf(body.get("transactionNum")); ok {
+	f.QueueId = d.queueID(body)
+	f.CampaignId = d.campaignID(body, attached)
+	if n, ok := d.intOf(body.transactionNum); ok {
 		f.TransactionNum = proto.Int64(n)
 	} else if n, ok := parseWhole(attached["tok"]); ok {
 		f.TransactionNum = proto.Int64(n)
 	}
-	f.InteractionType = attached["ctl_transType"]
+	f.InteractionType = ownString(attached["ctl_transType"])
 	if f.InteractionType == "" && f.CampaignId != nil {
 		f.InteractionType = "campaign"
 	}
 	return f
 }
 
+// ownString returns s as a string of its own: the interned name when s is
+// one, else a copy.
+func ownString(s string) string {
+	if name, ok := sapiNames[s]; ok {
+		return name
+	}
+	return strings.Clone(s)
+}
+
 // queueID is queueId, else queueList when it holds a single number.
-func queueID(body *value) *int64 {
-	if n, ok := intOf(body.get("queueId")); ok {
+func (d *document) queueID(body *eventFields) *int64 {
+	if n, ok := d.intOf(body.queueID); ok {
 		return proto.Int64(n)
 	}
-	list := body.get("queueList")
-	if list != nil && list.kind == kindArray && len(list.items) == 1 {
-		list = &list.items[0]
+	list := body.queueList
+	if list != absent && d.nodes[list].kind == kindArray && d.count(list) == 1 {
+		list++ // the only item
 	}
-	if n, ok := intOf(list); ok {
+	if n, ok := d.intOf(list); ok {
 		return proto.Int64(n)
 	}
 	return nil
 }
 
 // campaignID is outboundCampaignid when non-zero, else attached campId.
-func campaignID(body *value, attached map[string]string) *int64 {
-	if n, ok := intOf(body.get("outboundCampaignid")); ok && n != 0 {
+func (d *document) campaignID(body *eventFields, attached map[string]string) *int64 {
+	if n, ok := d.intOf(body.outboundCampaignID); ok && n != 0 {
 		return proto.Int64(n)
 	}
 	if n, ok := parseWhole(attached["campId"]); ok {
@@ -96,32 +122,37 @@ func campaignID(body *value, attached map[string]string) *int64 {
 }
 
 // inboundChannel is inboundChannelid, empty when 8x8 sends "N/A" (outbound).
-func inboundChannel(v *value) string {
-	s := strings.TrimSpace(textOf(v))
+func inboundChannel(text string) string {
+	s := strings.TrimSpace(text)
 	if strings.EqualFold(s, "N/A") {
 		return ""
 	}
 	return s
 }
 
-// splitAgents splits participatingAgents on "," or ";" (8x8 uses both),
-// trimming blanks. An array of ids is accepted too.
-func splitAgents(v *value) []string {
-	if v == nil {
-		return nil
+// splitAgents appends the ids of participatingAgents to ids: 8x8 separates
+// them with "," or ";" (both occur), blanks around them are trimmed. An
+// array of ids is accepted too.
+func (d *document) splitAgents(i int, ids []string) []string {
+	if i == absent {
+		return ids
 	}
-	if v.kind == kindArray {
-		var ids []string
-		for i := range v.items {
-			ids = append(ids, splitAgents(&v.items[i])...)
+	if d.nodes[i].kind == kindArray {
+		for c := i + 1; c < d.nodes[i].end; c = d.nodes[c].end {
+			ids = d.splitAgents(c, ids)
 		}
 		return ids
 	}
-	var ids []string
-	for _, id := range strings.FieldsFunc(textOf(v), func(r rune) bool { return r == ',' || r == ';' }) {
-		if id = strings.TrimSpace(id); id != "" {
+	text := d.textOf(i)
+	for len(text) > 0 {
+		end := strings.IndexAny(text, ",;")
+		if end < 0 {
+			end = len(text)
+		}
+		if id := strings.TrimSpace(text[:end]); id != "" {
 			ids = append(ids, id)
 		}
+		text = text[min(end+1, len(text)):]
 	}
 	return ids
 }

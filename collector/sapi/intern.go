@@ -1,8 +1,8 @@
 package sapi
 
 // sapiNames are the field names, attachedData keys and frequent values of
-// SAPI events. A parsed string equal to one of them reuses the constant
-// instead of allocating: most strings in an event are such names.
+// SAPI events. A text copied out of a frame that equals one of them reuses
+// the constant instead of allocating: most texts in an event are such names.
 var sapiNames = func() map[string]string {
 	names := []string{
 		// envelope and msgInfo

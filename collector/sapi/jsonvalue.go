@@ -1,10 +1,8 @@
 package sapi
 
 import (
+	"bytes"
 	"fmt"
-	"slices"
-	"strings"
-	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -13,46 +11,33 @@ import (
 // levels; the bound keeps hostile input from exhausting the stack.
 const maxNesting = 64
 
-// parseJSON parses one JSON document strictly (RFC 8259) into a value tree.
-// It is hand-written because this is the collector's hot path: no
-// reflection, no maps, and number literals are kept verbatim. Invalid UTF-8
-// in strings becomes U+FFFD, as with encoding/json, so every text can go into
-// a protobuf string.
-func parseJSON(data []byte) (value, error) {
-	p := parsers.Get().(*jsonParser)
-	defer p.release()
-	p.data, p.pos = data, 0
+// parseJSON parses one JSON document strictly (RFC 8259) into d, the
+// document as node 0. It is hand-written because this is the collector's hot
+// path: no reflection, no maps, no per-value allocation, and number literals
+// are kept verbatim. Invalid UTF-8 in strings becomes U+FFFD, as with
+// encoding/json, so every text can go into a protobuf string.
+func (d *document) parseJSON(data []byte) error {
+	d.reset(data)
+	p := jsonParser{doc: d, data: data}
 	p.skipSpace()
-	v, err := p.parseValue(0)
-	if err != nil {
-		return value{}, err
+	if err := p.parseValue(0); err != nil {
+		return err
 	}
 	p.skipSpace()
 	if p.pos != len(p.data) {
-		return value{}, p.fail("data after the top-level value")
+		return p.fail("data after the top-level value")
 	}
-	return v, nil
+	return nil
 }
 
-// jsonParser holds the parse position and scratch stacks. Members and items
-// are collected on the stacks and copied out once per object or array, so
-// each gets one exactly sized allocation instead of repeated growth.
+// jsonParser is the parse position in a frame; nodes go to doc.
 type jsonParser struct {
-	data        []byte
-	pos         int
-	memberStack []member
-	itemStack   []value
-}
-
-// parsers recycles parsers with their scratch stacks.
-var parsers = sync.Pool{New: func() any { return new(jsonParser) }}
-
-// release clears references into the parsed document and returns p to the pool.
-func (p *jsonParser) release() {
-	clear(p.memberStack[:cap(p.memberStack)])
-	clear(p.itemStack[:cap(p.itemStack)])
-	p.memberStack, p.itemStack, p.data = p.memberStack[:0], p.itemStack[:0], nil
-	parsers.Put(p)
+	doc  *document
+	data []byte
+	pos  int
+	// multibyte counts the strings read so far that hold non-ASCII bytes:
+	// only then can the wire bytes of a composite value be invalid UTF-8.
+	multibyte int
 }
 
 func (p *jsonParser) fail(what string) error {
@@ -65,9 +50,35 @@ func (p *jsonParser) skipSpace() {
 	}
 }
 
-func (p *jsonParser) parseValue(depth int) (value, error) {
+// add appends a scalar node.
+func (p *jsonParser) add(kind valueKind, text span) {
+	p.doc.nodes = append(p.doc.nodes, node{kind: kind, text: text})
+	p.doc.nodes[len(p.doc.nodes)-1].end = len(p.doc.nodes)
+}
+
+// open appends a composite node, to be completed by close.
+func (p *jsonParser) open(kind valueKind) int {
+	p.doc.nodes = append(p.doc.nodes, node{kind: kind})
+	return len(p.doc.nodes) - 1
+}
+
+// close completes composite node i, which started at wire offset start;
+// multibyte is p.multibyte when the node was opened.
+func (p *jsonParser) close(i, start, multibyte int) {
+	text := span{start: start, end: p.pos}
+	if p.multibyte != multibyte && !utf8.Valid(p.data[start:p.pos]) {
+		// A composite value's text is its wire bytes; invalid UTF-8 in them
+		// is replaced as in strings, so that the text fits a protobuf string.
+		text = p.doc.keep(bytes.ToValidUTF8(p.data[start:p.pos], []byte("\uFFFD")))
+	}
+	nd := &p.doc.nodes[i]
+	nd.text = text
+	nd.end = len(p.doc.nodes)
+}
+
+func (p *jsonParser) parseValue(depth int) error {
 	if p.pos >= len(p.data) {
-		return value{}, p.fail("unexpected end")
+		return p.fail("unexpected end")
 	}
 	switch c := p.data[p.pos]; {
 	case c == '{':
@@ -76,123 +87,126 @@ func (p *jsonParser) parseValue(depth int) (value, error) {
 		return p.parseArray(depth + 1)
 	case c == '"':
 		s, err := p.parseString()
-		return value{kind: kindString, text: s}, err
+		if err != nil {
+			return err
+		}
+		p.add(kindString, s)
+		return nil
 	case c == '-' || isDigit(c):
 		return p.parseNumber()
 	case c == 't':
-		return p.parseLiteral("true", value{kind: kindBool, text: "true"})
+		return p.parseLiteral("true", kindBool)
 	case c == 'f':
-		return p.parseLiteral("false", value{kind: kindBool, text: "false"})
+		return p.parseLiteral("false", kindBool)
 	case c == 'n':
-		return p.parseLiteral("null", value{kind: kindNull})
+		return p.parseLiteral("null", kindNull)
 	default:
-		return value{}, p.fail(fmt.Sprintf("unexpected %q", c))
+		return p.fail(fmt.Sprintf("unexpected %q", c))
 	}
 }
 
-func (p *jsonParser) parseLiteral(word string, v value) (value, error) {
+// parseLiteral reads true, false or null. A boolean's text is its literal;
+// null has none.
+func (p *jsonParser) parseLiteral(word string, kind valueKind) error {
 	if len(p.data)-p.pos < len(word) || string(p.data[p.pos:p.pos+len(word)]) != word {
-		return value{}, p.fail("invalid literal")
+		return p.fail("invalid literal")
+	}
+	text := span{start: p.pos, end: p.pos + len(word)}
+	if kind == kindNull {
+		text = span{}
 	}
 	p.pos += len(word)
-	return v, nil
+	p.add(kind, text)
+	return nil
 }
 
-func (p *jsonParser) parseObject(depth int) (value, error) {
+func (p *jsonParser) parseObject(depth int) error {
 	if depth > maxNesting {
-		return value{}, p.fail("nesting too deep")
+		return p.fail("nesting too deep")
 	}
 	start := p.pos
 	p.pos++ // '{'
-	v := value{kind: kindObject}
+	self, multibyte := p.open(kindObject), p.multibyte
 	p.skipSpace()
 	if p.pos < len(p.data) && p.data[p.pos] == '}' {
 		p.pos++
-		v.raw = p.data[start:p.pos]
-		return v, nil
+		p.close(self, start, multibyte)
+		return nil
 	}
-	base := len(p.memberStack)
-	defer func() { p.memberStack = p.memberStack[:base] }()
 	for {
 		p.skipSpace()
 		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
-			return value{}, p.fail("expected object key")
+			return p.fail("expected object key")
 		}
 		key, err := p.parseString()
 		if err != nil {
-			return value{}, err
+			return err
 		}
 		p.skipSpace()
 		if p.pos >= len(p.data) || p.data[p.pos] != ':' {
-			return value{}, p.fail("expected ':'")
+			return p.fail("expected ':'")
 		}
 		p.pos++
 		p.skipSpace()
-		val, err := p.parseValue(depth)
-		if err != nil {
-			return value{}, err
+		member := len(p.doc.nodes)
+		if err := p.parseValue(depth); err != nil {
+			return err
 		}
-		p.memberStack = append(p.memberStack, member{key: key, val: val})
+		p.doc.nodes[member].key = key
 		p.skipSpace()
 		if p.pos >= len(p.data) {
-			return value{}, p.fail("unterminated object")
+			return p.fail("unterminated object")
 		}
 		switch p.data[p.pos] {
 		case ',':
 			p.pos++
 		case '}':
 			p.pos++
-			v.raw = p.data[start:p.pos]
-			v.members = slices.Clone(p.memberStack[base:])
-			return v, nil
+			p.close(self, start, multibyte)
+			return nil
 		default:
-			return value{}, p.fail("expected ',' or '}'")
+			return p.fail("expected ',' or '}'")
 		}
 	}
 }
 
-func (p *jsonParser) parseArray(depth int) (value, error) {
+func (p *jsonParser) parseArray(depth int) error {
 	if depth > maxNesting {
-		return value{}, p.fail("nesting too deep")
+		return p.fail("nesting too deep")
 	}
 	start := p.pos
 	p.pos++ // '['
-	v := value{kind: kindArray}
+	self, multibyte := p.open(kindArray), p.multibyte
 	p.skipSpace()
 	if p.pos < len(p.data) && p.data[p.pos] == ']' {
 		p.pos++
-		v.raw = p.data[start:p.pos]
-		return v, nil
+		p.close(self, start, multibyte)
+		return nil
 	}
-	base := len(p.itemStack)
-	defer func() { p.itemStack = p.itemStack[:base] }()
 	for {
 		p.skipSpace()
-		item, err := p.parseValue(depth)
-		if err != nil {
-			return value{}, err
+		if err := p.parseValue(depth); err != nil {
+			return err
 		}
-		p.itemStack = append(p.itemStack, item)
 		p.skipSpace()
 		if p.pos >= len(p.data) {
-			return value{}, p.fail("unterminated array")
+			return p.fail("unterminated array")
 		}
 		switch p.data[p.pos] {
 		case ',':
 			p.pos++
 		case ']':
 			p.pos++
-			v.raw = p.data[start:p.pos]
-			v.items = slices.Clone(p.itemStack[base:])
-			return v, nil
+			p.close(self, start, multibyte)
+			return nil
 		default:
-			return value{}, p.fail("expected ',' or ']'")
+			return p.fail("expected ',' or ']'")
 		}
 	}
 }
 
 // parseNumber checks the JSON number grammar and keeps the literal text.
-func (p *jsonParser) parseNumber() (value, error) {
+func (p *jsonParser) parseNumber() error {
 	start := p.pos
 	if p.data[p.pos] == '-' {
 		p.pos++
@@ -203,12 +217,12 @@ func (p *jsonParser) parseNumber() (value, error) {
 	case p.pos < len(p.data) && isDigit(p.data[p.pos]):
 		p.skipDigits()
 	default:
-		return value{}, p.fail("invalid number")
+		return p.fail("invalid number")
 	}
 	if p.pos < len(p.data) && p.data[p.pos] == '.' {
 		p.pos++
 		if !p.skipDigits() {
-			return value{}, p.fail("invalid number")
+			return p.fail("invalid number")
 		}
 	}
 	if p.pos < len(p.data) && (p.data[p.pos] == 'e' || p.data[p.pos] == 'E') {
@@ -217,10 +231,11 @@ func (p *jsonParser) parseNumber() (value, error) {
 			p.pos++
 		}
 		if !p.skipDigits() {
-			return value{}, p.fail("invalid number")
+			return p.fail("invalid number")
 		}
 	}
-	return value{kind: kindNumber, text: string(p.data[start:p.pos])}, nil
+	p.add(kindNumber, span{start: start, end: p.pos})
+	return nil
 }
 
 // skipDigits consumes digits and reports whether there was at least one.
@@ -232,40 +247,76 @@ func (p *jsonParser) skipDigits() bool {
 	return p.pos > start
 }
 
-// parseString reads a string literal. The common case, no escapes, costs one
-// scan and one allocation.
-func (p *jsonParser) parseString() (string, error) {
+// plainStringByte marks the bytes a string literal holds as they are:
+// printable ASCII other than '"' and '\\'. One table lookup per byte keeps
+// the scan of the common all-ASCII string tight.
+var plainStringByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// parseString reads a string literal. The common case, plain ASCII without
+// escapes, is one scan and leaves the text in the frame.
+func (p *jsonParser) parseString() (span, error) {
 	start := p.pos + 1
+	multibyte := false
 	for i := start; i < len(p.data); i++ {
-		switch c := p.data[i]; {
+		c := p.data[i]
+		if plainStringByte[c] {
+			continue
+		}
+		switch {
 		case c == '"':
 			p.pos = i + 1
-			return validUTF8(p.data[start:i]), nil
+			if !multibyte {
+				return span{start: start, end: i}, nil
+			}
+			p.multibyte++
+			if !utf8.Valid(p.data[start:i]) {
+				return p.doc.keep(bytes.ToValidUTF8(p.data[start:i], []byte("\uFFFD"))), nil
+			}
+			return span{start: start, end: i}, nil
 		case c == '\\':
-			return p.parseEscapedString(start, i)
+			return p.parseEscapedString(start, i, multibyte)
 		case c < 0x20:
 			p.pos = i
-			return "", p.fail("control character in string")
+			return span{}, p.fail("control character in string")
+		default:
+			multibyte = true
 		}
 	}
 	p.pos = len(p.data)
-	return "", p.fail("unterminated string")
+	return span{}, p.fail("unterminated string")
 }
 
-// parseEscapedString finishes a string whose first escape is at esc.
-func (p *jsonParser) parseEscapedString(start, esc int) (string, error) {
-	buf := append(make([]byte, 0, esc-start+16), p.data[start:esc]...)
+// parseEscapedString finishes a string whose first escape is at esc,
+// writing its decoded text to the scratch space; multibyte says whether the
+// bytes before esc include non-ASCII ones.
+func (p *jsonParser) parseEscapedString(start, esc int, multibyte bool) (span, error) {
+	d := p.doc
+	from := len(d.scratch)
+	buf := append(d.scratch, p.data[start:esc]...)
 	i := esc
 	for i < len(p.data) {
 		c := p.data[i]
 		switch {
 		case c == '"':
 			p.pos = i + 1
-			return validUTF8(buf), nil
+			if multibyte {
+				p.multibyte++
+			}
+			if text := buf[from:]; !utf8.Valid(text) {
+				buf = append(buf[:from], bytes.ToValidUTF8(text, []byte("\uFFFD"))...)
+			}
+			d.scratch = buf
+			return d.scratchSpan(from, len(buf)), nil
 		case c < 0x20:
 			p.pos = i
-			return "", p.fail("control character in string")
+			return span{}, p.fail("control character in string")
 		case c != '\\':
+			multibyte = multibyte || c >= utf8.RuneSelf
 			buf = append(buf, c)
 			i++
 			continue
@@ -290,19 +341,19 @@ func (p *jsonParser) parseEscapedString(start, esc int) (string, error) {
 			r, width, ok := p.unicodeEscape(i)
 			if !ok {
 				p.pos = i
-				return "", p.fail("invalid \\u escape")
+				return span{}, p.fail("invalid \\u escape")
 			}
 			buf = utf8.AppendRune(buf, r)
 			i += width
 			continue
 		default:
 			p.pos = i
-			return "", p.fail("invalid escape")
+			return span{}, p.fail("invalid escape")
 		}
 		i += 2
 	}
 	p.pos = len(p.data)
-	return "", p.fail("unterminated string")
+	return span{}, p.fail("unterminated string")
 }
 
 // unicodeEscape decodes "\uXXXX" at i, joining a surrogate pair when a low
@@ -343,12 +394,4 @@ func hex4(data []byte, at int) (rune, bool) {
 		}
 	}
 	return r, true
-}
-
-// validUTF8 converts bytes to a string, replacing invalid UTF-8.
-func validUTF8(b []byte) string {
-	if utf8.Valid(b) {
-		return internString(b)
-	}
-	return strings.ToValidUTF8(string(b), "\uFFFD")
 }
