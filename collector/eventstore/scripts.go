@@ -2,37 +2,51 @@ package eventstore
 
 import "github.com/redis/go-redis/v9"
 
-// admitScript decides whether an event is new and, if it is, stores it for
-// delivery, in one atomic step: a crash can neither mark an event seen
-// without storing it nor store it twice.
+// admitScript decides whether each event of a batch is new and, if it is,
+// stores it for delivery, in one atomic step per event: a crash can neither
+// mark an event seen without storing it nor store it twice.
+//
+// It takes every event of one partition in one call, in order: with
+// appendfsync always Redis fsyncs after each event-loop pass that wrote,
+// and one call per event let a batch of large events span dozens of passes
+// (and fsyncs); one call per partition is written, and fsynced, once.
 //
 // It is idempotent, so a batch whose outcome is unknown (a connection lost
 // mid-pipeline) can simply be sent again. The dedup key holds the stream
 // entry id, which tells a caller whether a duplicate is still waiting for
 // delivery (and must be scheduled if the caller does not know it yet).
 //
-// It also records the interaction's trace context the first time it sees
+// It also records an interaction's trace context the first time it sees
 // the interaction, so every later event (also after a restart) joins the
 // same trace.
 //
-// KEYS[1] dedup key, KEYS[2] events stream, KEYS[3] interaction trace key
-// ARGV[1] dedup TTL in seconds, ARGV[2] the encoded event,
-// ARGV[3] traceparent ("" for none), ARGV[4] trace TTL in seconds
-// Returns {verdict, entry id}: 1 new, 2 duplicate still pending, 0 duplicate settled.
+// KEYS[1] events stream; for event i (from 1): KEYS[2i] dedup key,
+// KEYS[2i+1] interaction trace key.
+// ARGV[1] dedup TTL in seconds, ARGV[2] trace TTL in seconds; for event i:
+// ARGV[2i+1] the encoded event, ARGV[2i+2] traceparent ("" for none).
+// Returns {verdict, entry id} per event, flattened: 1 new, 2 duplicate
+// still pending, 0 duplicate settled.
 var admitScript = redis.NewScript(`
-if ARGV[3] ~= '' then
-  redis.call('SET', KEYS[3], ARGV[3], 'NX', 'EX', ARGV[4])
+local out = {}
+for i = 1, (#KEYS - 1) / 2 do
+  local seen, trace = KEYS[2*i], KEYS[2*i+1]
+  local tp = ARGV[2*i+2]
+  if tp ~= '' then
+    redis.call('SET', trace, tp, 'NX', 'EX', ARGV[2])
+  end
+  local id = redis.call('GET', seen)
+  local verdict = 0
+  if not id then
+    id = redis.call('XADD', KEYS[1], '*', 'e', ARGV[2*i+1])
+    redis.call('SET', seen, id, 'EX', ARGV[1])
+    verdict = 1
+  elseif #redis.call('XRANGE', KEYS[1], id, id) > 0 then
+    verdict = 2
+  end
+  out[#out+1] = verdict
+  out[#out+1] = id
 end
-local id = redis.call('GET', KEYS[1])
-if not id then
-  id = redis.call('XADD', KEYS[2], '*', 'e', ARGV[2])
-  redis.call('SET', KEYS[1], id, 'EX', ARGV[1])
-  return {1, id}
-end
-if #redis.call('XRANGE', KEYS[2], id, id) > 0 then
-  return {2, id}
-end
-return {0, id}
+return out
 `)
 
 // deadLetterScript moves one event from the delivery stream to the dead

@@ -109,42 +109,62 @@ func (s *Store) Admit(ctx context.Context, events []*eventv1.Event) ([]Admission
 	out := make([]Admission, len(events))
 	ttl := strconv.FormatInt(int64(s.cfg.DedupTTL/time.Second), 10)
 	traceTTL := strconv.FormatInt(int64(s.cfg.TraceTTL/time.Second), 10)
+	// One script call per (tenant, partition), its events in batch order,
+	// so stream ids still grow in batch order within each partition.
+	type group struct {
+		ref  Ref
+		idx  []int
+		keys []string
+		args []any
+	}
+	var groups []*group
+	byRef := map[Ref]*group{}
 	for i, ev := range events {
 		payload, err := proto.Marshal(ev)
 		if err != nil {
 			return nil, fmt.Errorf("encode event: %w", err)
 		}
-		p := s.partitionOf(ev.GetOrderKey())
-		out[i].Entry = Entry{Ref: Ref{Tenant: ev.GetTenant(), Partition: p}, Event: ev, Payload: payload}
-	}
-	cmds, err := s.runScripts(ctx, admitScript, len(events), func(pipe redis.Pipeliner, sha string, i int) *redis.Cmd {
-		e := out[i].Entry
-		keys := []string{s.seenKey(e.Ref.Tenant, e.Ref.Partition, e.Event.GetDedupKey()), s.eventsKey(e.Ref.Tenant, e.Ref.Partition),
-			s.traceKey(e.Ref.Tenant, e.Ref.Partition, e.Event.GetInteractionId())}
-		traceparent := ""
-		if e.Event.GetInteractionId() != "" {
-			traceparent = e.Event.GetTraceContext()["traceparent"]
+		ref := Ref{Tenant: ev.GetTenant(), Partition: s.partitionOf(ev.GetOrderKey())}
+		out[i].Entry = Entry{Ref: ref, Event: ev, Payload: payload}
+		g := byRef[ref]
+		if g == nil {
+			g = &group{ref: ref, keys: []string{s.eventsKey(ref.Tenant, ref.Partition)}, args: []any{ttl, traceTTL}}
+			byRef[ref] = g
+			groups = append(groups, g)
 		}
-		return pipe.EvalSha(ctx, sha, keys, ttl, e.Payload, traceparent, traceTTL)
+		traceparent := ""
+		if ev.GetInteractionId() != "" {
+			traceparent = ev.GetTraceContext()["traceparent"]
+		}
+		g.idx = append(g.idx, i)
+		g.keys = append(g.keys, s.seenKey(ref.Tenant, ref.Partition, ev.GetDedupKey()),
+			s.traceKey(ref.Tenant, ref.Partition, ev.GetInteractionId()))
+		g.args = append(g.args, payload, traceparent)
+	}
+	cmds, err := s.runScripts(ctx, admitScript, len(groups), func(pipe redis.Pipeliner, sha string, i int) *redis.Cmd {
+		return pipe.EvalSha(ctx, sha, groups[i].keys, groups[i].args...)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("admit %d events: %w", len(events), err)
 	}
-	for i, c := range cmds {
+	for gi, c := range cmds {
+		g := groups[gi]
 		res, err := c.Slice()
-		if err != nil || len(res) != 2 {
+		if err != nil || len(res) != 2*len(g.idx) {
 			return nil, fmt.Errorf("admit: unexpected reply %v: %w", res, err)
 		}
-		code, _ := res[0].(int64)
-		id, _ := res[1].(string)
-		out[i].Entry.Ref.ID = id
-		switch code {
-		case 1:
-			out[i].Verdict = VerdictNew
-		case 2:
-			out[i].Verdict = VerdictDuplicatePending
-		default:
-			out[i].Verdict = VerdictDuplicate
+		for j, i := range g.idx {
+			code, _ := res[2*j].(int64)
+			id, _ := res[2*j+1].(string)
+			out[i].Entry.Ref.ID = id
+			switch code {
+			case 1:
+				out[i].Verdict = VerdictNew
+			case 2:
+				out[i].Verdict = VerdictDuplicatePending
+			default:
+				out[i].Verdict = VerdictDuplicate
+			}
 		}
 	}
 	return out, nil

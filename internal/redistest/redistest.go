@@ -31,6 +31,9 @@ type Options struct {
 	// AppendOnly turns on AOF persistence (appendfsync always), as the
 	// bridge's production settings do.
 	AppendOnly bool
+	// AppendFsync, with AppendOnly, replaces "always" (e.g. "everysec",
+	// for benchmarks that compare the two).
+	AppendFsync string
 }
 
 // Start runs redis-server and waits until it answers PING. It fails the
@@ -50,7 +53,11 @@ func Start(t testing.TB, opts Options) *Server {
 		"--protected-mode", "yes",
 	}
 	if opts.AppendOnly {
-		s.args = append(s.args, "--appendonly", "yes", "--appendfsync", "always")
+		fsync := opts.AppendFsync
+		if fsync == "" {
+			fsync = "always"
+		}
+		s.args = append(s.args, "--appendonly", "yes", "--appendfsync", fsync)
 	} else {
 		s.args = append(s.args, "--appendonly", "no")
 	}
