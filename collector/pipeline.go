@@ -85,23 +85,41 @@ func (p *pipeline) keepMalformed(ctx context.Context, frame []byte, cause error)
 }
 
 // run admits batches until in is closed and drained, and runs ops between
-// batches.
+// batches. Admission is two stages in two goroutines, so that one batch's
+// spans (which may ask Redis for interactions' traces) are made while the
+// previous batch is in Redis: prepare batches events and starts their
+// spans; run stores them and enqueues them, in the same order.
 func (p *pipeline) run() {
 	defer close(p.done)
-	batch := make([]*eventv1.Event, 0, p.batch)
+	prepared := make(chan preparedBatch, 1)
+	go p.prepare(prepared)
 	for {
-		var ev *eventv1.Event
 		select {
 		case op := <-p.ops:
 			op()
-			continue
-		case e, ok := <-p.in:
+		case b, ok := <-prepared:
 			if !ok {
 				return
 			}
-			ev = e
+			p.admit(b)
 		}
-		batch = append(batch[:0], ev)
+	}
+}
+
+// preparedBatch is a batch of events with their receive spans started.
+type preparedBatch struct {
+	events []*eventv1.Event
+	spans  []trace.Span
+}
+
+// prepare batches the events of in (as many as are waiting, up to the
+// batch size) and starts their spans, until in is closed and drained; it
+// then closes out.
+func (p *pipeline) prepare(out chan<- preparedBatch) {
+	defer close(out)
+	for ev := range p.in {
+		batch := make([]*eventv1.Event, 1, p.batch)
+		batch[0] = ev
 	fill:
 		for len(batch) < p.batch {
 			select {
@@ -114,14 +132,14 @@ func (p *pipeline) run() {
 				break fill
 			}
 		}
-		p.admit(batch)
+		out <- preparedBatch{events: batch, spans: p.startSpans(batch)}
 	}
 }
 
 // admit stores a batch, retrying until Redis takes it: these events have
 // left the SAPI stream and exist nowhere else.
-func (p *pipeline) admit(batch []*eventv1.Event) {
-	spans := p.startSpans(batch)
+func (p *pipeline) admit(b preparedBatch) {
+	batch, spans := b.events, b.spans
 	backoff := 50 * time.Millisecond
 	var adm []eventstore.Admission
 	for {
