@@ -21,14 +21,21 @@ func (s *Store) pruneDeadIndex(ctx context.Context, interactions map[[2]string]s
 		return fmt.Errorf("read replayed interactions: %w", err)
 	}
 	pipe = s.rdb.Pipeline()
+	var emptied []memoUpdate
 	for i, c := range cmds {
 		if in := decodeSummary(keys[i][0], keys[i][1], c.Val()); in.Counts.DeadLettered == 0 {
-			pipe.ZRem(ctx, s.interactionIndexKey(keys[i][0], dimDead), keys[i][1])
+			key := s.interactionIndexKey(keys[i][0], dimDead)
+			pipe.ZRem(ctx, key, keys[i][1])
+			emptied = append(emptied, memoUpdate{key: key, gone: true})
 		}
 	}
 	if pipe.Len() == 0 {
 		return nil
 	}
+	// Removing the last member removes the key: its next write must set
+	// the TTL again (forgotten first, so that no write after the removal
+	// leaves it out).
+	s.memo.done(s.now(), emptied)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("update dead-letter index: %w", err)
 	}

@@ -34,8 +34,20 @@
 // "cp:<campaign>", "q:<queue>", "ag:<agent>", or (interactions only)
 // "dead" (score = dead-letter time; members are verified at read).
 //
-// Every key expires Retention after its last write; index members older
-// than Retention are trimmed whenever the index is written.
+// Every key lives at least Retention after its last write: an event's
+// key expires Retention after it is written, the others take a TTL a few
+// minutes longer (Retention plus twice a refresh interval, a hundredth
+// of it within 30 s and 5 min), which a write sets again only when the
+// store has not set it for a refresh interval. Index members older than
+// Retention are trimmed when the index is written, at most once a minute
+// per index; listings skip those not trimmed yet.
+//
+// The store remembers (for the keys written lately, within a bound) when
+// it set each TTL, trimmed each index and wrote the summary fields that
+// keep their first value, and leaves out of a batch what would change
+// nothing; a batch also merges its writes to one summary into one HSET.
+// The memory is lost with the process and dropped after a failed write:
+// then the next writes send everything again.
 //
 // # Size
 //

@@ -42,6 +42,7 @@ func (s *Store) ListInteractions(ctx context.Context, tenant string, q Query, pa
 	if !scoreIsUpdate {
 		lo, hi = math.MinInt64, math.MaxInt64
 	}
+	lo = max(lo, s.retained())
 	sc := newScanner(s.rdb, s.interactionIndexKey(tenant, dim), !page.OldestFirst, lo, hi, page.After, s.scanBudget)
 	size := clampSize(page.Size)
 	var out []Interaction

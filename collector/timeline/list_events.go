@@ -18,6 +18,7 @@ import (
 // cursor, when the scan budget was spent.
 func (s *Store) ListEvents(ctx context.Context, tenant string, q Query, page Page) ([]Event, Cursor, error) {
 	lo, hi := bounds(q)
+	lo = max(lo, s.retained())
 	sc := newScanner(s.rdb, s.eventIndexKey(tenant, eventDim(q)), !page.OldestFirst, lo, hi, page.After, s.scanBudget)
 	size := clampSize(page.Size)
 	var out []Event

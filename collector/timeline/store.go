@@ -19,6 +19,8 @@ type Store struct {
 	dims *dimsCache
 	hub  *Hub
 	now  func() time.Time
+	// memo remembers what recent batches did to keys (see keyMemo).
+	memo *keyMemo
 	// scanBudget bounds the index members one listing examines.
 	scanBudget int
 }
@@ -29,8 +31,14 @@ func New(rdb redis.UniversalClient, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("timeline config: %w", err)
 	}
 	return &Store{rdb: rdb, cfg: cfg, dims: newDimsCache(cfg.DefaultRegion), hub: NewHub(), now: time.Now,
+		memo:       newKeyMemo(time.Now(), expiryRefresh(cfg.Retention), trimInterval, keyMemoSize),
 		scanBudget: defaultScanBudget}, nil
 }
+
+// retained is the oldest index score within retention at now (unix ms):
+// listings skip older members, which the indexes keep until their next
+// trim.
+func (s *Store) retained() int64 { return s.now().Add(-s.cfg.Retention).UnixMilli() }
 
 // Config returns the store's configuration.
 func (s *Store) Config() Config { return s.cfg }
