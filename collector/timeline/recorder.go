@@ -14,10 +14,18 @@ import (
 // RecorderOptions tune a Recorder.
 type RecorderOptions struct {
 	// QueueSize bounds the changes waiting to be written; above it new
-	// changes are dropped and counted (default 65536).
+	// changes are dropped and counted (default 32768: seconds of changes
+	// at full speed; the queue's memory is resident once cycled through).
 	QueueSize int
 	// BatchSize bounds the changes written in one pipeline (default 1024).
 	BatchSize int
+	// Linger is how long the writer waits for more changes after the
+	// first of a batch (default 20ms; negative: not at all). With
+	// appendfsync always Redis fsyncs once per write, so a steady trickle
+	// of changes costs tens of fsyncs a second instead of hundreds, which
+	// the admission of new events would queue behind. Queries and
+	// watchers see a change at most this much later.
+	Linger time.Duration
 	// WriteTimeout bounds one pipeline (default 5s).
 	WriteTimeout time.Duration
 	// Attempts is how many times a failed batch is written before it is
@@ -28,7 +36,10 @@ type RecorderOptions struct {
 
 func (o *RecorderOptions) defaults() {
 	if o.QueueSize <= 0 {
-		o.QueueSize = 65536
+		o.QueueSize = 32768
+	}
+	if o.Linger == 0 {
+		o.Linger = 20 * time.Millisecond
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 1024
@@ -64,7 +75,7 @@ type Recorder struct {
 	queue  chan Change
 	done   chan struct{}
 
-	recorded, dropped, failed atomic.Int64
+	recorded, dropped, failed, writes atomic.Int64
 }
 
 // RecorderStats counts what a recorder did with the changes it was given.
@@ -75,6 +86,8 @@ type RecorderStats struct {
 	Dropped int64
 	// Failed were given up after Redis failed Attempts times.
 	Failed int64
+	// Writes is the batches written (one Redis pipeline each).
+	Writes int64
 }
 
 // NewRecorder starts a recorder writing to store. Close stops it.
@@ -133,7 +146,7 @@ func (r *Recorder) Settled(e eventstore.Entry, res scheduler.Result) {
 
 // Stats returns the counters.
 func (r *Recorder) Stats() RecorderStats {
-	return RecorderStats{Recorded: r.recorded.Load(), Dropped: r.dropped.Load(), Failed: r.failed.Load()}
+	return RecorderStats{Recorded: r.recorded.Load(), Dropped: r.dropped.Load(), Failed: r.failed.Load(), Writes: r.writes.Load()}
 }
 
 // Close stops accepting changes, writes the queued ones and returns when
@@ -174,20 +187,38 @@ func (r *Recorder) enqueue(c Change) {
 func (r *Recorder) run() {
 	defer close(r.done)
 	batch := make([]Change, 0, r.opts.BatchSize)
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	for c := range r.queue {
 		batch = append(batch[:0], c)
+		if r.opts.Linger > 0 {
+			linger.Reset(r.opts.Linger)
+		}
 	fill:
 		for len(batch) < r.opts.BatchSize {
+			if r.opts.Linger <= 0 {
+				select {
+				case c, ok := <-r.queue:
+					if !ok {
+						break fill
+					}
+					batch = append(batch, c)
+				default:
+					break fill
+				}
+				continue
+			}
 			select {
 			case c, ok := <-r.queue:
 				if !ok {
 					break fill
 				}
 				batch = append(batch, c)
-			default:
+			case <-linger.C:
 				break fill
 			}
 		}
+		linger.Stop()
 		r.write(batch)
 		clear(batch) // let the events be collected
 	}
@@ -201,6 +232,7 @@ func (r *Recorder) write(batch []Change) {
 		cancel()
 		if err == nil {
 			r.recorded.Add(int64(len(batch)))
+			r.writes.Add(1)
 			return
 		}
 		if attempt >= r.opts.Attempts {

@@ -95,3 +95,39 @@ func TestRecorderCountsBatchesRedisKeepsFailing(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+func TestRecorderLingerGathersATrickleIntoOneWrite(t *testing.T) {
+	tests := []struct {
+		name       string
+		linger     time.Duration
+		wantWrites int64 // 0: not checked (timing decides)
+	}{
+		// Far above the time it takes to queue the changes.
+		{name: "changes_within_the_linger_share_one_write", linger: 500 * time.Millisecond, wantWrites: 1},
+		{name: "negative_linger_writes_at_once", linger: -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStore(t, redistest.Start(t, redistest.Options{}).Client(t), "linger")
+			r := timeline.NewRecorder(s, timeline.RecorderOptions{Linger: tt.linger})
+			created := alice.event("k-1", "InteractionCreated", 0)
+			entry := eventstore.Entry{Ref: eventstore.Ref{Tenant: tenant, ID: "1-0"}, Event: created}
+			r.Admitted([]eventstore.Admission{{Verdict: eventstore.VerdictNew, Entry: entry}})
+			for i := range 3 {
+				time.Sleep(5 * time.Millisecond)
+				r.Dispatched(entry, "dispatcher-1", i)
+			}
+			closeRecorder(t, r)
+			st := r.Stats()
+			if st.Recorded != 4 || st.Dropped != 0 || st.Failed != 0 {
+				t.Fatalf("stats %+v", st)
+			}
+			if tt.wantWrites != 0 && st.Writes != tt.wantWrites {
+				t.Fatalf("%d writes, want %d", st.Writes, tt.wantWrites)
+			}
+			if _, events := getInteraction(t, s, alice.id); len(historyTypes(events[0])) != 4 {
+				t.Fatalf("history %v", historyTypes(events[0]))
+			}
+		})
+	}
+}
