@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"os"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
 
+	"github.com/ccbridge/bridge/dispatcher/internal/memo"
 	"github.com/ccbridge/bridge/dispatcher/ratelimit"
 	"github.com/ccbridge/bridge/dispatcher/regal"
 	"github.com/ccbridge/bridge/dispatcher/subscriber"
@@ -28,6 +30,10 @@ import (
 	"github.com/ccbridge/bridge/internal/secret"
 	"github.com/ccbridge/bridge/internal/telemetry"
 )
+
+// phoneHashCapacity bounds the phone hashes a dispatcher remembers: several
+// times the calls in progress at a busy contact center.
+const phoneHashCapacity = 8192
 
 // Dispatcher is one dispatcher process's work. Create with New, then Start;
 // Shutdown drains it.
@@ -42,7 +48,9 @@ type Dispatcher struct {
 	sub        *subscriber.Subscriber
 	tel        *telemetry.Telemetry
 	phoneSalt  string
-	inst       *instruments
+	// phoneHashes caches phoneHash's results, bounded in memory.
+	phoneHashes *memo.Cache[string, string]
+	inst        *instruments
 
 	mu    sync.Mutex
 	stats Stats
@@ -117,7 +125,8 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Di
 		clients[t.Name] = regal.NewClient(tc, nil)
 	}
 	d := &Dispatcher{cfg: dc, logger: logger, translator: tr, regal: clients, keys: keys, rdb: rdb,
-		stats: Stats{Skipped: map[string]int{}}, tel: tel, phoneSalt: cfg.Telemetry.PhoneHashSalt.Reveal()}
+		stats: Stats{Skipped: map[string]int{}}, tel: tel, phoneSalt: cfg.Telemetry.PhoneHashSalt.Reveal(),
+		phoneHashes: memo.New[string, string](phoneHashCapacity, maphash.String)}
 	if err := d.instrument(); err != nil {
 		return nil, fmt.Errorf("dispatcher metrics: %w", err)
 	}
@@ -197,14 +206,17 @@ func (d *Dispatcher) Handle(ctx context.Context, del *deliveryv1.Delivery) *deli
 		telemetry.InteractionIDKey.String(ev.GetInteractionId()),
 		telemetry.EventTypeKey.String(ev.GetEventType()),
 		telemetry.TenantKey.String(ev.GetTenant()))
+	// One attribute slice and option rather than one per group: each
+	// option and each growth of the span's list is an allocation.
+	inherited := telemetry.SpanAttributes(ctx)
+	attrs := make([]attribute.KeyValue, 0, len(inherited)+3)
+	attrs = append(append(attrs, inherited...),
+		telemetry.DeliveryIDKey.Int64(int64(del.GetDeliveryId())),
+		telemetry.DispatcherIDKey.String(d.cfg.ID),
+		attribute.Int("cc.redelivery", int(del.GetRedelivery())),
+	)
 	ctx, span := d.inst.tracer.Start(ctx, "dispatcher.process "+ev.GetEventType(),
-		trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithAttributes(telemetry.SpanAttributes(ctx)...),
-		trace.WithAttributes(
-			telemetry.DeliveryIDKey.Int64(int64(del.GetDeliveryId())),
-			telemetry.DispatcherIDKey.String(d.cfg.ID),
-			attribute.Int("cc.redelivery", int(del.GetRedelivery())),
-		))
+		trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(attrs...))
 	ack := d.handle(ctx, del)
 	d.record(ctx, span, ack)
 	span.End()
@@ -225,24 +237,25 @@ func (d *Dispatcher) Handle(ctx context.Context, del *deliveryv1.Delivery) *deli
 
 func (d *Dispatcher) handle(ctx context.Context, del *deliveryv1.Delivery) *deliveryv1.Ack {
 	ev := del.GetEvent()
-	logger := d.logger.With("tenant", ev.GetTenant(), "interaction_id", ev.GetInteractionId(), "event_type", ev.GetEventType())
 	key, ok := d.keys[ev.GetTenant()]
 	if !ok {
-		logger.ErrorContext(ctx, "no Regal key configured for tenant; dead-lettering")
+		eventLogger(d.logger, ev).ErrorContext(ctx, "no Regal key configured for tenant; dead-lettering")
 		return &deliveryv1.Ack{Outcome: deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT, Reason: "no Regal key configured for tenant " + ev.GetTenant()}
 	}
 	re, err := d.translator.Translate(ev)
 	if re != nil && re.Traits != nil {
 		for phone := range re.Traits.Phones {
-			trace.SpanFromContext(ctx).SetAttributes(telemetry.PhoneHashKey.String(telemetry.HashPhone(phone, d.phoneSalt)))
+			trace.SpanFromContext(ctx).SetAttributes(telemetry.PhoneHashKey.String(d.phoneHash(phone)))
 		}
 	}
 	if reason, skip := translate.IsSkip(err); skip {
-		logger.DebugContext(ctx, "event not sent", "reason", reason)
+		if d.logger.Enabled(ctx, slog.LevelDebug) {
+			eventLogger(d.logger, ev).DebugContext(ctx, "event not sent", "reason", reason)
+		}
 		return &deliveryv1.Ack{Outcome: deliveryv1.Outcome_OUTCOME_SKIPPED, Reason: reason}
 	}
 	if err != nil {
-		logger.ErrorContext(ctx, "translate failed; dead-lettering", "err", err)
+		eventLogger(d.logger, ev).ErrorContext(ctx, "translate failed; dead-lettering", "err", err)
 		return &deliveryv1.Ack{Outcome: deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT, Reason: "translate: " + err.Error()}
 	}
 	res := d.regal[ev.GetTenant()].Send(ctx, key, re)
@@ -250,7 +263,9 @@ func (d *Dispatcher) handle(ctx context.Context, del *deliveryv1.Delivery) *deli
 	switch {
 	case res.Err == nil:
 		ack.Outcome = deliveryv1.Outcome_OUTCOME_DELIVERED
-		logger.DebugContext(ctx, "delivered to Regal", "regal_event", re.Name, "attempts", res.Attempts)
+		if d.logger.Enabled(ctx, slog.LevelDebug) {
+			eventLogger(d.logger, ev).DebugContext(ctx, "delivered to Regal", "regal_event", re.Name, "attempts", res.Attempts)
+		}
 	case ctx.Err() != nil:
 		ack.Outcome = deliveryv1.Outcome_OUTCOME_FAILED_RETRYABLE
 		ack.Reason = "dispatcher stopped before Regal answered"
@@ -260,17 +275,34 @@ func (d *Dispatcher) handle(ctx context.Context, del *deliveryv1.Delivery) *deli
 		// it when the event's whole budget is spent.
 		ack.Outcome = deliveryv1.Outcome_OUTCOME_FAILED_RETRYABLE
 		ack.Reason = withoutPhones(res.Err.Error(), ev, re)
-		logger.WarnContext(ctx, "Regal unavailable; the event will be delivered again", "status", res.Status, "attempts", res.Attempts, "err", ack.Reason)
+		eventLogger(d.logger, ev).WarnContext(ctx, "Regal unavailable; the event will be delivered again", "status", res.Status, "attempts", res.Attempts, "err", ack.Reason)
 	case regal.IsPermanent(res.Err):
 		ack.Outcome = deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT
 		ack.Reason = withoutPhones(res.Err.Error(), ev, re)
-		logger.WarnContext(ctx, "Regal rejected the event; dead-lettering", "status", res.Status, "attempts", res.Attempts, "err", ack.Reason)
+		eventLogger(d.logger, ev).WarnContext(ctx, "Regal rejected the event; dead-lettering", "status", res.Status, "attempts", res.Attempts, "err", ack.Reason)
 	default:
 		ack.Outcome = deliveryv1.Outcome_OUTCOME_FAILED_RETRYABLE
 		ack.Reason = withoutPhones(res.Err.Error(), ev, re)
-		logger.WarnContext(ctx, "Regal delivery failed; the event will be delivered again", "status", res.Status, "attempts", res.Attempts, "err", ack.Reason)
+		eventLogger(d.logger, ev).WarnContext(ctx, "Regal delivery failed; the event will be delivered again", "status", res.Status, "attempts", res.Attempts, "err", ack.Reason)
 	}
 	return ack
+}
+
+// eventLogger is logger with the attributes that identify ev. With formats
+// them at once, so the hot path builds it only when a line is written.
+func eventLogger(logger *slog.Logger, ev *eventv1.Event) *slog.Logger {
+	return logger.With("tenant", ev.GetTenant(), "interaction_id", ev.GetInteractionId(), "event_type", ev.GetEventType())
+}
+
+// phoneHash is telemetry.HashPhone(phone, d.phoneSalt), remembered because
+// every event of an interaction carries the same phone.
+func (d *Dispatcher) phoneHash(phone string) string {
+	if h, ok := d.phoneHashes.Get(phone); ok {
+		return h
+	}
+	h := telemetry.HashPhone(phone, d.phoneSalt)
+	d.phoneHashes.Add(phone, h)
+	return h
 }
 
 // withoutPhones masks the contact's phone numbers in text (Regal may echo

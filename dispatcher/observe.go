@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/ccbridge/bridge/dispatcher/translate"
 	deliveryv1 "github.com/ccbridge/bridge/gen/ccbridge/delivery/v1"
 	"github.com/ccbridge/bridge/internal/telemetry"
 )
@@ -21,11 +22,39 @@ type instruments struct {
 	tracer     trace.Tracer
 	deliveries metric.Int64Counter
 	inFlight   atomic.Int64
+	// outcomeOpts are the deliveries counter's attributes for each
+	// outcome and skip reason, as Add's argument list, built once instead
+	// of on every delivery.
+	outcomeOpts map[outcomeLabels][]metric.AddOption
+}
+
+type outcomeLabels struct{ outcome, reason string }
+
+func newOutcomeOptions() map[outcomeLabels][]metric.AddOption {
+	opts := map[outcomeLabels][]metric.AddOption{}
+	add := func(l outcomeLabels) {
+		opts[l] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(
+			attribute.String("outcome", l.outcome), attribute.String("reason", l.reason)))}
+	}
+	for _, outcome := range outcomeNames {
+		add(outcomeLabels{outcome: outcome})
+	}
+	for _, reason := range []string{translate.ReasonUnmappedEvent, translate.ReasonNoPhone, translate.ReasonInvalidPhone} {
+		add(outcomeLabels{outcome: outcomeNames[deliveryv1.Outcome_OUTCOME_SKIPPED], reason: reason})
+	}
+	return opts
+}
+
+func (in *instruments) outcomeOptions(outcome, reason string) []metric.AddOption {
+	if o, ok := in.outcomeOpts[outcomeLabels{outcome, reason}]; ok {
+		return o
+	}
+	return []metric.AddOption{metric.WithAttributes(attribute.String("outcome", outcome), attribute.String("reason", reason))}
 }
 
 func (d *Dispatcher) instrument() error {
 	m := d.tel.Meter(instrumentation)
-	in := &instruments{tracer: d.tel.Tracer(instrumentation)}
+	in := &instruments{tracer: d.tel.Tracer(instrumentation), outcomeOpts: newOutcomeOptions()}
 	var err error
 	in.deliveries, err = m.Int64Counter("ccb.dispatcher.deliveries", metric.WithUnit("{event}"),
 		metric.WithDescription("Deliveries settled by this dispatcher, by outcome (delivered, skipped, failed_retryable, failed_permanent) and skip reason."))
@@ -61,17 +90,21 @@ func (d *Dispatcher) record(ctx context.Context, span trace.Span, ack *deliveryv
 	if ack.GetOutcome() == deliveryv1.Outcome_OUTCOME_SKIPPED {
 		reason = ack.GetReason() // one of translate's fixed reasons
 	}
-	d.inst.deliveries.Add(ctx, 1, metric.WithAttributes(attribute.String("outcome", outcome), attribute.String("reason", reason)))
-	span.SetAttributes(attribute.String("cc.outcome", outcome), attribute.Int("regal.attempts", int(ack.GetAttempts())))
+	d.inst.deliveries.Add(ctx, 1, d.inst.outcomeOptions(outcome, reason)...)
+	// One SetAttributes call: each call allocates its argument list.
+	attrs := make([]attribute.KeyValue, 0, 5)
+	attrs = append(attrs, attribute.String("cc.outcome", outcome), attribute.Int("regal.attempts", int(ack.GetAttempts())))
 	if ack.GetRegalEventName() != "" {
-		span.SetAttributes(telemetry.RegalEventNameKey.String(ack.GetRegalEventName()))
+		attrs = append(attrs, telemetry.RegalEventNameKey.String(ack.GetRegalEventName()))
 	}
 	if ack.GetRegalStatus() != 0 {
-		span.SetAttributes(telemetry.RegalStatusCodeKey.Int(int(ack.GetRegalStatus())))
+		attrs = append(attrs, telemetry.RegalStatusCodeKey.Int(int(ack.GetRegalStatus())))
 	}
+	if ack.GetOutcome() == deliveryv1.Outcome_OUTCOME_SKIPPED {
+		attrs = append(attrs, attribute.String("cc.skip_reason", reason))
+	}
+	span.SetAttributes(attrs...)
 	switch ack.GetOutcome() {
-	case deliveryv1.Outcome_OUTCOME_SKIPPED:
-		span.SetAttributes(attribute.String("cc.skip_reason", reason))
 	case deliveryv1.Outcome_OUTCOME_FAILED_RETRYABLE, deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT:
 		span.SetStatus(codes.Error, ack.GetReason())
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -111,7 +112,7 @@ func (c *Client) Send(ctx context.Context, apiKey secret.Secret, ev *Event) Resu
 	if ev == nil {
 		return Result{Err: &permanentError{errors.New("regal: event is nil")}}
 	}
-	body, err := json.Marshal(ev)
+	body, err := encodeEvent(ev)
 	if err != nil {
 		return Result{Err: &permanentError{fmt.Errorf("regal: encode event: %w", err)}}
 	}
@@ -209,12 +210,7 @@ func (c *Client) attempt(parent context.Context, key string, body []byte) attemp
 	if err != nil {
 		return attemptOutcome{err: &permanentError{fmt.Errorf("regal: build request: %w", err)}}
 	}
-	req.Header.Set("Authorization", key)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	if c.cfg.UserAgent != "" {
-		req.Header.Set("User-Agent", c.cfg.UserAgent)
-	}
+	req.Header = c.header(key)
 
 	resp, err := c.httpClient.Do(req)
 	if err != nil {
@@ -226,7 +222,11 @@ func (c *Client) attempt(parent context.Context, key string, body []byte) attemp
 		return attemptOutcome{err: fmt.Errorf("regal: POST /events: %w", err)}
 	}
 	defer resp.Body.Close()
-	data, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	buf := responseBuffers.Get().(*bytes.Buffer)
+	defer putResponseBuffer(buf)
+	buf.Reset()
+	_, readErr := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes))
+	data := buf.Bytes() // valid until the buffer goes back to the pool
 
 	out := attemptOutcome{status: resp.StatusCode}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
@@ -242,8 +242,36 @@ func (c *Client) attempt(parent context.Context, key string, body []byte) attemp
 	return out
 }
 
+// header is the request header of one attempt. It is built whole rather
+// than with Header.Set: the keys are already canonical, and one array holds
+// every value.
+func (c *Client) header(key string) http.Header {
+	if c.cfg.UserAgent == "" {
+		v := [...]string{key, "application/json", "application/json"}
+		return http.Header{"Authorization": v[0:1:1], "Content-Type": v[1:2:2], "Accept": v[2:3:3]}
+	}
+	v := [...]string{key, "application/json", "application/json", c.cfg.UserAgent}
+	return http.Header{"Authorization": v[0:1:1], "Content-Type": v[1:2:2], "Accept": v[2:3:3], "User-Agent": v[3:4:4]}
+}
+
+// responseBuffers hold response bodies while an attempt reads them.
+var responseBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func putResponseBuffer(b *bytes.Buffer) {
+	if b.Cap() <= maxResponseBytes {
+		responseBuffers.Put(b)
+	}
+}
+
+// ackBody is Regal's documented success body as Regal writes it.
+var ackBody = []byte(`{"message":"ok"}`)
+
 // isAcknowledgement reports whether body is {"message":"ok"}.
 func isAcknowledgement(body []byte) bool {
+	// Regal's usual answer, recognized without decoding.
+	if bytes.Equal(bytes.TrimSpace(body), ackBody) {
+		return true
+	}
 	var ack struct {
 		Message string `json:"message"`
 	}

@@ -424,3 +424,66 @@ func TestNewClient_with_caller_http_client(t *testing.T) {
 		t.Errorf("Send = %+v, want acknowledged delivery", res)
 	}
 }
+
+func TestClient_Send_request_headers(t *testing.T) {
+	tests := []struct {
+		name      string
+		userAgent string
+		wantUA    string
+	}{
+		{name: "configured_user_agent", userAgent: "ccbridge-dispatcher/d1", wantUA: "ccbridge-dispatcher/d1"},
+		{name: "no_user_agent_leaves_go_default", wantUA: "Go-http-client/1.1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := make(chan http.Header, 1)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				got <- r.Header.Clone()
+				_, _ = io.WriteString(w, `{"message":"ok"}`)
+			}))
+			defer srv.Close()
+			cfg := fastConfig(srv.URL)
+			cfg.UserAgent = tt.userAgent
+			if res := newClient(t, cfg).Send(context.Background(), testKey, sampleEvent()); res.Err != nil {
+				t.Fatal(res.Err)
+			}
+			h := <-got
+			want := map[string]string{"Authorization": testKey.Reveal(), "Content-Type": "application/json",
+				"Accept": "application/json", "User-Agent": tt.wantUA}
+			for k, v := range want {
+				if vs := h.Values(k); len(vs) != 1 || vs[0] != v {
+					t.Errorf("%s = %q, want [%q]", k, vs, v)
+				}
+			}
+		})
+	}
+}
+
+func TestClient_Send_acknowledgement_bodies(t *testing.T) {
+	tests := []struct {
+		name     string
+		body     string
+		wantAckd bool
+	}{
+		{name: "documented_body", body: `{"message":"ok"}`, wantAckd: true},
+		{name: "documented_body_with_newline", body: "{\"message\":\"ok\"}\n", wantAckd: true},
+		{name: "spaced_json", body: `{ "message" : "ok" }`, wantAckd: true},
+		{name: "extra_field", body: `{"message":"ok","requestId":"r1"}`, wantAckd: true},
+		{name: "other_message", body: `{"message":"OK"}`, wantAckd: false},
+		{name: "other_shape", body: `{"status":"accepted"}`, wantAckd: false},
+		{name: "empty", body: ``, wantAckd: false},
+		{name: "not_json", body: `ok`, wantAckd: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.WriteString(w, tt.body)
+			}))
+			defer srv.Close()
+			res := newClient(t, fastConfig(srv.URL)).Send(context.Background(), testKey, sampleEvent())
+			if res.Err != nil || res.Status != 200 || res.Acknowledged != tt.wantAckd {
+				t.Errorf("Send = %+v, want delivered with Acknowledged = %v", res, tt.wantAckd)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -53,15 +54,43 @@ func statusLabel(status int) string {
 	return strconv.Itoa(status)
 }
 
+// statusOpts are the metric options of one status code, as the argument
+// lists of Record and Add.
+type statusOpts struct {
+	record []metric.RecordOption
+	add    []metric.AddOption
+}
+
+// statusOptions are the statusOpts of each status code (0 for a network
+// failure), built on first use: building an attribute set and the argument
+// lists costs allocations and hashing on every attempt otherwise.
+var statusOptions [600]atomic.Pointer[statusOpts]
+
+func statusOption(status int) *statusOpts {
+	if status >= 0 && status < len(statusOptions) {
+		if o := statusOptions[status].Load(); o != nil {
+			return o
+		}
+	}
+	attr := metric.WithAttributeSet(attribute.NewSet(attribute.String("status_code", statusLabel(status))))
+	o := &statusOpts{record: []metric.RecordOption{attr}, add: []metric.AddOption{attr}}
+	if status >= 0 && status < len(statusOptions) {
+		statusOptions[status].Store(o)
+	}
+	return o
+}
+
 // observedAttempt runs one attempt inside its span and records it.
 func (c *Client) observedAttempt(ctx context.Context, n int, key string, body []byte) attemptOutcome {
-	ctx, span := c.obs.tracer.Start(ctx, "regal.attempt", trace.WithAttributes(telemetry.SpanAttributes(ctx)...),
-		trace.WithAttributes(telemetry.RegalAttemptKey.Int(n)))
+	inherited := telemetry.SpanAttributes(ctx)
+	attrs := make([]attribute.KeyValue, 0, len(inherited)+1)
+	attrs = append(append(attrs, inherited...), telemetry.RegalAttemptKey.Int(n))
+	ctx, span := c.obs.tracer.Start(ctx, "regal.attempt", trace.WithAttributes(attrs...))
 	start := time.Now()
 	out := c.attempt(ctx, key, body)
-	status := metric.WithAttributes(attribute.String("status_code", statusLabel(out.status)))
-	c.obs.latency.Record(ctx, time.Since(start).Seconds(), status)
-	c.obs.responses.Add(ctx, 1, status)
+	status := statusOption(out.status)
+	c.obs.latency.Record(ctx, time.Since(start).Seconds(), status.record...)
+	c.obs.responses.Add(ctx, 1, status.add...)
 	if out.status != 0 {
 		span.SetAttributes(telemetry.RegalStatusCodeKey.Int(out.status))
 	}

@@ -65,6 +65,9 @@ func startCollectorTB(t testing.TB, maxAge time.Duration) *collectorFixture {
 	sink := &settleSink{}
 	cfg := scheduler.DefaultConfig()
 	cfg.RetryDelayMin, cfg.RetryDelayMax = time.Millisecond, 10*time.Millisecond
+	// Settle each ack at once, so that a test can tell a settlement happened
+	// before Shutdown returned.
+	cfg.SettleLinger = 0
 	sched, err := scheduler.New(cfg, sink, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -8,12 +8,14 @@ import (
 )
 
 // Translator turns normalized SAPI events into Regal events according to
-// a Mapping. It is immutable and safe for concurrent use.
+// a Mapping. It is safe for concurrent use; its only state is a bounded
+// cache of phone normalizations.
 type Translator struct {
 	names            map[string]string
 	eventSource      string
 	region           string
 	dispositionNames bool
+	phones           *phoneCache
 }
 
 // New returns a Translator for m after filling in its defaults and
@@ -32,6 +34,7 @@ func New(m Mapping) (*Translator, error) {
 		eventSource:      m.EventSource,
 		region:           m.DefaultRegion,
 		dispositionNames: *m.DispositionNames,
+		phones:           newPhoneCache(phoneCacheCapacity),
 	}, nil
 }
 
@@ -53,7 +56,7 @@ func (t *Translator) Translate(ev *eventv1.Event) (*regal.Event, error) {
 	if raw == "" {
 		return nil, &SkipError{Reason: ReasonNoPhone}
 	}
-	phone, err := NormalizePhone(raw, t.region)
+	phone, err := t.phones.normalize(raw, t.region)
 	if err != nil {
 		return nil, &SkipError{Reason: ReasonInvalidPhone}
 	}

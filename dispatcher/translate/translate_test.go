@@ -257,3 +257,42 @@ func TestTranslate_is_safe_for_concurrent_use(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestTranslate_repeated_phone_gives_identical_events(t *testing.T) {
+	tests := []struct {
+		name       string
+		phone      string
+		wantReason string
+	}{
+		{name: "national_digits", phone: "5515557212"},
+		{name: "e164", phone: "+15515557212"},
+		{name: "formatted", phone: "(551) 555-7212"},
+		{name: "invalid_is_skipped_every_time", phone: "1115557212", wantReason: translate.ReasonInvalidPhone},
+		{name: "letters_are_skipped_every_time", phone: "anonymous", wantReason: translate.ReasonInvalidPhone},
+	}
+	tr := newTranslator(t, translate.DefaultMapping())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := withPhone(seedEvents()["Interaction Deassigned"], tt.phone)
+			var first map[string]any
+			for i := range 3 {
+				got, err := tr.Translate(ev)
+				if tt.wantReason != "" {
+					if reason, ok := translate.IsSkip(err); !ok || reason != tt.wantReason {
+						t.Fatalf("translation %d: err %v, want skip %q", i+1, err, tt.wantReason)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("translation %d: %v", i+1, err)
+				}
+				wire := wireJSON(t, got)
+				if first == nil {
+					first = wire
+				} else if !reflect.DeepEqual(wire, first) {
+					t.Fatalf("translation %d differs:\n got %v\nwant %v", i+1, wire, first)
+				}
+			}
+		})
+	}
+}
