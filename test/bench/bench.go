@@ -61,6 +61,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			return nil, fmt.Errorf("restarting the bridge with %v: %w", env, err)
 		}
 	}
+	// Dispatchers connect with a backoff; the load starts once all have.
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	err = h.WaitDispatchersSubscribed(wctx)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
 	if o.RegalLatency > 0 {
 		latency := regaldouble.Duration(o.RegalLatency)
 		if err := h.SetRegalFaults(ctx, regaldouble.FaultsUpdate{Latency: &latency}); err != nil {

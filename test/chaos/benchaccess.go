@@ -1,9 +1,11 @@
 package chaos
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -111,6 +113,42 @@ func (h *Harness) StopBridge(grace time.Duration) {
 	for _, p := range append(append([]*process{}, c.dispatchers...), c.collector) {
 		p.stop(grace)
 	}
+}
+
+// WaitDispatchersSubscribed waits until every dispatcher, since its latest
+// start, has logged that it subscribed to the collector, so that a
+// measurement does not count the time dispatchers take to connect.
+func (h *Harness) WaitDispatchersSubscribed(ctx context.Context) error {
+	for _, p := range h.cluster.dispatchers {
+		for {
+			ok, err := subscribedSinceStart(p.logPath)
+			if err != nil {
+				return err
+			}
+			if ok {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("%s did not subscribe to the collector (see %s): %w", p.name, p.logPath, ctx.Err())
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// subscribedSinceStart reads a dispatcher's log: has it subscribed since
+// the harness last started it?
+func subscribedSinceStart(logPath string) (bool, error) {
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		return false, err
+	}
+	if i := bytes.LastIndex(b, []byte("=== chaos: starting ")); i >= 0 {
+		b = b[i:]
+	}
+	return bytes.Contains(b, []byte(`"msg":"subscribed to collector"`)), nil
 }
 
 // ScenarioEvents scripts calls with the chaos run's scenario (wave calls
