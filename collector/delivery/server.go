@@ -148,14 +148,15 @@ func (s *Server) Subscribe(stream deliveryv1.DeliveryService_SubscribeServer) er
 }
 
 // encodedForDispatcher is the entry's event as a dispatcher receives it:
-// the stored encoding without raw. Stored bytes that do not parse (never
-// written by this collector) are encoded again from the event.
+// the stored encoding without raw and attached data. Stored bytes that do
+// not parse (never written by this collector) are encoded again from the
+// event.
 func encodedForDispatcher(e eventstore.Entry) []byte {
-	if b, err := withoutRaw(e.Payload); err == nil && len(b) > 0 {
+	if b, err := dispatcherView(e.Payload); err == nil && len(b) > 0 {
 		return b
 	}
 	b, _ := proto.MarshalOptions{}.Marshal(e.Event)
-	b, _ = withoutRaw(b)
+	b, _ = dispatcherView(b)
 	return b
 }
 

@@ -23,9 +23,17 @@ func sampleEvent(raw []byte) *eventv1.Event {
 	}
 }
 
-func TestWithoutRaw(t *testing.T) {
+// sampleEventWithAttachedData is sampleEvent carrying attached data.
+func sampleEventWithAttachedData(raw []byte) *eventv1.Event {
+	ev := sampleEvent(raw)
+	ev.AttachedData = map[string]string{"campId": "7", "que": "~~queue~~phone~~"}
+	return ev
+}
+
+func TestDispatcherView(t *testing.T) {
 	withRaw, _ := proto.Marshal(sampleEvent([]byte(`{"Interaction":{"event":"InteractionQueued"}}`)))
 	noRaw, _ := proto.Marshal(sampleEvent(nil))
+	withAttached, _ := proto.Marshal(sampleEventWithAttachedData([]byte("frame")))
 	// Raw written first, as a decoder that kept unknown order might.
 	rawFirst := append(bytesField(12, []byte("frame")), noRaw...)
 	tests := []struct {
@@ -35,6 +43,7 @@ func TestWithoutRaw(t *testing.T) {
 		wantErr error
 	}{
 		{name: "raw_is_dropped", in: withRaw, want: noRaw},
+		{name: "attached_data_is_dropped", in: withAttached, want: noRaw},
 		{name: "raw_written_first_is_dropped", in: rawFirst, want: noRaw},
 		{name: "without_raw_is_returned_as_is", in: noRaw, want: noRaw},
 		{name: "empty_stays_empty", in: nil, want: nil},
@@ -42,7 +51,7 @@ func TestWithoutRaw(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := withoutRaw(tt.in)
+			got, err := dispatcherView(tt.in)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
@@ -56,11 +65,11 @@ func TestWithoutRaw(t *testing.T) {
 // TestEncodedSubscribeResponseReadsAsSubscribeResponse pins the wire
 // compatibility dispatchers rely on.
 func TestEncodedSubscribeResponseReadsAsSubscribeResponse(t *testing.T) {
-	ev := sampleEvent([]byte(`{"Interaction":{}}`))
+	ev := sampleEventWithAttachedData([]byte(`{"Interaction":{}}`))
 	payload, _ := proto.Marshal(ev)
 	tc := map[string]string{"traceparent": "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01"}
 	wire, err := proto.Marshal(&deliveryv1.EncodedSubscribeResponse{Kind: &deliveryv1.EncodedSubscribeResponse_Delivery{
-		Delivery: &deliveryv1.EncodedDelivery{DeliveryId: 42, Redelivery: 2, Event: mustWithoutRaw(t, payload), TraceContext: tc}}})
+		Delivery: &deliveryv1.EncodedDelivery{DeliveryId: 42, Redelivery: 2, Event: mustDispatcherView(t, payload), TraceContext: tc}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,9 +84,9 @@ func TestEncodedSubscribeResponseReadsAsSubscribeResponse(t *testing.T) {
 	}
 }
 
-func mustWithoutRaw(t *testing.T, b []byte) []byte {
+func mustDispatcherView(t *testing.T, b []byte) []byte {
 	t.Helper()
-	out, err := withoutRaw(b)
+	out, err := dispatcherView(b)
 	if err != nil {
 		t.Fatal(err)
 	}

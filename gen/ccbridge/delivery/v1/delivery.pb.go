@@ -391,8 +391,9 @@ type Delivery struct {
 	DeliveryId uint64 `protobuf:"varint,1,opt,name=delivery_id,json=deliveryId,proto3" json:"delivery_id,omitempty"`
 	// redelivery counts earlier deliveries of this event that were not settled.
 	Redelivery uint32 `protobuf:"varint,2,opt,name=redelivery,proto3" json:"redelivery,omitempty"`
-	// event is the event to deliver, without raw: dispatchers translate the
-	// normalized fields, and the frame stays in the collector's store.
+	// event is the event to deliver, without raw and attached_data:
+	// dispatchers translate the normalized fields; the frame and its
+	// attached data stay in the collector's store (QueryService).
 	Event *v1.Event `protobuf:"bytes,3,opt,name=event,proto3" json:"event,omitempty"`
 	// trace_context is the W3C trace context of this delivery (a child of
 	// the event's own trace_context), so the dispatcher's spans nest under
