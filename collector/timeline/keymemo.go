@@ -19,9 +19,11 @@ const (
 	// trimInterval is how often an index is trimmed at most. Listings do
 	// not depend on it: they skip members past retention.
 	trimInterval = time.Minute
-	// keyMemoSize bounds the keys remembered (about 100 bytes each). A
-	// forgotten key costs one PEXPIRE (and trim) at its next write.
-	keyMemoSize = 1 << 17
+	// keyMemoSize bounds the keys remembered (about 130 bytes each, 4 MB
+	// in all; at 1,000 events/s a key is remembered for a minute or two,
+	// the span in which an interaction's keys are written). A forgotten
+	// key costs one PEXPIRE (and trim) at its next write.
+	keyMemoSize = 1 << 15
 )
 
 // expiryRefresh is how long a TTL set by the store is trusted: a

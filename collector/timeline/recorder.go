@@ -14,8 +14,9 @@ import (
 // RecorderOptions tune a Recorder.
 type RecorderOptions struct {
 	// QueueSize bounds the changes waiting to be written; above it new
-	// changes are dropped and counted (default 32768: seconds of changes
-	// at full speed; the queue's memory is resident once cycled through).
+	// changes are dropped and counted (default 16384: over a second of
+	// changes at full speed, 5 s at 1,000 events/s; the queue's memory is
+	// resident once cycled through).
 	QueueSize int
 	// BatchSize bounds the changes written in one pipeline (default 1024).
 	BatchSize int
@@ -36,7 +37,7 @@ type RecorderOptions struct {
 
 func (o *RecorderOptions) defaults() {
 	if o.QueueSize <= 0 {
-		o.QueueSize = 32768
+		o.QueueSize = 16384
 	}
 	if o.Linger == 0 {
 		o.Linger = 20 * time.Millisecond
