@@ -106,7 +106,8 @@ func measure(ctx context.Context, h *chaos.Harness, o Options) (*Report, error) 
 		return nil, err
 	}
 	pub := newPublisher(h, newScript(o.Seed, o.Events), o.Rate)
-	stopProgress := startProgress(ctx, o, h, pub, started)
+	samples := &rssSamples{}
+	stopProgress := startProgress(ctx, o, h, pub, started, samples)
 	defer stopProgress()
 
 	o.Logger.Info("publishing", "lines", o.Events, "rate", o.Rate)
@@ -149,18 +150,20 @@ func measure(ctx context.Context, h *chaos.Harness, o Options) (*Report, error) 
 	if ceiling.Accepted == 0 {
 		return nil, errors.New("the ceiling's requests were all refused")
 	}
-	return assemble(o, h, started, host, arrivals, usage, cmdsAfter-cmdsBefore, ceiling), nil
+	r := assemble(o, h, started, host, arrivals, usage, cmdsAfter-cmdsBefore, ceiling)
+	r.RSSTrend = samples.trends()
+	return r, nil
 }
 
 // startProgress prints progress lines when o asks for them; the returned
 // function stops them and may be called more than once.
-func startProgress(ctx context.Context, o Options, h *chaos.Harness, pub *publisher, start time.Time) (stop func()) {
+func startProgress(ctx context.Context, o Options, h *chaos.Harness, pub *publisher, start time.Time, samples *rssSamples) (stop func()) {
 	if o.ProgressEvery <= 0 {
 		return func() {}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Go(func() { reportProgress(ctx, o.Progress, o.ProgressEvery, h, pub, start) })
+	wg.Go(func() { reportProgress(ctx, o.Progress, o.ProgressEvery, h, pub, start, samples) })
 	return func() { cancel(); wg.Wait() }
 }
 

@@ -68,3 +68,25 @@ func TestSweepSummaryShowsGrowthOverTheFirstRun(t *testing.T) {
 		t.Errorf("summary:\n%s\nwant:\n%s", b.String(), want)
 	}
 }
+
+func TestRSSTrendStartsAfterWarmUp(t *testing.T) {
+	var s rssSamples
+	for i, mb := range []float64{20, 40, 50, 50, 55, 52} {
+		// One sample a minute; warm-up ends at 5 minutes (the 50 of 5m).
+		s.add(time.Duration(i+1)*time.Minute, map[string]float64{"collector": mb})
+	}
+	got := s.trends()
+	want := []RSSTrend{{Name: "collector", WarmAt: 300, WarmMB: 55, LastMB: 52, ChangePct: 100 * (52.0 - 55) / 55, MinMB: 52, MaxMB: 55}}
+	if len(got) != 1 || got[0] != want[0] {
+		t.Fatalf("trends = %+v, want %+v", got, want)
+	}
+	var short rssSamples
+	short.add(time.Minute, map[string]float64{"collector": 30})
+	short.add(2*time.Minute, map[string]float64{"collector": 33})
+	if got := short.trends(); len(got) != 1 || got[0].WarmMB != 30 || got[0].LastMB != 33 {
+		t.Fatalf("a run shorter than the warm-up starts at its first sample, got %+v", got)
+	}
+	if (&rssSamples{}).trends() != nil {
+		t.Fatal("no samples, no trend")
+	}
+}

@@ -22,6 +22,9 @@ type Report struct {
 	Usage   []ProcessUsage `json:"processes"`
 	Redis   RedisUse       `json:"redis"`
 	Ceiling Ceiling        `json:"ceiling"`
+	// RSSTrend is each process's RSS after warm-up, from the progress
+	// samples (runs with -progress only).
+	RSSTrend []RSSTrend `json:"rss_trend,omitempty"`
 	// Ratio is end-to-end Regal events per second over the ceiling's
 	// accepted requests per second.
 	Ratio float64 `json:"ratio_end_to_end_to_ceiling"`
@@ -117,6 +120,17 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if len(r.RSSTrend) > 0 {
+		fmt.Fprintf(&b, "rss trend    from the sample at %s (warm) to the last one\n", time.Duration(r.RSSTrend[0].WarmAt*float64(time.Second)).Round(time.Second))
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "process\twarm MB\tlast MB\tchange\tmin MB\tmax MB\t")
+		for _, t := range r.RSSTrend {
+			fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%+.1f%%\t%.1f\t%.1f\t\n", t.Name, t.WarmMB, t.LastMB, t.ChangePct, t.MinMB, t.MaxMB)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
 	}
 	for _, e := range r.UnexpectedExits {
 		fmt.Fprintf(&b, "unexpected exit: %s\n", e)
