@@ -14,12 +14,12 @@ type traceCache struct {
 type cacheEntry struct{ id, traceparent string }
 
 // traceCacheSize is the interactions a tenant's admitter remembers: at
-// 1,000 events/s (about 150 new interactions a second) the last two
-// minutes' worth, which holds nearly every interaction still talking. An
-// older one costs a Redis read when it speaks again. About 200 bytes
-// each, so the cache stays near 4 MB instead of growing for the first
-// quarter hour of a busy day.
-const traceCacheSize = 20_000
+// 1,000 events/s (about 150 new interactions a second) the last minute's
+// worth, which holds most interactions still talking. An older one costs
+// a Redis read (batched) when it speaks again. About 250 bytes each, so
+// the cache stays near 2.5 MB instead of growing for the first quarter
+// hour of a busy day.
+const traceCacheSize = 10_000
 
 func newTraceCache(max int) *traceCache {
 	return &traceCache{max: max, order: list.New(), byID: map[string]*list.Element{}}

@@ -54,6 +54,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.CeilingConcurrency, "ceiling-concurrency", o.CeilingConcurrency, "the ceiling's requests in flight (0 = dispatchers × their max_in_flight)")
 	fs.DurationVar(&o.CompleteTimeout, "timeout", o.CompleteTimeout, "how long to wait, after publishing, for Regal to accept everything")
 	fs.DurationVar(&o.ProgressEvery, "progress", 0, "print published, accepted and RSS per process at this interval (0 = never)")
+	fs.Func("bridge-env", "NAME=value added to the collector's and dispatchers' environment (repeatable), e.g. GOMEMLIMIT=40MiB", func(v string) error {
+		if !strings.Contains(v, "=") {
+			return fmt.Errorf("want NAME=value, got %q", v)
+		}
+		o.BridgeEnv = append(o.BridgeEnv, v)
+		return nil
+	})
 	fs.StringVar(&o.CPUProfileDir, "cpuprofile", "", "write the collector's and each dispatcher's CPU profile into this directory (go tool pprof <file>)")
 	sweep := fs.String("sweep-dispatchers", "", "run once per dispatcher count (e.g. 1,4) and print the throughput growth")
 	jsonPath := fs.String("json", "", "also write the report as JSON to this file")

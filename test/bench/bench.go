@@ -42,7 +42,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	defer h.Close()
-	var env []string
+	env := append([]string(nil), o.BridgeEnv...)
 	if !o.Tracing {
 		env = append(env, "OTEL_TRACES_SAMPLER=always_off")
 	}
@@ -193,6 +193,7 @@ func assemble(o Options, h *chaos.Harness, started time.Time, host Host, a *arri
 		Setup: Setup{
 			Events: o.Events, Rate: o.Rate, Dispatchers: o.Dispatchers, MaxInFlight: o.MaxInFlight,
 			RegalLatencyMS: milliseconds(o.RegalLatency), RedisFsync: o.RedisFsync, Tracing: o.Tracing, Seed: o.Seed,
+			BridgeEnv: o.BridgeEnv,
 		},
 		Host:    host,
 		Flow:    a.flow,

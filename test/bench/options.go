@@ -49,6 +49,9 @@ type Options struct {
 	Dir string
 	// BinDir holds prebuilt binaries; empty builds them into Dir/bin.
 	BinDir string
+	// BridgeEnv is added to the collector's and dispatchers' environment
+	// ("NAME=value"), e.g. GOMEMLIMIT for a memory budget.
+	BridgeEnv []string
 	// CPUProfileDir, when set, makes the collector and each dispatcher
 	// write a CPU profile there (<service>-<pid>.pprof) covering their
 	// start and the load; the bridge is stopped before the ceiling runs.

@@ -34,14 +34,15 @@ type Report struct {
 
 // Setup is the run's options.
 type Setup struct {
-	Events         int     `json:"events"`
-	Rate           float64 `json:"rate"` // lines/s; 0 = full speed
-	Dispatchers    int     `json:"dispatchers"`
-	MaxInFlight    int     `json:"max_in_flight"` // per dispatcher
-	RegalLatencyMS float64 `json:"regal_latency_ms"`
-	RedisFsync     string  `json:"redis_appendfsync"`
-	Tracing        bool    `json:"tracing"`
-	Seed           int64   `json:"seed"`
+	Events         int      `json:"events"`
+	Rate           float64  `json:"rate"` // lines/s; 0 = full speed
+	Dispatchers    int      `json:"dispatchers"`
+	MaxInFlight    int      `json:"max_in_flight"` // per dispatcher
+	RegalLatencyMS float64  `json:"regal_latency_ms"`
+	RedisFsync     string   `json:"redis_appendfsync"`
+	BridgeEnv      []string `json:"bridge_env,omitempty"`
+	Tracing        bool     `json:"tracing"`
+	Seed           int64    `json:"seed"`
 }
 
 // Host is the machine the run used.
@@ -102,6 +103,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		r.Host.CPUs, r.Host.LoadBefore, r.Host.LoadAfter, r.Host.GoVersion, r.Dir)
 	fmt.Fprintf(&b, "setup        %d SAPI lines at %s, %d dispatchers × %d in flight, Regal latency %gms, Redis appendfsync %s, tracing %s, seed %d\n",
 		s.Events, rate, s.Dispatchers, s.MaxInFlight, s.RegalLatencyMS, s.RedisFsync, onOff(s.Tracing), s.Seed)
+	if len(s.BridgeEnv) > 0 {
+		fmt.Fprintf(&b, "bridge env   %s\n", strings.Join(s.BridgeEnv, " "))
+	}
 	fmt.Fprintf(&b, "flow         %d lines → %d Regal events expected, %d delivered, %d duplicates, %d unknown, in %.2fs (published in %.2fs)\n",
 		f.SAPILines, f.RegalExpected, f.RegalDelivered, f.Duplicates, f.Unknown, f.Seconds, f.PublishSeconds)
 	fmt.Fprintf(&b, "end to end   %.0f Regal events/s  (%.0f SAPI lines/s)\n", f.RegalEventsPerSec, f.SAPILinesPerSecond)
