@@ -91,7 +91,9 @@ func (p *pipeline) keepMalformed(ctx context.Context, frame []byte, cause error)
 // spans; run stores them and enqueues them, in the same order.
 func (p *pipeline) run() {
 	defer close(p.done)
-	prepared := make(chan preparedBatch, 1)
+	// Unbuffered: at most one batch waits prepared, so a crash loses no
+	// more unadmitted events than need be (see README, at-least-once).
+	prepared := make(chan preparedBatch)
 	go p.prepare(prepared)
 	for {
 		select {
