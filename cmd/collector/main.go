@@ -20,9 +20,17 @@ import (
 	"github.com/ccbridge/bridge/internal/telemetry"
 )
 
+// gcPercent is the collector's GOGC unless the environment sets one. Its
+// heap is mostly caches of recent interactions that stay live, so the
+// default 100 % growth doubles it: at 40 % the collector stays within a
+// 64 MiB RSS at 1,000 events/s for no measurable CPU (README,
+// Performance).
+const gcPercent = 40
+
 func main() {
 	path := flag.String("config", process.EnvOr("CCB_CONFIG", "bridge.yaml"), "configuration file (env CCB_CONFIG)")
 	flag.Parse()
+	process.SetDefaultGCPercent(gcPercent)
 	if err := run(*path); err != nil {
 		fmt.Fprintln(os.Stderr, "collector:", err)
 		os.Exit(1)

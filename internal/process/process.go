@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 	"time"
 
@@ -60,4 +61,12 @@ func StartCPUProfile(service string) (stop func(), err error) {
 		pprof.StopCPUProfile()
 		_ = f.Close()
 	}, nil
+}
+
+// SetDefaultGCPercent sets the garbage collector's target heap growth
+// (GOGC) to pct, unless the GOGC environment variable sets it.
+func SetDefaultGCPercent(pct int) {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(pct)
+	}
 }
