@@ -24,32 +24,24 @@ var deadLettersList = command{
 				return usageError("--since: %v", err)
 			}
 			req := &queryv1.ListDeadLettersRequest{Parent: s.parent(), Interaction: *interaction, Event: *event,
-				StartTime: start, PageToken: p.pageToken}
+				StartTime: start}
 			tw := newTable(out)
 			fmt.Fprintln(tw, "DEAD-LETTERED\tEVENT\tTYPE\tINTERACTION\tREGAL\tATTEMPTS\tREASON")
 			printed := 0
-			for {
-				req.PageSize = p.pageSize(printed)
-				cctx, cancel := s.callCtx(ctx)
-				resp, err := s.client.ListDeadLetters(cctx, req)
-				cancel()
-				if err != nil {
-					return err
+			next, err := listPages(ctx, s, &p, func(ctx context.Context, size int32, token string) ([]*queryv1.DeadLetter, string, error) {
+				req.PageSize, req.PageToken = size, token
+				resp, err := s.client.ListDeadLetters(ctx, req)
+				return resp.GetDeadLetters(), resp.GetNextPageToken(), err
+			}, func(d *queryv1.DeadLetter) error {
+				printed++
+				if s.g.json {
+					return printJSON(out, d, true)
 				}
-				for _, d := range resp.GetDeadLetters() {
-					printed++
-					if s.g.json {
-						if err := printJSON(out, d, true); err != nil {
-							return err
-						}
-						continue
-					}
-					printDeadLetter(tw, d)
-				}
-				req.PageToken = resp.GetNextPageToken()
-				if req.PageToken == "" || p.done(printed) {
-					break
-				}
+				printDeadLetter(tw, d)
+				return nil
+			})
+			if err != nil {
+				return err
 			}
 			if !s.g.json {
 				if printed == 0 {
@@ -57,7 +49,7 @@ var deadLettersList = command{
 					return nil
 				}
 				_ = tw.Flush()
-				if hint := nextPageHint(req.GetPageToken()); hint != "" {
+				if hint := nextPageHint(next); hint != "" {
 					fmt.Fprintln(out, hint)
 				}
 			}

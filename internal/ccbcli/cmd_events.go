@@ -71,44 +71,34 @@ var eventsList = command{
 			if err != nil {
 				return err
 			}
-			req := &queryv1.ListEventsRequest{Parent: s.parent(), Filter: filter, DeliveryState: queryv1.DeliveryState(st), PageToken: p.pageToken}
+			req := &queryv1.ListEventsRequest{Parent: s.parent(), Filter: filter, DeliveryState: queryv1.DeliveryState(st)}
 			tw := newTable(out)
 			if !s.g.json && !*quiet {
 				fmt.Fprintln(tw, "RECEIVED\tEVENT\tTYPE\tINTERACTION\tPHONE\tDELIVERY\tDETAIL")
 			}
-			printed := 0
-			for {
-				req.PageSize = p.pageSize(printed)
-				cctx, cancel := s.callCtx(ctx)
-				resp, err := s.client.ListEvents(cctx, req)
-				cancel()
-				if err != nil {
-					return err
+			next, err := listPages(ctx, s, &p, func(ctx context.Context, size int32, token string) ([]*queryv1.Event, string, error) {
+				req.PageSize, req.PageToken = size, token
+				resp, err := s.client.ListEvents(ctx, req)
+				return resp.GetEvents(), resp.GetNextPageToken(), err
+			}, func(e *queryv1.Event) error {
+				if s.g.json {
+					return printJSON(out, e, true)
 				}
-				for _, e := range resp.GetEvents() {
-					printed++
-					if s.g.json {
-						if err := printJSON(out, e, true); err != nil {
-							return err
-						}
-						continue
-					}
-					if *quiet {
-						fmt.Fprintln(out, idOf(e.GetName()))
-						continue
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", clock(e.GetReceiveTime()), short(idOf(e.GetName())),
-						e.GetEventType(), idOf(e.GetInteraction()), orDash(e.GetPhoneNumber()),
-						state(e.GetDelivery().GetState()), deliveryDetail(e.GetDelivery()))
+				if *quiet {
+					fmt.Fprintln(out, idOf(e.GetName()))
+					return nil
 				}
-				req.PageToken = resp.GetNextPageToken()
-				if req.PageToken == "" || p.done(printed) {
-					break
-				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", clock(e.GetReceiveTime()), short(idOf(e.GetName())),
+					e.GetEventType(), idOf(e.GetInteraction()), orDash(e.GetPhoneNumber()),
+					state(e.GetDelivery().GetState()), deliveryDetail(e.GetDelivery()))
+				return nil
+			})
+			if err != nil {
+				return err
 			}
 			if !s.g.json && !*quiet {
 				_ = tw.Flush()
-				if hint := nextPageHint(req.GetPageToken()); hint != "" {
+				if hint := nextPageHint(next); hint != "" {
 					fmt.Fprintln(out, hint)
 				}
 			}

@@ -25,7 +25,7 @@ var interactionsList = command{
 			if err != nil {
 				return err
 			}
-			req := &queryv1.ListInteractionsRequest{Parent: s.parent(), Filter: filter, PageToken: p.pageToken}
+			req := &queryv1.ListInteractionsRequest{Parent: s.parent(), Filter: filter}
 			switch *statusFlag {
 			case "":
 			case "dead", "dead_letters", "has_dead_letters":
@@ -39,39 +39,29 @@ var interactionsList = command{
 			if !s.g.json && !*quiet {
 				fmt.Fprintln(tw, "UPDATED\tINTERACTION\tPHONE\tCAMPAIGN\tQUEUE\tAGENTS\tEVENTS")
 			}
-			printed := 0
-			for {
-				req.PageSize = p.pageSize(printed)
-				cctx, cancel := s.callCtx(ctx)
-				resp, err := s.client.ListInteractions(cctx, req)
-				cancel()
-				if err != nil {
-					return err
+			next, err := listPages(ctx, s, &p, func(ctx context.Context, size int32, token string) ([]*queryv1.Interaction, string, error) {
+				req.PageSize, req.PageToken = size, token
+				resp, err := s.client.ListInteractions(ctx, req)
+				return resp.GetInteractions(), resp.GetNextPageToken(), err
+			}, func(in *queryv1.Interaction) error {
+				if s.g.json {
+					return printJSON(out, in, true)
 				}
-				for _, in := range resp.GetInteractions() {
-					printed++
-					if s.g.json {
-						if err := printJSON(out, in, true); err != nil {
-							return err
-						}
-						continue
-					}
-					if *quiet {
-						fmt.Fprintln(out, in.GetInteractionId())
-						continue
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", clock(in.GetUpdateTime()), in.GetInteractionId(),
-						orDash(in.GetPhoneNumber()), idOrDash(in.GetCampaignId()), idOrDash(in.GetQueueId()),
-						orDash(strings.Join(in.GetAgentIds(), ",")), countsLine(in.GetCounts()))
+				if *quiet {
+					fmt.Fprintln(out, in.GetInteractionId())
+					return nil
 				}
-				req.PageToken = resp.GetNextPageToken()
-				if req.PageToken == "" || p.done(printed) {
-					break
-				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", clock(in.GetUpdateTime()), in.GetInteractionId(),
+					orDash(in.GetPhoneNumber()), idOrDash(in.GetCampaignId()), idOrDash(in.GetQueueId()),
+					orDash(strings.Join(in.GetAgentIds(), ",")), countsLine(in.GetCounts()))
+				return nil
+			})
+			if err != nil {
+				return err
 			}
 			if !s.g.json && !*quiet {
 				_ = tw.Flush()
-				if hint := nextPageHint(req.GetPageToken()); hint != "" {
+				if hint := nextPageHint(next); hint != "" {
 					fmt.Fprintln(out, hint)
 				}
 			}

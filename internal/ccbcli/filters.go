@@ -1,6 +1,7 @@
 package ccbcli
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"slices"
@@ -64,6 +65,33 @@ func (p *pageFlags) pageSize(printed int) int32 {
 }
 
 func (p *pageFlags) done(printed int) bool { return p.limit > 0 && printed >= p.limit }
+
+// listPages asks fetch for page after page, starting at p's page token,
+// and hands every item to each, until the last page or p's limit. It
+// returns the token of the page after the last one fetched ("" at the end).
+func listPages[T any](ctx context.Context, s *session, p *pageFlags,
+	fetch func(ctx context.Context, size int32, token string) (items []T, next string, err error),
+	each func(T) error) (string, error) {
+	token, printed := p.pageToken, 0
+	for {
+		cctx, cancel := s.callCtx(ctx)
+		items, next, err := fetch(cctx, p.pageSize(printed), token)
+		cancel()
+		if err != nil {
+			return "", err
+		}
+		for _, it := range items {
+			printed++
+			if err := each(it); err != nil {
+				return "", err
+			}
+		}
+		token = next
+		if token == "" || p.done(printed) {
+			return token, nil
+		}
+	}
+}
 
 // enumFlag reads a lower-case enum value name (without its prefix).
 func enumFlag(value, prefix string, values map[string]int32) (int32, error) {
