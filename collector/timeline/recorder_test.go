@@ -104,7 +104,7 @@ func TestRecorderLingerGathersATrickleIntoOneWrite(t *testing.T) {
 	}{
 		// Far above the time it takes to queue the changes.
 		{name: "changes_within_the_linger_share_one_write", linger: 500 * time.Millisecond, wantWrites: 1},
-		{name: "negative_linger_writes_at_once", linger: -1},
+		{name: "without_linger_every_change_is_still_recorded", linger: -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
