@@ -63,7 +63,9 @@ func (c *Collector) observeGauges(tel *telemetry.Telemetry) error {
 	stalls, err8 := m.Int64ObservableCounter("ccb.collector.sapi.stalls", metric.WithDescription("SAPI streams dropped by the idle watchdog (no data, not even heartbeats)."))
 	gaps, err9 := m.Int64ObservableCounter("ccb.collector.sapi.possible_gaps", metric.WithDescription("Reconnections after an outage longer than 8x8's 2-hour replay cache: events may be lost."))
 	outage, err10 := m.Float64ObservableGauge("ccb.collector.sapi.outage", metric.WithDescription("Seconds the tenant's SAPI stream has been down (0 while streaming); past 7200 8x8 no longer replays."), metric.WithUnit("s"))
-	for _, err := range []error{err1, err2, err3, err4, err5, err6, err7, err8, err9, err10} {
+	tlChanges, err11 := m.Int64ObservableCounter("ccb.collector.timeline.changes", metric.WithDescription("Timeline changes (what happened to an event, for the query API), by result: recorded, dropped (queue full) or failed (Redis kept failing)."), metric.WithUnit("{change}"))
+	tlQueued, err12 := m.Int64ObservableGauge("ccb.collector.timeline.queued_bytes", metric.WithDescription("Event bytes held by timeline changes waiting to be written (bounded; above the bound changes are dropped)."), metric.WithUnit("By"))
+	for _, err := range []error{err1, err2, err3, err4, err5, err6, err7, err8, err9, err10, err11, err12} {
 		if err != nil {
 			return err
 		}
@@ -71,6 +73,11 @@ func (c *Collector) observeGauges(tel *telemetry.Telemetry) error {
 	_, err := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		st := c.sched.Stats()
 		o.ObserveInt64(backlog, int64(st.Buffered))
+		rs := c.recorder.Stats()
+		o.ObserveInt64(tlChanges, rs.Recorded, metric.WithAttributes(attribute.String("result", "recorded")))
+		o.ObserveInt64(tlChanges, rs.Dropped, metric.WithAttributes(attribute.String("result", "dropped")))
+		o.ObserveInt64(tlChanges, rs.Failed, metric.WithAttributes(attribute.String("result", "failed")))
+		o.ObserveInt64(tlQueued, rs.QueuedBytes)
 		o.ObserveInt64(sessions, int64(st.Sessions))
 		for name, n := range st.InFlightBy {
 			o.ObserveInt64(inflight, int64(n), metric.WithAttributes(attribute.String("dispatcher", name)))
@@ -93,7 +100,7 @@ func (c *Collector) observeGauges(tel *telemetry.Telemetry) error {
 			o.ObserveFloat64(outage, down, tenant)
 		}
 		return nil
-	}, backlog, inflight, sessions, state, unauthorized, reconnects, age, stalls, gaps, outage)
+	}, backlog, inflight, sessions, state, unauthorized, reconnects, age, stalls, gaps, outage, tlChanges, tlQueued)
 	return err
 }
 

@@ -18,6 +18,12 @@ type RecorderOptions struct {
 	// changes at full speed, 5 s at 1,000 events/s; the queue's memory is
 	// resident once cycled through).
 	QueueSize int
+	// QueueBytes bounds the memory of the queued changes, counted as the
+	// event bytes each keeps alive (see changeBytes); above it new changes
+	// are dropped and counted too (default 8 MiB: about 1,500 received
+	// events of 8x8's size, over a second at 1,000 events/s). QueueSize
+	// alone would let a slow Redis hold 16,384 full events (~80 MiB).
+	QueueBytes int64
 	// BatchSize bounds the changes written in one pipeline (default 1024).
 	BatchSize int
 	// Linger is how long the writer waits for more changes after the
@@ -38,6 +44,9 @@ type RecorderOptions struct {
 func (o *RecorderOptions) defaults() {
 	if o.QueueSize <= 0 {
 		o.QueueSize = 16384
+	}
+	if o.QueueBytes <= 0 {
+		o.QueueBytes = 8 << 20
 	}
 	if o.Linger == 0 {
 		o.Linger = 20 * time.Millisecond
@@ -77,6 +86,9 @@ type Recorder struct {
 	done   chan struct{}
 
 	recorded, dropped, failed, writes atomic.Int64
+	// queuedBytes is the changeBytes of the changes queued or being
+	// written.
+	queuedBytes atomic.Int64
 }
 
 // RecorderStats counts what a recorder did with the changes it was given.
@@ -89,6 +101,18 @@ type RecorderStats struct {
 	Failed int64
 	// Writes is the batches written (one Redis pipeline each).
 	Writes int64
+	// QueuedBytes is what the changes queued or being written keep alive
+	// (see RecorderOptions.QueueBytes), at the moment of the call.
+	QueuedBytes int64
+}
+
+// changeBytes is what a queued change keeps in memory: its event's raw
+// payload and stored encoding (the bulk of an event), plus the decoded
+// fields. Changes after the admission share their event with the
+// scheduler, so this overstates them: the bound errs on the safe side.
+func changeBytes(c *Change) int64 {
+	const decoded = 512
+	return int64(decoded + len(c.Payload) + len(c.Event.GetRaw()))
 }
 
 // NewRecorder starts a recorder writing to store. Close stops it.
@@ -147,7 +171,8 @@ func (r *Recorder) Settled(e eventstore.Entry, res scheduler.Result) {
 
 // Stats returns the counters.
 func (r *Recorder) Stats() RecorderStats {
-	return RecorderStats{Recorded: r.recorded.Load(), Dropped: r.dropped.Load(), Failed: r.failed.Load(), Writes: r.writes.Load()}
+	return RecorderStats{Recorded: r.recorded.Load(), Dropped: r.dropped.Load(), Failed: r.failed.Load(),
+		Writes: r.writes.Load(), QueuedBytes: r.queuedBytes.Load()}
 }
 
 // Close stops accepting changes, writes the queued ones and returns when
@@ -177,9 +202,16 @@ func (r *Recorder) enqueue(c Change) {
 		r.dropped.Add(1)
 		return
 	}
+	n := changeBytes(&c)
+	if r.queuedBytes.Add(n) > r.opts.QueueBytes {
+		r.queuedBytes.Add(-n)
+		r.dropped.Add(1)
+		return
+	}
 	select {
 	case r.queue <- c:
 	default:
+		r.queuedBytes.Add(-n)
 		r.dropped.Add(1)
 	}
 }
@@ -221,6 +253,11 @@ func (r *Recorder) run() {
 		}
 		linger.Stop()
 		r.write(batch)
+		var n int64
+		for i := range batch {
+			n += changeBytes(&batch[i])
+		}
+		r.queuedBytes.Add(-n)
 		clear(batch) // let the events be collected
 	}
 }

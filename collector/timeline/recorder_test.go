@@ -131,3 +131,42 @@ func TestRecorderLingerGathersATrickleIntoOneWrite(t *testing.T) {
 		})
 	}
 }
+
+func TestRecorderBoundsTheMemoryItsQueueHolds(t *testing.T) {
+	tests := []struct {
+		name       string
+		queueBytes int64
+		wantDrops  bool
+	}{
+		{name: "a_stalled_redis_fills_the_byte_bound_and_later_changes_are_dropped", queueBytes: 64 << 10, wantDrops: true},
+		{name: "a_bound_above_what_is_queued_drops_nothing", queueBytes: 64 << 20, wantDrops: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := redistest.Start(t, redistest.Options{})
+			rdb := srv.Client(t)
+			s := newStore(t, rdb, "bytes")
+			r := timeline.NewRecorder(s, timeline.RecorderOptions{QueueSize: 100_000, QueueBytes: tt.queueBytes, BatchSize: 100})
+			if err := rdb.Do(context.Background(), "CLIENT", "PAUSE", "500", "ALL").Err(); err != nil {
+				t.Fatal(err)
+			}
+			const calls, raw = 1000, 1024
+			for i := range calls {
+				ev := call{id: fmt.Sprintf("int-%d", i%50)}.event(fmt.Sprintf("k-%d", i), "InteractionCreated", 0)
+				ev.Raw = make([]byte, raw)
+				r.Admitted([]eventstore.Admission{{Verdict: eventstore.VerdictNew, Entry: eventstore.Entry{Event: ev}}})
+				if st := r.Stats(); st.QueuedBytes > tt.queueBytes {
+					t.Fatalf("after %d calls the queue holds %d bytes, above its bound of %d", i+1, st.QueuedBytes, tt.queueBytes)
+				}
+			}
+			closeRecorder(t, r)
+			st := r.Stats()
+			if st.Recorded+st.Dropped+st.Failed != calls || (st.Dropped > 0) != tt.wantDrops {
+				t.Fatalf("stats %+v for %d calls, drops wanted: %v", st, calls, tt.wantDrops)
+			}
+			if st.QueuedBytes != 0 {
+				t.Fatalf("%d bytes still counted as queued after Close", st.QueuedBytes)
+			}
+		})
+	}
+}

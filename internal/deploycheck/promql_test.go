@@ -35,6 +35,8 @@ var knownMetrics = map[string][]string{
 	"ccb_collector_sapi_stalls_total":           {"tenant"},
 	"ccb_collector_sapi_possible_gaps_total":    {"tenant"},
 	"ccb_collector_sapi_outage_seconds":         {"tenant"},
+	"ccb_collector_timeline_changes_total":      {"result"},
+	"ccb_collector_timeline_queued_bytes":       nil,
 	// dispatcher
 	"ccb_dispatcher_deliveries_total": {"outcome", "reason"},
 	"ccb_dispatcher_in_flight":        nil,

@@ -246,6 +246,8 @@ func TestMetricsMatchWhatTheDoublesSaw(t *testing.T) {
 		{"settled as delivered", sum(col, "ccb_collector_deliveries_settled_total", `outcome="delivered"`), float64(len(got))},
 		{"malformed", sum(col, "ccb_collector_frames_malformed_total"), 0},
 		{"backlog", sum(col, "ccb_collector_backlog"), 0},
+		{"timeline changes dropped", sum(col, "ccb_collector_timeline_changes_total", `result="dropped"`), 0},
+		{"timeline changes failed", sum(col, "ccb_collector_timeline_changes_total", `result="failed"`), 0},
 		{"sapi connected", sum(col, "ccb_collector_sapi_connected"), 1},
 	}
 	var delivered, ok200, r503, r429, retries, latencyCount float64
@@ -288,5 +290,10 @@ func TestMetricsMatchWhatTheDoublesSaw(t *testing.T) {
 		if c.got != c.want {
 			t.Errorf("%s: metrics say %v, the doubles saw %v", c.name, c.got, c.want)
 		}
+	}
+	// The timeline writes behind delivery; its counter exists (the dropped
+	// check above is not vacuous) once it recorded something.
+	if n := sum(col, "ccb_collector_timeline_changes_total", `result="recorded"`); n == 0 {
+		t.Errorf("timeline changes recorded: metrics say 0 after %d events", len(events))
 	}
 }
