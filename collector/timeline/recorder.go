@@ -14,15 +14,15 @@ import (
 // RecorderOptions tune a Recorder.
 type RecorderOptions struct {
 	// QueueSize bounds the changes waiting to be written; above it new
-	// changes are dropped and counted (default 16384: over a second of
-	// changes at full speed, 5 s at 1,000 events/s; the queue's memory is
-	// resident once cycled through).
+	// changes are dropped and counted (default 4096: QueueBytes is reached
+	// first with 8x8-sized events, and the queue's slots are resident once
+	// cycled through).
 	QueueSize int
 	// QueueBytes bounds the memory of the queued changes, counted as the
 	// event bytes each keeps alive (see changeBytes); above it new changes
 	// are dropped and counted too (default 8 MiB: about 1,500 received
-	// events of 8x8's size, over a second at 1,000 events/s). QueueSize
-	// alone would let a slow Redis hold 16,384 full events (~80 MiB).
+	// events of 8x8's size, over a second at 1,000 events/s). A count
+	// alone would let a slow Redis hold thousands of full events.
 	QueueBytes int64
 	// BatchSize bounds the changes written in one pipeline (default 1024).
 	BatchSize int
@@ -43,7 +43,7 @@ type RecorderOptions struct {
 
 func (o *RecorderOptions) defaults() {
 	if o.QueueSize <= 0 {
-		o.QueueSize = 16384
+		o.QueueSize = 4096
 	}
 	if o.QueueBytes <= 0 {
 		o.QueueBytes = 8 << 20
