@@ -72,7 +72,7 @@ func NewClient(cfg Config, httpClient *http.Client) *Client {
 			opts = append(opts, otelhttp.WithMeterProvider(cfg.MeterProvider))
 		}
 		c.httpClient = &http.Client{
-			Transport:     otelhttp.NewTransport(base, opts...),
+			Transport:     otelhttp.NewTransport(inMemoryBodyTransport{base}, opts...),
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 		c.closeIdle = base.CloseIdleConnections

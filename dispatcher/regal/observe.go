@@ -2,7 +2,6 @@ package regal
 
 import (
 	"context"
-	"net/http"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -108,17 +107,4 @@ func (o *observer) retry(ctx context.Context, wait time.Duration, out attemptOut
 		attribute.Float64("wait_seconds", wait.Seconds()),
 		telemetry.RegalStatusCodeKey.Int(out.status),
 	))
-}
-
-// spanAttributesTransport gives the HTTP CLIENT span made by otelhttp the
-// attributes the caller put in the request's context (the interaction id),
-// so a tag search finds it too. It sits inside otelhttp's transport, where
-// that span is already in the context.
-type spanAttributesTransport struct{ base http.RoundTripper }
-
-func (t spanAttributesTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if attrs := telemetry.SpanAttributes(r.Context()); len(attrs) > 0 {
-		trace.SpanFromContext(r.Context()).SetAttributes(attrs...)
-	}
-	return t.base.RoundTrip(r)
 }
