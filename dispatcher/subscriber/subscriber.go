@@ -229,6 +229,26 @@ func (s *Subscriber) session() error {
 		}
 	}()
 
+	// Deliveries run on workers that live as long as the stream: a
+	// goroutine per delivery grew a fresh stack through the HTTP and
+	// tracing calls every time (a few percent of a dispatcher's CPU).
+	work := make(chan *deliveryv1.Delivery)
+	defer close(work) // after handlers.Wait below: every worker is idle
+	handleOne := func(d *deliveryv1.Delivery) {
+		defer handlers.Done()
+		ack := s.handle(workCtx, d)
+		ack.DeliveryId = d.GetDeliveryId()
+		if workCtx.Err() != nil && ack.GetOutcome() != deliveryv1.Outcome_OUTCOME_DELIVERED {
+			return // the stream is gone or work was cancelled; redelivered
+		}
+		acks <- ack
+	}
+	worker := func(d *deliveryv1.Delivery) {
+		for ok := true; ok; d, ok = <-work {
+			handleOne(d)
+		}
+	}
+
 	var endErr error
 loop:
 	for {
@@ -241,15 +261,11 @@ loop:
 			s.stats.Deliveries++
 			s.mu.Unlock()
 			handlers.Add(1)
-			go func() {
-				defer handlers.Done()
-				ack := s.handle(workCtx, d)
-				ack.DeliveryId = d.GetDeliveryId()
-				if workCtx.Err() != nil && ack.GetOutcome() != deliveryv1.Outcome_OUTCOME_DELIVERED {
-					return // the stream is gone or work was cancelled; redelivered
-				}
-				acks <- ack
-			}()
+			select {
+			case work <- d: // an idle worker takes it
+			default:
+				go worker(d) // as many workers as deliveries at once: the collector bounds them
+			}
 		case err := <-recvErr:
 			endErr = err
 			cancelWork()
