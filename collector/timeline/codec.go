@@ -29,14 +29,16 @@ type eventRecord struct {
 // encode writes the event compressed (field 8, S2) when that is smaller,
 // else as is (field 1). Field 7 (DEFLATE) is only read.
 func (r eventRecord) encode() []byte {
-	b := make([]byte, 0, len(r.event)/3+64)
-	if z := compress(r.event); z != nil {
-		b = protowire.AppendTag(b, 8, protowire.BytesType)
-		b = protowire.AppendBytes(b, z)
-	} else {
-		b = protowire.AppendTag(b, 1, protowire.BytesType)
-		b = protowire.AppendBytes(b, r.event)
-	}
+	var b []byte
+	compressTo(r.event, func(z []byte) {
+		num, body := protowire.Number(8), z
+		if z == nil {
+			num, body = 1, r.event
+		}
+		b = make([]byte, 0, len(body)+64+len(r.dims.Phone)+16*len(r.dims.Agents))
+		b = protowire.AppendTag(b, num, protowire.BytesType)
+		b = protowire.AppendBytes(b, body)
+	})
 	b = appendString(b, 2, r.dims.Phone)
 	b = appendInt(b, 3, r.dims.CampaignID)
 	b = appendInt(b, 4, r.dims.QueueID)

@@ -5,6 +5,7 @@ import (
 	"compress/flate"
 	"errors"
 	"io"
+	"sync"
 
 	"github.com/klauspost/compress/s2"
 )
@@ -52,11 +53,30 @@ var (
 // compress returns p compressed with S2 and s2DictV1, or nil when that does
 // not make it smaller.
 func compress(p []byte) []byte {
-	z := s2DictV1.Encode(make([]byte, 0, s2.MaxEncodedLen(len(p))), p)
-	if len(z) >= len(p) {
-		return nil
-	}
+	var z []byte
+	compressTo(p, func(c []byte) { z = bytes.Clone(c) })
 	return z
+}
+
+// compressScratch holds S2's worst-case output buffers between calls.
+var compressScratch = sync.Pool{New: func() any { return new([]byte) }}
+
+// compressTo calls use with p compressed (valid only during the call), or
+// with nil when that does not make it smaller. The output goes through a
+// pooled buffer sized for the worst case, so a caller that copies it into
+// its own record allocates only what the record keeps.
+func compressTo(p []byte, use func(z []byte)) {
+	buf := compressScratch.Get().(*[]byte)
+	defer compressScratch.Put(buf)
+	if n := s2.MaxEncodedLen(len(p)); cap(*buf) < n {
+		*buf = make([]byte, n)
+	}
+	z := s2DictV1.Encode((*buf)[:cap(*buf)], p)
+	if len(z) >= len(p) {
+		use(nil)
+		return
+	}
+	use(z)
 }
 
 // decompress expands what compress made, refusing more than limit bytes.
