@@ -26,34 +26,44 @@ var errMalformedEvent = errors.New("delivery: stored event is not valid protobuf
 // dispatcherView returns an encoded Event without the fields dispatchers do
 // not read (raw and attached_data). The result shares no memory with
 // payload when such a field was present, and is payload itself otherwise.
+// It measures the view first, so that it allocates what the view keeps
+// (about a third of a stored 8x8 event), not the whole payload.
 func dispatcherView(payload []byte) ([]byte, error) {
-	var out []byte
-	rest := payload
-	for len(rest) > 0 {
-		num, typ, n := protowire.ConsumeTag(rest)
-		if n < 0 {
-			return nil, errMalformedEvent
+	size, drop := 0, false
+	if err := eachField(payload, func(num protowire.Number, field []byte) {
+		if forDispatcher(num) {
+			size += len(field)
+		} else {
+			drop = true
 		}
-		m := protowire.ConsumeFieldValue(num, typ, rest[n:])
-		if m < 0 {
-			return nil, errMalformedEvent
-		}
-		field := rest[:n+m]
-		rest = rest[n+m:]
-		if !forDispatcher(num) {
-			if out == nil {
-				// Copy what came before the first dropped field, once.
-				out = make([]byte, 0, len(payload))
-				out = append(out, payload[:len(payload)-len(rest)-len(field)]...)
-			}
-			continue
-		}
-		if out != nil {
-			out = append(out, field...)
-		}
+	}); err != nil {
+		return nil, err
 	}
-	if out == nil {
+	if !drop {
 		return payload, nil
 	}
+	out := make([]byte, 0, size)
+	_ = eachField(payload, func(num protowire.Number, field []byte) {
+		if forDispatcher(num) {
+			out = append(out, field...)
+		}
+	})
 	return out, nil
+}
+
+// eachField calls f with each field of an encoded message (tag included).
+func eachField(b []byte, f func(num protowire.Number, field []byte)) error {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return errMalformedEvent
+		}
+		m := protowire.ConsumeFieldValue(num, typ, b[n:])
+		if m < 0 {
+			return errMalformedEvent
+		}
+		f(num, b[:n+m])
+		b = b[n+m:]
+	}
+	return nil
 }

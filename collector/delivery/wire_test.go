@@ -58,6 +58,9 @@ func TestDispatcherView(t *testing.T) {
 			if err == nil && !bytes.Equal(got, tt.want) {
 				t.Fatalf("got %x, want %x", got, tt.want)
 			}
+			if len(got) != len(tt.in) && cap(got) != len(got) {
+				t.Fatalf("the view holds %d bytes in a buffer of %d: it should allocate what it keeps", len(got), cap(got))
+			}
 		})
 	}
 }
