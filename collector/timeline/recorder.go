@@ -14,15 +14,15 @@ import (
 // RecorderOptions tune a Recorder.
 type RecorderOptions struct {
 	// QueueSize bounds the changes waiting to be written; above it new
-	// changes are dropped and counted (default 4096: QueueBytes is reached
-	// first with 8x8-sized events, and the queue's slots are resident once
-	// cycled through).
+	// changes are dropped and counted (default 16384; the queue's slots,
+	// about 2 MiB, are resident once cycled through).
 	QueueSize int
 	// QueueBytes bounds the memory of the queued changes, counted as the
 	// event bytes each keeps alive (see changeBytes); above it new changes
-	// are dropped and counted too (default 8 MiB: about 1,500 received
-	// events of 8x8's size, over a second at 1,000 events/s). A count
-	// alone would let a slow Redis hold thousands of full events.
+	// are dropped and counted too (default 32 MiB: about 6,000 received
+	// events of 8x8's size, several seconds at 1,000 events/s, enough for
+	// a burst or a Redis hiccup). A count alone let a slow Redis hold
+	// 16,384 full events (~80 MiB).
 	QueueBytes int64
 	// BatchSize bounds the changes written in one pipeline (default 1024).
 	BatchSize int
@@ -43,10 +43,10 @@ type RecorderOptions struct {
 
 func (o *RecorderOptions) defaults() {
 	if o.QueueSize <= 0 {
-		o.QueueSize = 4096
+		o.QueueSize = 16384
 	}
 	if o.QueueBytes <= 0 {
-		o.QueueBytes = 8 << 20
+		o.QueueBytes = 32 << 20
 	}
 	if o.Linger == 0 {
 		o.Linger = 20 * time.Millisecond

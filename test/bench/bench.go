@@ -133,6 +133,10 @@ func measure(ctx context.Context, h *chaos.Harness, o Options) (*Report, error) 
 		return nil, err
 	}
 	stopProgress()
+	timeline, err := readTimeline(ctx, h.CollectorMetricsURL())
+	if err != nil {
+		return nil, err
+	}
 	if o.CPUProfileDir != "" {
 		// Graceful stops write the profiles; the ceiling needs no bridge.
 		h.StopBridge(10 * time.Second)
@@ -152,6 +156,7 @@ func measure(ctx context.Context, h *chaos.Harness, o Options) (*Report, error) 
 	}
 	r := assemble(o, h, started, host, arrivals, usage, cmdsAfter-cmdsBefore, ceiling)
 	r.RSSTrend = samples.trends()
+	r.Timeline = timeline
 	return r, nil
 }
 

@@ -94,6 +94,11 @@ func checkReport(t *testing.T, r *Report, o Options) {
 	if r.Redis.Commands <= 0 || r.Redis.PerRegalEvent < r.Redis.PerSAPILine {
 		t.Errorf("inconsistent Redis use: %+v", r.Redis)
 	}
+	// Every expected event was received and delivered: at least a
+	// received and a delivered change each, recorded or dropped.
+	if tl := r.Timeline; !tl.Drained || tl.Recorded+tl.Dropped+tl.Failed < int64(2*f.RegalExpected) {
+		t.Errorf("timeline %+v for %d events", tl, f.RegalExpected)
+	}
 	c := r.Ceiling
 	if c.Accepted <= 0 || c.Requests != c.Accepted+c.Failed || c.AcceptedPerSec <= 0 || c.DistinctBodies <= 0 {
 		t.Errorf("inconsistent ceiling: %+v", c)

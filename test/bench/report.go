@@ -21,7 +21,9 @@ type Report struct {
 	Latency Latency        `json:"latency"`
 	Usage   []ProcessUsage `json:"processes"`
 	Redis   RedisUse       `json:"redis"`
-	Ceiling Ceiling        `json:"ceiling"`
+	// Timeline is what the collector's timeline writer recorded.
+	Timeline TimelineUse `json:"timeline"`
+	Ceiling  Ceiling     `json:"ceiling"`
 	// RSSTrend is each process's RSS after warm-up, from the progress
 	// samples (runs with -progress only).
 	RSSTrend []RSSTrend `json:"rss_trend,omitempty"`
@@ -117,6 +119,13 @@ func (r *Report) WriteText(w io.Writer) error {
 		l.Samples, l.P50, l.P99, l.P999, l.Max, l.Over, staleAfter)
 	fmt.Fprintf(&b, "redis        %d commands: %.2f per Regal event, %.2f per SAPI line\n",
 		r.Redis.Commands, r.Redis.PerRegalEvent, r.Redis.PerSAPILine)
+	tl := r.Timeline
+	drained := ""
+	if !tl.Drained {
+		drained = fmt.Sprintf(" (still writing after %s)", timelineDrainWait)
+	}
+	fmt.Fprintf(&b, "timeline     %d changes recorded, %d dropped (writer's queue full), %d failed%s\n",
+		tl.Recorded, tl.Dropped, tl.Failed, drained)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "process\tCPU s\tCPU s / 1,000 events\tpeak RSS MB\t")
 	for _, u := range r.Usage {

@@ -54,6 +54,11 @@ func (h *Harness) RegalAPIKey() string {
 	return ""
 }
 
+// CollectorMetricsURL is the collector's Prometheus endpoint.
+func (h *Harness) CollectorMetricsURL() string {
+	return "http://" + h.cluster.collectorMetrics + "/metrics"
+}
+
 // RedisAddr is the address of the run's redis-server.
 func (h *Harness) RedisAddr() string { return h.cluster.redisAddr }
 

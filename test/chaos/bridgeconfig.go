@@ -51,7 +51,7 @@ type Delivery struct {
 
 // bridgeEndpoints are the addresses a configuration file points at.
 type bridgeEndpoints struct {
-	redis, sapiURL, regalURL, collectorGRPC string
+	redis, sapiURL, regalURL, collectorGRPC, collectorMetrics string
 }
 
 // keyPrefix and partitions are the Redis layout the run configures; the
@@ -64,7 +64,8 @@ const (
 
 // writeBridgeConfig writes the collector's and dispatchers' configuration
 // file for dispatchers dispatchers. Secrets are ${NAME} references
-// resolved from each process's environment; metrics listen on free ports.
+// resolved from each process's environment; metrics listen on free ports
+// (the collector's on at.collectorMetrics, which the bench scrapes).
 func writeBridgeConfig(path, tenant string, at bridgeEndpoints, d Delivery, dispatchers int) error {
 	yaml := fmt.Sprintf(`# Written by the chaos harness.
 redis:
@@ -80,7 +81,7 @@ tenants:
       api_key: ${%s}
 collector:
   grpc_listen: %s
-  metrics_listen: 127.0.0.1:0
+  metrics_listen: %s
   stream_max_age: %s
   store:
     key_prefix: %s
@@ -109,7 +110,7 @@ log:
 telemetry:
   pprof: true  # live profiles on each metrics address (/debug/pprof/)
 `, at.redis, tenant, at.sapiURL, tenant, sapiTokenEnv, subscriptionID, regalKeyEnv,
-		at.collectorGRPC, d.StreamMaxAge, keyPrefix, partitions, d.SchedulerRetryDelayMin, d.SchedulerRetryDelayMax,
+		at.collectorGRPC, at.collectorMetrics, d.StreamMaxAge, keyPrefix, partitions, d.SchedulerRetryDelayMin, d.SchedulerRetryDelayMax,
 		d.SchedulerMaxAttempts, d.SchedulerMaxRetryAge,
 		at.collectorGRPC, d.MaxInFlight, at.regalURL, d.RegalTimeout, d.RegalMaxAttempts,
 		d.RegalBackoffInitial, d.RegalBackoffMax, d.RegalRateLimit, d.RegalRateBurst, dispatchers)

@@ -26,9 +26,11 @@ type cluster struct {
 	regal       *process
 	collector   *process
 	dispatchers []*process
-	sapiCtl     sapiControl
-	regalCtl    regalControl
-	rdb         *redis.Client
+	// collectorMetrics is the collector's metrics address (host:port).
+	collectorMetrics string
+	sapiCtl          sapiControl
+	regalCtl         regalControl
+	rdb              *redis.Client
 
 	mu         sync.Mutex
 	exits      []ProcessExit
@@ -90,8 +92,13 @@ func startCluster(ctx context.Context, c *cluster, bins Binaries, o Options) err
 	if err != nil {
 		return err
 	}
+	metricsAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	c.collectorMetrics = metricsAddr
 	configPath := c.path("bridge.yaml")
-	at := bridgeEndpoints{redis: c.redisAddr, sapiURL: sapiURL, regalURL: regalURL, collectorGRPC: grpcAddr}
+	at := bridgeEndpoints{redis: c.redisAddr, sapiURL: sapiURL, regalURL: regalURL, collectorGRPC: grpcAddr, collectorMetrics: metricsAddr}
 	if err := writeBridgeConfig(configPath, c.tenant, at, o.Delivery, o.Dispatchers); err != nil {
 		return err
 	}
