@@ -42,6 +42,7 @@ func run(path string) error {
 	if err != nil {
 		return err
 	}
+	process.SetMemProfiling(cfg.Telemetry.Pprof)
 	logger := logging.New(os.Stderr, cfg.Log.Level, "collector")
 	stopProfile, err := process.StartCPUProfile("collector")
 	if err != nil {

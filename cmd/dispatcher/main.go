@@ -47,6 +47,7 @@ func run(path, id, metricsListen string) error {
 	if metricsListen != "" {
 		cfg.Dispatcher.MetricsListen = metricsListen
 	}
+	process.SetMemProfiling(cfg.Telemetry.Pprof)
 	logger := logging.New(os.Stderr, cfg.Log.Level, "dispatcher")
 	stopProfile, err := process.StartCPUProfile("dispatcher")
 	if err != nil {

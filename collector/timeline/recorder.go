@@ -14,8 +14,9 @@ import (
 // RecorderOptions tune a Recorder.
 type RecorderOptions struct {
 	// QueueSize bounds the changes waiting to be written; above it new
-	// changes are dropped and counted (default 16384; the queue's slots,
-	// about 2 MiB, are resident once cycled through).
+	// changes are dropped and counted (default 8192: with QueueBytes, a
+	// burst of several thousand events; the slots, 128 bytes each, are
+	// resident once cycled through).
 	QueueSize int
 	// QueueBytes bounds the memory of the queued changes, counted as the
 	// event bytes each keeps alive (see changeBytes); above it new changes
@@ -43,7 +44,7 @@ type RecorderOptions struct {
 
 func (o *RecorderOptions) defaults() {
 	if o.QueueSize <= 0 {
-		o.QueueSize = 16384
+		o.QueueSize = 8192
 	}
 	if o.QueueBytes <= 0 {
 		o.QueueBytes = 32 << 20

@@ -88,6 +88,7 @@ func harnessOptions(o Options) chaos.Options {
 	co.Delivery.RegalRateLimit = 0
 	co.Delivery.StreamMaxAge = 10 * time.Minute
 	co.Delivery.MaxInFlight = o.MaxInFlight
+	co.Delivery.Pprof = o.Pprof
 	co.RedisFsync = o.RedisFsync
 	co.Dir, co.BinDir, co.Logger = o.Dir, o.BinDir, o.Logger
 	return co

@@ -52,6 +52,9 @@ type Options struct {
 	// BridgeEnv is added to the collector's and dispatchers' environment
 	// ("NAME=value"), e.g. GOMEMLIMIT for a memory budget.
 	BridgeEnv []string
+	// Pprof serves /debug/pprof/ on the collector's and dispatchers'
+	// metrics addresses (off by default, as deployed).
+	Pprof bool
 	// CPUProfileDir, when set, makes the collector and each dispatcher
 	// write a CPU profile there (<service>-<pid>.pprof) covering their
 	// start and the load; the bridge is stopped before the ceiling runs.

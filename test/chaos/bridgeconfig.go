@@ -47,6 +47,10 @@ type Delivery struct {
 	// StreamMaxAge ends each dispatcher's delivery stream after about this
 	// long, so streams rotate during the run (collector.stream_max_age).
 	StreamMaxAge time.Duration
+	// Pprof serves live profiles on each metrics address
+	// (telemetry.pprof). Off, as deployed: heap profiling then costs
+	// nothing.
+	Pprof bool
 }
 
 // bridgeEndpoints are the addresses a configuration file points at.
@@ -108,12 +112,12 @@ dispatcher:
 log:
   level: info
 telemetry:
-  pprof: true  # live profiles on each metrics address (/debug/pprof/)
+  pprof: %t
 `, at.redis, tenant, at.sapiURL, tenant, sapiTokenEnv, subscriptionID, regalKeyEnv,
 		at.collectorGRPC, at.collectorMetrics, d.StreamMaxAge, keyPrefix, partitions, d.SchedulerRetryDelayMin, d.SchedulerRetryDelayMax,
 		d.SchedulerMaxAttempts, d.SchedulerMaxRetryAge,
 		at.collectorGRPC, d.MaxInFlight, at.regalURL, d.RegalTimeout, d.RegalMaxAttempts,
-		d.RegalBackoffInitial, d.RegalBackoffMax, d.RegalRateLimit, d.RegalRateBurst, dispatchers)
+		d.RegalBackoffInitial, d.RegalBackoffMax, d.RegalRateLimit, d.RegalRateBurst, dispatchers, d.Pprof)
 	return os.WriteFile(path, []byte(yaml), 0o600)
 }
 
