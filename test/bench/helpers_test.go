@@ -90,18 +90,3 @@ func TestRSSTrendStartsAfterWarmUp(t *testing.T) {
 		t.Fatal("no samples, no trend")
 	}
 }
-
-func TestSeriesKeyDropsTheExportersScopeLabels(t *testing.T) {
-	tests := []struct{ name, series, want string }{
-		{name: "scope_labels_only", series: `ccb_collector_timeline_queued_bytes{otel_scope_name="x",otel_scope_version=""}`, want: "ccb_collector_timeline_queued_bytes"},
-		{name: "own_label_kept", series: `ccb_collector_timeline_changes_total{otel_scope_name="x",result="dropped"}`, want: `ccb_collector_timeline_changes_total{result="dropped"}`},
-		{name: "no_labels", series: "up", want: "up"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := seriesKey(tt.series); got != tt.want {
-				t.Fatalf("seriesKey(%s) = %s, want %s", tt.series, got, tt.want)
-			}
-		})
-	}
-}

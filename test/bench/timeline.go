@@ -1,13 +1,12 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/ccbridge/bridge/test/promtext"
 )
 
 // TimelineUse is what the collector's timeline writer did with the run's
@@ -36,10 +35,11 @@ func readTimeline(ctx context.Context, metricsURL string) (TimelineUse, error) {
 		if err != nil {
 			return TimelineUse{}, err
 		}
-		t := TimelineUse{Recorded: int64(m[`ccb_collector_timeline_changes_total{result="recorded"}`]),
-			Dropped: int64(m[`ccb_collector_timeline_changes_total{result="dropped"}`]),
-			Failed:  int64(m[`ccb_collector_timeline_changes_total{result="failed"}`]),
-			Drained: m["ccb_collector_timeline_queued_bytes"] == 0}
+		const changes = "ccb_collector_timeline_changes_total"
+		t := TimelineUse{Recorded: int64(promtext.Sum(m, changes, `result="recorded"`)),
+			Dropped: int64(promtext.Sum(m, changes, `result="dropped"`)),
+			Failed:  int64(promtext.Sum(m, changes, `result="failed"`)),
+			Drained: promtext.Sum(m, "ccb_collector_timeline_queued_bytes") == 0}
 		if t.Drained || time.Now().After(deadline) {
 			return t, nil
 		}
@@ -49,8 +49,7 @@ func readTimeline(ctx context.Context, metricsURL string) (TimelineUse, error) {
 	}
 }
 
-// scrape reads a Prometheus text page into "name{labels}" → value, keeping
-// of the labels only those that are not the exporter's scope labels.
+// scrape reads the collector's metrics page.
 func scrape(ctx context.Context, url string) (map[string]float64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -64,41 +63,5 @@ func scrape(ctx context.Context, url string) (map[string]float64, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("scrape %s: %s", url, resp.Status)
 	}
-	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		sp := strings.LastIndexByte(line, ' ')
-		if sp < 0 {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[sp+1:], 64)
-		if err != nil {
-			continue
-		}
-		out[seriesKey(line[:sp])] = v
-	}
-	return out, sc.Err()
-}
-
-// seriesKey drops the otel_scope_* labels from a series name.
-func seriesKey(series string) string {
-	open := strings.IndexByte(series, '{')
-	if open < 0 {
-		return series
-	}
-	var kept []string
-	for l := range strings.SplitSeq(strings.TrimSuffix(series[open+1:], "}"), ",") {
-		if l != "" && !strings.HasPrefix(l, "otel_scope_") {
-			kept = append(kept, l)
-		}
-	}
-	if len(kept) == 0 {
-		return series[:open]
-	}
-	return series[:open] + "{" + strings.Join(kept, ",") + "}"
+	return promtext.Parse(resp.Body)
 }

@@ -1,14 +1,12 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +16,7 @@ import (
 	"github.com/ccbridge/bridge/internal/config"
 	"github.com/ccbridge/bridge/internal/jaegertest"
 	"github.com/ccbridge/bridge/internal/stack"
+	"github.com/ccbridge/bridge/test/promtext"
 )
 
 // syncBuffer collects the services' logs.
@@ -177,7 +176,7 @@ func TestOneTracePerInteractionAcrossServicesRetriesAndRestart(t *testing.T) {
 	}
 }
 
-// scrape reads a Prometheus text endpoint into name{labels} → value.
+// scrape reads a service's Prometheus endpoint into name{labels} → value.
 func scrape(t *testing.T, url string) map[string]float64 {
 	t.Helper()
 	resp, err := http.Get(url + "/metrics")
@@ -185,40 +184,15 @@ func scrape(t *testing.T, url string) map[string]float64 {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err == nil {
-			out[line[:i]] = v
-		}
+	m, err := promtext.Parse(resp.Body)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out
+	return m
 }
 
 // sum adds the series of a metric whose labels contain every given pair.
-func sum(m map[string]float64, name string, labels ...string) float64 {
-	var total float64
-	for series, v := range m {
-		if series != name && !strings.HasPrefix(series, name+"{") {
-			continue
-		}
-		ok := true
-		for _, l := range labels {
-			ok = ok && strings.Contains(series, l)
-		}
-		if ok {
-			total += v
-		}
-	}
-	return total
-}
+var sum = promtext.Sum
 
 // TestMetricsMatchWhatTheDoublesSaw scrapes /metrics of the collector and
 // both dispatchers after a run and compares the counters with what the SAPI
