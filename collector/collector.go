@@ -247,7 +247,12 @@ func (c *Collector) Start(ctx context.Context) error {
 		)),
 	)...)
 	ds := delivery.NewServer(c.sched, c.inst.tracer, c.logger)
-	ds.OnSent(c.recorder.Dispatched)
+	ds.OnSent(func(e eventstore.Entry, dispatcher string, redelivery int) {
+		if redelivery == 0 {
+			c.inst.observeWait(e.Event, time.Now(), stageSent)
+		}
+		c.recorder.Dispatched(e, dispatcher, redelivery)
+	})
 	ds.SetMaxAge(c.cfg.Collector.StreamMaxAge)
 	deliveryv1.RegisterDeliveryServiceServer(c.grpc, ds)
 	c.health = health.NewServer()

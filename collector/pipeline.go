@@ -162,6 +162,7 @@ func (p *pipeline) admit(b preparedBatch) {
 	p.rec.Admitted(adm)
 	entries := make([]eventstore.Entry, 0, len(adm))
 	tenant := metric.WithAttributes(attribute.String("tenant", p.tenant))
+	now := time.Now()
 	for i, a := range adm {
 		spans[i].SetAttributes(telemetry.DedupVerdictKey.String(verdictLabel(a.Verdict)))
 		spans[i].End()
@@ -169,6 +170,7 @@ func (p *pipeline) admit(b preparedBatch) {
 		case eventstore.VerdictNew:
 			p.stats.admitted.Add(1)
 			p.inst.admitted.Add(context.Background(), 1, tenant)
+			p.inst.observeWait(batch[i], now, stageAdmitted)
 			entries = append(entries, a.Entry)
 		case eventstore.VerdictDuplicatePending:
 			// Either a replay of an event still being delivered, or an event

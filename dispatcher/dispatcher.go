@@ -259,6 +259,7 @@ func (d *Dispatcher) handle(ctx context.Context, del *deliveryv1.Delivery) *deli
 		return &deliveryv1.Ack{Outcome: deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT, Reason: "translate: " + err.Error()}
 	}
 	res := d.regal[ev.GetTenant()].Send(ctx, key, re)
+	d.inst.observeAge(ctx, del, res.FirstAttemptAt)
 	ack := &deliveryv1.Ack{Attempts: uint32(res.Attempts), RegalStatus: int32(res.Status), RegalEventName: re.Name}
 	switch {
 	case res.Err == nil:

@@ -3,6 +3,7 @@ package dispatcher
 import (
 	"context"
 	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -21,7 +22,11 @@ const instrumentation = "github.com/ccbridge/bridge/dispatcher"
 type instruments struct {
 	tracer     trace.Tracer
 	deliveries metric.Int64Counter
-	inFlight   atomic.Int64
+	// eventAge is how old an event is when its first Regal request
+	// leaves: from the collector reading it off SAPI, so it holds every
+	// wait in between (admission, order, streams, rate limit).
+	eventAge metric.Float64Histogram
+	inFlight atomic.Int64
 	// outcomeOpts are the deliveries counter's attributes for each
 	// outcome and skip reason, as Add's argument list, built once instead
 	// of on every delivery.
@@ -61,6 +66,12 @@ func (d *Dispatcher) instrument() error {
 	if err != nil {
 		return err
 	}
+	in.eventAge, err = m.Float64Histogram("ccb.dispatcher.event_age", metric.WithUnit("s"),
+		metric.WithDescription("Age of an event when this dispatcher sent its first Regal request: from the collector reading it off SAPI, by whether it is a redelivery."),
+		metric.WithExplicitBucketBoundaries(telemetry.LatencyBuckets...))
+	if err != nil {
+		return err
+	}
 	gauge, err := m.Int64ObservableGauge("ccb.dispatcher.in_flight", metric.WithUnit("{event}"),
 		metric.WithDescription("Deliveries this dispatcher is working on."))
 	if err != nil {
@@ -81,6 +92,25 @@ var outcomeNames = map[deliveryv1.Outcome]string{
 	deliveryv1.Outcome_OUTCOME_SKIPPED:          "skipped",
 	deliveryv1.Outcome_OUTCOME_FAILED_RETRYABLE: "failed_retryable",
 	deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT: "failed_permanent",
+}
+
+// Attribute options of the event age histogram, made once.
+var (
+	firstDelivery = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attribute.Bool("redelivery", false)))}
+	redelivery    = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attribute.Bool("redelivery", true)))}
+)
+
+// observeAge records how old ev was when its first Regal request left.
+func (in *instruments) observeAge(ctx context.Context, del *deliveryv1.Delivery, sentAt time.Time) {
+	received := del.GetEvent().GetReceivedAt()
+	if sentAt.IsZero() || received == nil {
+		return
+	}
+	opts := firstDelivery
+	if del.GetRedelivery() > 0 {
+		opts = redelivery
+	}
+	in.eventAge.Record(ctx, max(sentAt.Sub(received.AsTime()), 0).Seconds(), opts...)
 }
 
 // record counts an outcome and puts it on the delivery's span.

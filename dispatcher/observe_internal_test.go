@@ -60,6 +60,9 @@ func observedDispatcher(t *testing.T) (*Dispatcher, *tracetest.SpanRecorder, *sd
 	if d.inst.deliveries, err = mp.Meter(instrumentation).Int64Counter("ccb.dispatcher.deliveries"); err != nil {
 		t.Fatal(err)
 	}
+	if d.inst.eventAge, err = mp.Meter(instrumentation).Float64Histogram("ccb.dispatcher.event_age"); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		_ = d.Shutdown(context.Background())
 		_ = tp.Shutdown(context.Background())
@@ -133,9 +136,87 @@ func TestHandle_delivery_span_and_counter(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := attribute.NewSet(attribute.String("outcome", tt.wantOutcome), attribute.String("reason", tt.wantReason))
-			points := rm.ScopeMetrics[0].Metrics[0].Data.(metricdata.Sum[int64]).DataPoints
+			points := metricNamed(t, rm, "ccb.dispatcher.deliveries").Data.(metricdata.Sum[int64]).DataPoints
 			if len(points) != 1 || points[0].Value != 1 || !points[0].Attributes.Equals(&want) {
 				t.Errorf("deliveries counter %+v, want 1 with %v", points, want.Encoded(attribute.DefaultEncoder()))
+			}
+		})
+	}
+}
+
+// findMetric is the metric called name in rm, if it was collected.
+func findMetric(rm metricdata.ResourceMetrics, name string) (metricdata.Metrics, bool) {
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name == name {
+				return m, true
+			}
+		}
+	}
+	return metricdata.Metrics{}, false
+}
+
+// metricNamed is the metric called name in rm; the test fails without it.
+func metricNamed(t *testing.T, rm metricdata.ResourceMetrics, name string) metricdata.Metrics {
+	t.Helper()
+	m, ok := findMetric(rm, name)
+	if !ok {
+		t.Fatalf("no metric %s", name)
+	}
+	return m
+}
+
+func TestHandle_event_age_at_first_regal_request(t *testing.T) {
+	tests := []struct {
+		name        string
+		eventType   string
+		phone       string
+		redelivery  uint32
+		receivedAgo time.Duration // 0: no received_at
+		wantLabel   string        // "" when nothing is recorded
+	}{
+		{name: "first_delivery", eventType: "InteractionCreated", phone: "5515557212", redelivery: 0,
+			receivedAgo: 300 * time.Millisecond, wantLabel: "false"},
+		{name: "redelivery_counted_apart", eventType: "InteractionCreated", phone: "5515557212", redelivery: 2,
+			receivedAgo: 300 * time.Millisecond, wantLabel: "true"},
+		{name: "rejected_by_regal_still_had_a_request", eventType: "InteractionDeleted", phone: "5515557212",
+			receivedAgo: 300 * time.Millisecond, wantLabel: "false"},
+		{name: "skipped_event_sends_no_request", eventType: "InteractionCreated", receivedAgo: 300 * time.Millisecond},
+		{name: "event_without_received_at", eventType: "InteractionCreated", phone: "5515557212"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, _, reader := observedDispatcher(t)
+			ev := &eventv1.Event{Tenant: "acme", InteractionId: "int-1", Family: "Interaction", EventType: tt.eventType,
+				OccurredAt:  timestamppb.New(time.Unix(1724685480, 0)),
+				Interaction: &eventv1.InteractionFields{CustomerPhone: tt.phone}}
+			if tt.receivedAgo > 0 {
+				ev.ReceivedAt = timestamppb.New(time.Now().Add(-tt.receivedAgo))
+			}
+			d.Handle(context.Background(), &deliveryv1.Delivery{DeliveryId: 7, Redelivery: tt.redelivery, Event: ev})
+
+			var rm metricdata.ResourceMetrics
+			if err := reader.Collect(context.Background(), &rm); err != nil {
+				t.Fatal(err)
+			}
+			var points []metricdata.HistogramDataPoint[float64]
+			if m, ok := findMetric(rm, "ccb.dispatcher.event_age"); ok {
+				points = m.Data.(metricdata.Histogram[float64]).DataPoints
+			}
+			if tt.wantLabel == "" {
+				if len(points) != 0 {
+					t.Fatalf("event age recorded %+v, want nothing", points)
+				}
+				return
+			}
+			want := attribute.NewSet(attribute.Bool("redelivery", tt.wantLabel == "true"))
+			if len(points) != 1 || points[0].Count != 1 || !points[0].Attributes.Equals(&want) {
+				t.Fatalf("event age points %+v, want one observation with %v", points, want.Encoded(attribute.DefaultEncoder()))
+			}
+			// The age runs from received_at to the request: at least the
+			// time the event was old when handed over, and not minutes more.
+			if age := points[0].Sum; age < tt.receivedAgo.Seconds() || age > tt.receivedAgo.Seconds()+10 {
+				t.Errorf("event age %.3fs, want about %s", age, tt.receivedAgo)
 			}
 		})
 	}

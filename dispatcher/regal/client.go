@@ -44,6 +44,9 @@ type Result struct {
 	// documented body {"message":"ok"}. A 2xx without it still counts as
 	// delivered; callers may count such answers.
 	Acknowledged bool
+	// FirstAttemptAt is when the first request started (after any wait
+	// for the rate limit); zero when none was made.
+	FirstAttemptAt time.Time
 	// Err is nil when Regal accepted the event. When the caller's context
 	// ended the Send, Err wraps ctx.Err() (errors.Is matches
 	// context.Canceled or context.DeadlineExceeded) and is not permanent;
@@ -126,6 +129,9 @@ func (c *Client) Send(ctx context.Context, apiKey secret.Secret, ev *Event) Resu
 			}
 		}
 		res.Attempts++
+		if res.Attempts == 1 {
+			res.FirstAttemptAt = time.Now()
+		}
 		out := c.observedAttempt(ctx, res.Attempts, key, body)
 		if out.status != 0 {
 			res.Status = out.status

@@ -45,6 +45,8 @@ var knownMetrics = map[string][]string{
 }
 
 var knownHistograms = map[string][]string{
+	"ccb_collector_event_wait_seconds":   {"stage"},
+	"ccb_dispatcher_event_age_seconds":   {"redelivery"},
 	"ccb_regal_request_duration_seconds": {"status_code"},
 	// otelhttp, around each Regal request
 	"http_client_request_duration_seconds": {

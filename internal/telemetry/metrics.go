@@ -28,3 +28,8 @@ func newMeterProvider(res *resource.Resource) (*prometheus.Registry, *sdkmetric.
 	provider := sdkmetric.NewMeterProvider(sdkmetric.WithResource(res), sdkmetric.WithReader(exporter))
 	return registry, provider, nil
 }
+
+// LatencyBuckets are the bucket bounds (seconds) of the histograms of how
+// long events wait in the bridge: fine below 50 ms, where a healthy bridge
+// is, and up to minutes, where a Regal outage or a backlog puts them.
+var LatencyBuckets = []float64{0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300}

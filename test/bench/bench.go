@@ -138,6 +138,10 @@ func measure(ctx context.Context, h *chaos.Harness, o Options) (*Report, error) 
 	if err != nil {
 		return nil, err
 	}
+	stages, err := readStages(ctx, h.CollectorMetricsURL(), h.DispatcherMetricsURLs())
+	if err != nil {
+		return nil, err
+	}
 	if o.CPUProfileDir != "" {
 		// Graceful stops write the profiles; the ceiling needs no bridge.
 		h.StopBridge(10 * time.Second)
@@ -158,6 +162,7 @@ func measure(ctx context.Context, h *chaos.Harness, o Options) (*Report, error) 
 	r := assemble(o, h, started, host, arrivals, usage, cmdsAfter-cmdsBefore, ceiling)
 	r.RSSTrend = samples.trends()
 	r.Timeline = timeline
+	r.Stages = stages
 	return r, nil
 }
 

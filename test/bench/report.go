@@ -13,14 +13,16 @@ import (
 // Report is one bench run's result. Its JSON form is meant to be kept
 // and compared between commits.
 type Report struct {
-	Started time.Time      `json:"started"`
-	Dir     string         `json:"dir"`
-	Setup   Setup          `json:"setup"`
-	Host    Host           `json:"host"`
-	Flow    Flow           `json:"flow"`
-	Latency Latency        `json:"latency"`
-	Usage   []ProcessUsage `json:"processes"`
-	Redis   RedisUse       `json:"redis"`
+	Started time.Time `json:"started"`
+	Dir     string    `json:"dir"`
+	Setup   Setup     `json:"setup"`
+	Host    Host      `json:"host"`
+	Flow    Flow      `json:"flow"`
+	Latency Latency   `json:"latency"`
+	// Stages splits Latency where the services measure it.
+	Stages Stages         `json:"stages"`
+	Usage  []ProcessUsage `json:"processes"`
+	Redis  RedisUse       `json:"redis"`
 	// Timeline is what the collector's timeline writer recorded.
 	Timeline TimelineUse `json:"timeline"`
 	Ceiling  Ceiling     `json:"ceiling"`
@@ -117,6 +119,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	l := r.Latency
 	fmt.Fprintf(&b, "latency      SAPI line handed over → Regal request arrived, %d samples: p50 %.1fms  p99 %.1fms  p99.9 %.1fms  max %.1fms  (%d over %s)\n",
 		l.Samples, l.P50, l.P99, l.P999, l.Max, l.Over, staleAfter)
+	fmt.Fprintf(&b, "stages       %s\n", r.Stages.text())
 	fmt.Fprintf(&b, "redis        %d commands: %.2f per Regal event, %.2f per SAPI line\n",
 		r.Redis.Commands, r.Redis.PerRegalEvent, r.Redis.PerSAPILine)
 	tl := r.Timeline

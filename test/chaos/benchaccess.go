@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -57,6 +58,16 @@ func (h *Harness) RegalAPIKey() string {
 // CollectorMetricsURL is the collector's Prometheus endpoint.
 func (h *Harness) CollectorMetricsURL() string {
 	return "http://" + h.cluster.collectorMetrics + "/metrics"
+}
+
+// DispatcherMetricsURLs are the dispatchers' Prometheus endpoints.
+func (h *Harness) DispatcherMetricsURLs() []string {
+	var urls []string
+	for _, addr := range h.cluster.dispatcherMetrics {
+		urls = append(urls, "http://"+addr+"/metrics")
+	}
+	slices.Sort(urls)
+	return urls
 }
 
 // RedisAddr is the address of the run's redis-server.

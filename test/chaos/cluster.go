@@ -26,11 +26,13 @@ type cluster struct {
 	regal       *process
 	collector   *process
 	dispatchers []*process
-	// collectorMetrics is the collector's metrics address (host:port).
-	collectorMetrics string
-	sapiCtl          sapiControl
-	regalCtl         regalControl
-	rdb              *redis.Client
+	// collectorMetrics is the collector's metrics address (host:port);
+	// dispatcherMetrics each dispatcher's, by name.
+	collectorMetrics  string
+	dispatcherMetrics map[string]string
+	sapiCtl           sapiControl
+	regalCtl          regalControl
+	rdb               *redis.Client
 
 	mu         sync.Mutex
 	exits      []ProcessExit
@@ -107,9 +109,14 @@ func startCluster(ctx context.Context, c *cluster, bins Binaries, o Options) err
 	if err := c.collector.start(); err != nil {
 		return err
 	}
+	c.dispatcherMetrics = map[string]string{}
 	for i := range o.Dispatchers {
 		id := "dispatcher-" + strconv.Itoa(i+1)
-		d := c.newProcess(id, bins.Dispatcher, c.onBridgeExit, env, "-config", configPath, "-id", id)
+		if c.dispatcherMetrics[id], err = freeAddr(); err != nil {
+			return err
+		}
+		d := c.newProcess(id, bins.Dispatcher, c.onBridgeExit, env, "-config", configPath, "-id", id,
+			"-metrics-listen", c.dispatcherMetrics[id])
 		c.dispatchers = append(c.dispatchers, d)
 		if err := d.start(); err != nil {
 			return err

@@ -223,8 +223,10 @@ func TestMetricsMatchWhatTheDoublesSaw(t *testing.T) {
 		{"timeline changes dropped", sum(col, "ccb_collector_timeline_changes_total", `result="dropped"`), 0},
 		{"timeline changes failed", sum(col, "ccb_collector_timeline_changes_total", `result="failed"`), 0},
 		{"sapi connected", sum(col, "ccb_collector_sapi_connected"), 1},
+		{"events timed when stored", sum(col, "ccb_collector_event_wait_seconds_count", `stage="admitted"`), float64(len(events))},
+		{"events timed when first sent", sum(col, "ccb_collector_event_wait_seconds_count", `stage="sent"`), float64(len(events))},
 	}
-	var delivered, ok200, r503, r429, retries, latencyCount float64
+	var delivered, ok200, r503, r429, retries, latencyCount, aged float64
 	for _, d := range s.Dispatchers {
 		m := scrape(t, "http://"+s.Metrics[d.ID()].Addr())
 		delivered += sum(m, "ccb_dispatcher_deliveries_total", `outcome="delivered"`)
@@ -233,6 +235,7 @@ func TestMetricsMatchWhatTheDoublesSaw(t *testing.T) {
 		r429 += sum(m, "ccb_regal_responses_total", `status_code="429"`)
 		retries += sum(m, "ccb_regal_retries_total")
 		latencyCount += sum(m, "ccb_regal_request_duration_seconds_count")
+		aged += sum(m, "ccb_dispatcher_event_age_seconds_count", `redelivery="false"`)
 	}
 	checks = append(checks,
 		struct {
@@ -259,6 +262,10 @@ func TestMetricsMatchWhatTheDoublesSaw(t *testing.T) {
 			name      string
 			got, want float64
 		}{"regal latency observations", latencyCount, float64(s.Regal.Count() + 2)},
+		struct {
+			name      string
+			got, want float64
+		}{"events aged at their first Regal request", aged, float64(s.Regal.Count())},
 	)
 	for _, c := range checks {
 		if c.got != c.want {

@@ -5,6 +5,8 @@ package promtext
 import (
 	"bufio"
 	"io"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -48,4 +50,75 @@ func Sum(m map[string]float64, name string, labels ...string) float64 {
 		}
 	}
 	return total
+}
+
+// Quantile estimates the q-quantile (0 < q < 1) of histogram name from the
+// buckets of every series whose labels contain the given pairs (series of
+// several processes add up), interpolating linearly inside the bucket
+// that holds it, as Prometheus's histogram_quantile does. ok is false when
+// the histogram holds no observation; a quantile in the +Inf bucket is the
+// highest finite bound.
+func Quantile(m map[string]float64, name string, q float64, labels ...string) (value float64, ok bool) {
+	counts := map[float64]float64{} // upper bound → cumulative count
+	prefix := name + "_bucket{"
+	for series, v := range m {
+		if !strings.HasPrefix(series, prefix) {
+			continue
+		}
+		match := true
+		for _, l := range labels {
+			match = match && strings.Contains(series, l)
+		}
+		le, found := labelValue(series, "le")
+		if !match || !found {
+			continue
+		}
+		bound, err := strconv.ParseFloat(le, 64)
+		if err != nil {
+			continue
+		}
+		counts[bound] += v
+	}
+	bounds := make([]float64, 0, len(counts))
+	for b := range counts {
+		bounds = append(bounds, b)
+	}
+	slices.Sort(bounds)
+	if len(bounds) == 0 || counts[bounds[len(bounds)-1]] == 0 {
+		return 0, false
+	}
+	rank := q * counts[bounds[len(bounds)-1]]
+	lower, below := 0.0, 0.0
+	for _, b := range bounds {
+		c := counts[b]
+		if c >= rank {
+			if math.IsInf(b, 1) {
+				return lower, true
+			}
+			if c == below {
+				return b, true
+			}
+			return lower + (b-lower)*(rank-below)/(c-below), true
+		}
+		lower, below = b, c
+	}
+	return lower, true
+}
+
+// labelValue is the value of label key in a series written
+// `name{a="x",key="value"}`.
+func labelValue(series, key string) (string, bool) {
+	i := strings.Index(series, "{"+key+`="`)
+	if i < 0 {
+		i = strings.Index(series, ","+key+`="`)
+	}
+	if i < 0 {
+		return "", false
+	}
+	rest := series[i+len(key)+3:]
+	end := strings.IndexByte(rest, '"')
+	if end < 0 {
+		return "", false
+	}
+	return rest[:end], true
 }

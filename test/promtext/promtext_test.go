@@ -1,6 +1,7 @@
 package promtext
 
 import (
+	"math"
 	"strings"
 	"testing"
 )
@@ -36,6 +37,50 @@ func TestParseAndSum(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := Sum(m, tt.metric, tt.labels...); got != tt.want {
 				t.Fatalf("Sum(%s, %v) = %v, want %v", tt.metric, tt.labels, got, tt.want)
+			}
+		})
+	}
+}
+
+// Two processes' series of one histogram: 10 observations ≤ 1 ms, 10 in
+// (1, 2] ms, 10 in (2, 5] ms in each; one more above 5 ms in the second.
+const histograms = `ccb_x_seconds_bucket{proc="a",stage="s",le="0.001"} 10
+ccb_x_seconds_bucket{proc="a",stage="s",le="0.002"} 20
+ccb_x_seconds_bucket{proc="a",stage="s",le="0.005"} 30
+ccb_x_seconds_bucket{proc="a",stage="s",le="+Inf"} 30
+ccb_x_seconds_bucket{proc="b",stage="s",le="0.001"} 10
+ccb_x_seconds_bucket{proc="b",stage="s",le="0.002"} 20
+ccb_x_seconds_bucket{proc="b",stage="s",le="0.005"} 30
+ccb_x_seconds_bucket{proc="b",stage="s",le="+Inf"} 31
+ccb_x_seconds_bucket{proc="a",stage="other",le="0.001"} 0
+ccb_x_seconds_bucket{proc="a",stage="other",le="+Inf"} 0
+ccb_x_seconds_count{proc="a",stage="s"} 30
+`
+
+func TestQuantile(t *testing.T) {
+	m, err := Parse(strings.NewReader(histograms))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		q      float64
+		labels []string
+		want   float64
+		wantOK bool
+	}{
+		{name: "median_of_both_processes_interpolated_in_its_bucket", q: 0.5, labels: []string{`stage="s"`}, want: 0.001 + 0.001*(30.5-20)/20, wantOK: true},
+		{name: "low_quantile_in_the_first_bucket_from_zero", q: 0.1, labels: []string{`stage="s"`}, want: 0.001 * 6.1 / 20, wantOK: true},
+		{name: "one_process_only", q: 0.5, labels: []string{`proc="a"`, `stage="s"`}, want: 0.0015, wantOK: true},
+		{name: "quantile_in_the_inf_bucket_is_the_highest_finite_bound", q: 0.999, labels: []string{`proc="b"`}, want: 0.005, wantOK: true},
+		{name: "empty_histogram_is_not_ok", q: 0.5, labels: []string{`stage="other"`}},
+		{name: "unknown_metric_is_not_ok", q: 0.5, labels: []string{`stage="none"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := Quantile(m, "ccb_x_seconds", tt.q, tt.labels...)
+			if ok != tt.wantOK || math.Abs(got-tt.want) > 1e-12 {
+				t.Fatalf("Quantile(%v, %v) = %v, %v; want %v, %v", tt.q, tt.labels, got, ok, tt.want, tt.wantOK)
 			}
 		})
 	}
