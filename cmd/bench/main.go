@@ -61,6 +61,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		o.BridgeEnv = append(o.BridgeEnv, v)
 		return nil
 	})
+	fs.IntVar(&o.GOMAXPROCS, "gomaxprocs", o.GOMAXPROCS, "GOMAXPROCS of the collector, the dispatchers and both doubles (0 = Go's default: one per core)")
 	fs.BoolVar(&o.Pprof, "pprof", false, "serve /debug/pprof/ on the collector's and dispatchers' metrics addresses (telemetry.pprof)")
 	fs.StringVar(&o.CPUProfileDir, "cpuprofile", "", "write the collector's and each dispatcher's CPU profile into this directory (go tool pprof <file>)")
 	sweep := fs.String("sweep-dispatchers", "", "run once per dispatcher count (e.g. 1,4) and print the throughput growth")

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"sync"
 	"time"
 
@@ -42,7 +43,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	defer h.Close()
-	env := append([]string(nil), o.BridgeEnv...)
+	env := append(gomaxprocsEnv(o.GOMAXPROCS), o.BridgeEnv...)
 	if !o.Tracing {
 		env = append(env, "OTEL_TRACES_SAMPLER=always_off")
 	}
@@ -77,6 +78,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	return measure(ctx, h, o)
 }
 
+// gomaxprocsEnv is the environment that sets GOMAXPROCS to n; none for 0.
+func gomaxprocsEnv(n int) []string {
+	if n <= 0 {
+		return nil
+	}
+	return []string{"GOMAXPROCS=" + strconv.Itoa(n)}
+}
+
 // harnessOptions is the chaos harness without faults, without the
 // client-side rate limit, with o's dispatchers.
 func harnessOptions(o Options) chaos.Options {
@@ -90,6 +99,7 @@ func harnessOptions(o Options) chaos.Options {
 	co.Delivery.MaxInFlight = o.MaxInFlight
 	co.Delivery.Pprof = o.Pprof
 	co.RedisFsync = o.RedisFsync
+	co.DoubleEnv = gomaxprocsEnv(o.GOMAXPROCS)
 	co.Dir, co.BinDir, co.Logger = o.Dir, o.BinDir, o.Logger
 	return co
 }
@@ -204,7 +214,7 @@ func assemble(o Options, h *chaos.Harness, started time.Time, host Host, a *arri
 		Setup: Setup{
 			Events: o.Events, Rate: o.Rate, Dispatchers: o.Dispatchers, MaxInFlight: o.MaxInFlight,
 			RegalLatencyMS: milliseconds(o.RegalLatency), RedisFsync: o.RedisFsync, Tracing: o.Tracing, Seed: o.Seed,
-			BridgeEnv: o.BridgeEnv,
+			BridgeEnv: o.BridgeEnv, GOMAXPROCS: o.GOMAXPROCS,
 		},
 		Host:    host,
 		Flow:    a.flow,

@@ -52,6 +52,13 @@ type Options struct {
 	// BridgeEnv is added to the collector's and dispatchers' environment
 	// ("NAME=value"), e.g. GOMEMLIMIT for a memory budget.
 	BridgeEnv []string
+	// GOMAXPROCS, when positive, is every child's GOMAXPROCS (the bridge's
+	// processes and both doubles; Redis is single-threaded anyway). The
+	// bench puts seven processes on one machine's cores; a Go process
+	// with as many threads as cores then wakes threads that wait for a
+	// core behind its neighbours. 1 is also what a container limited to
+	// one CPU gets (Go derives GOMAXPROCS from the limit).
+	GOMAXPROCS int
 	// Pprof serves /debug/pprof/ on the collector's and dispatchers'
 	// metrics addresses (off by default, as deployed).
 	Pprof bool
@@ -83,6 +90,9 @@ func (o Options) validate() error {
 	}
 	if o.Rate < 0 {
 		errs = append(errs, errors.New("rate cannot be negative"))
+	}
+	if o.GOMAXPROCS < 0 {
+		errs = append(errs, errors.New("GOMAXPROCS cannot be negative"))
 	}
 	if o.Dispatchers <= 0 {
 		errs = append(errs, errors.New("at least one dispatcher is required"))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -45,6 +46,7 @@ type Setup struct {
 	RegalLatencyMS float64  `json:"regal_latency_ms"`
 	RedisFsync     string   `json:"redis_appendfsync"`
 	BridgeEnv      []string `json:"bridge_env,omitempty"`
+	GOMAXPROCS     int      `json:"gomaxprocs"` // every child's; 0 = Go's default
 	Tracing        bool     `json:"tracing"`
 	Seed           int64    `json:"seed"`
 }
@@ -105,8 +107,12 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "bench %s  (%d CPUs, load average %.1f → %.1f, %s)  dir %s\n", r.Started.UTC().Format(time.RFC3339),
 		r.Host.CPUs, r.Host.LoadBefore, r.Host.LoadAfter, r.Host.GoVersion, r.Dir)
-	fmt.Fprintf(&b, "setup        %d SAPI lines at %s, %d dispatchers × %d in flight, Regal latency %gms, Redis appendfsync %s, tracing %s, seed %d\n",
-		s.Events, rate, s.Dispatchers, s.MaxInFlight, s.RegalLatencyMS, s.RedisFsync, onOff(s.Tracing), s.Seed)
+	procs := "Go's default"
+	if s.GOMAXPROCS > 0 {
+		procs = strconv.Itoa(s.GOMAXPROCS)
+	}
+	fmt.Fprintf(&b, "setup        %d SAPI lines at %s, %d dispatchers × %d in flight, Regal latency %gms, Redis appendfsync %s, tracing %s, GOMAXPROCS %s, seed %d\n",
+		s.Events, rate, s.Dispatchers, s.MaxInFlight, s.RegalLatencyMS, s.RedisFsync, onOff(s.Tracing), procs, s.Seed)
 	if len(s.BridgeEnv) > 0 {
 		fmt.Fprintf(&b, "bridge env   %s\n", strings.Join(s.BridgeEnv, " "))
 	}

@@ -70,7 +70,7 @@ func startCluster(ctx context.Context, c *cluster, bins Binaries, o Options) err
 	c.rdb = redis.NewClient(&redis.Options{Addr: c.redisAddr})
 
 	c.regal = c.newProcess("regal-double", bins.RegalDouble, c.onDoubleExit,
-		[]string{"REGAL_DOUBLE_API_KEY=" + s.regalKey},
+		append([]string{"REGAL_DOUBLE_API_KEY=" + s.regalKey}, o.DoubleEnv...),
 		"-addr", "127.0.0.1:0", "-addr-file", c.path("regal-double.url"), "-control",
 		"-error-rate", strconv.FormatFloat(o.RegalErrorRate, 'f', -1, 64), "-seed", strconv.FormatInt(o.Seed, 10))
 	regalURL, err := c.startDouble(ctx, c.regal, "regal-double.url")
@@ -80,7 +80,7 @@ func startCluster(ctx context.Context, c *cluster, bins Binaries, o Options) err
 	c.regalCtl = regalControl{base: regalURL}
 
 	c.sapi = c.newProcess("sapi-double", bins.SAPIDouble, c.onDoubleExit,
-		[]string{"SAPI_DOUBLE_TOKEN=" + s.sapiToken},
+		append([]string{"SAPI_DOUBLE_TOKEN=" + s.sapiToken}, o.DoubleEnv...),
 		"-listen", "127.0.0.1:0", "-addr-file", c.path("sapi-double.url"), "-control", "-calls", "0",
 		"-tenant", c.tenant, "-replay-last", strconv.Itoa(o.ReplayLast), "-heartbeat", "5s",
 		"-seed", strconv.FormatInt(o.Seed, 10))

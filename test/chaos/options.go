@@ -61,6 +61,9 @@ type Options struct {
 	// setting: an acknowledged write survives a crash of the host too) or
 	// "everysec"; empty is "always".
 	RedisFsync string
+	// DoubleEnv is added to both doubles' environment ("NAME=value"),
+	// e.g. GOMAXPROCS when the bench shares a few cores among them all.
+	DoubleEnv []string
 
 	// Dir is the run directory (logs, Redis data, configuration); it must
 	// be new or empty. Empty makes a new temporary one, kept after the
