@@ -94,12 +94,15 @@ func (s *Server) controlRoutes(mux *http.ServeMux) {
 	})
 }
 
-// handleReceived lists the accepted events in arrival order.
+// handleReceived lists the accepted events in arrival order. It reads the
+// recorded bodies in place (they are never modified) and decodes no event.
 func (s *Server) handleReceived(w http.ResponseWriter, _ *http.Request) {
-	received := s.Received()
-	out := make([]ReceivedEvent, len(received))
-	for i, r := range received {
-		out[i] = ReceivedEvent{At: r.At, APIKeyIndex: r.APIKeyIndex, Body: r.Body}
+	s.mu.Lock()
+	records := s.received.snapshot()
+	s.mu.Unlock()
+	out := make([]ReceivedEvent, len(records))
+	for i, r := range records {
+		out[i] = ReceivedEvent{At: r.at, APIKeyIndex: r.keyIndex, Body: r.body()}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

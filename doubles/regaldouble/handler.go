@@ -3,6 +3,7 @@ package regaldouble
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ccbridge/bridge/dispatcher/regal"
+	"github.com/ccbridge/bridge/doubles/internal/httpbody"
 )
 
 // maxBodyBytes bounds a request body; larger bodies get 413.
@@ -77,7 +79,12 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	// The header to record and the body are read into one buffer, kept
+	// as is when the event is accepted.
+	data := appendHeader(make([]byte, 0, headerSize(r.Header)+httpbody.Room(r.ContentLength, maxBodyBytes)), r.Header)
+	bodyAt := len(data)
+	data, err := httpbody.AppendAll(data, http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	body := data[bodyAt:]
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -107,11 +114,21 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	header := r.Header.Clone()
-	header.Del("Authorization")
-	s.record(Received{At: time.Now(), APIKeyIndex: keyIndex, Header: header, Body: body, Event: ev})
+	s.record(record{at: time.Now(), keyIndex: keyIndex, data: data, bodyAt: bodyAt})
 	s.logAccepted(keyIndex, ev)
 	writeMessage(w, http.StatusOK, "ok")
+}
+
+// headerSize is at least what appendHeader writes for h.
+func headerSize(h http.Header) int {
+	n := binary.MaxVarintLen64
+	for k, vv := range h {
+		n += len(k) + 2*binary.MaxVarintLen64
+		for _, v := range vv {
+			n += len(v) + binary.MaxVarintLen64
+		}
+	}
+	return n
 }
 
 // admitRate applies the key's rate limit, answering 429 when it is
@@ -181,6 +198,10 @@ func (s *Server) authorize(values []string) (int, bool) {
 // logAccepted writes the one-line summary of an accepted event, with phone
 // numbers masked and no property values.
 func (s *Server) logAccepted(keyIndex int, ev regal.Event) {
+	// Masking the phones costs more than the logger's own check.
+	if !s.logger.Enabled(context.Background(), slog.LevelInfo) {
+		return
+	}
 	var phones string
 	if ev.Traits != nil {
 		phones = maskedPhones(ev.Traits.Phones)
@@ -194,11 +215,18 @@ func (s *Server) logAccepted(keyIndex int, ev regal.Event) {
 	)
 }
 
+// okBody is writeMessage's body for "ok", made once: it answers every
+// accepted event.
+var okBody = []byte(`{"message":"ok"}`)
+
 // writeMessage answers with Regal's {"message": ...} JSON body.
 func writeMessage(w http.ResponseWriter, status int, message string) {
-	body, _ := json.Marshal(struct {
-		Message string `json:"message"`
-	}{message})
+	body := okBody
+	if message != "ok" {
+		body, _ = json.Marshal(struct {
+			Message string `json:"message"`
+		}{message})
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(body)

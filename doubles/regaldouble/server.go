@@ -18,13 +18,13 @@ type Server struct {
 	logger *slog.Logger
 
 	mu       sync.Mutex
-	received []Received
+	received recordLog
 	stats    Stats
 	faults   []Fault
 	cond     conditions
 	buckets  map[int]*tokenBucket // by API key index, made on first use
 	rng      *rand.Rand           // draws ErrorRate
-	changed  chan struct{}        // closed and replaced whenever an event is recorded
+	changed  chan struct{}        // closed when an event is recorded; nil until WaitCount waits
 
 	lifecycle   sync.Mutex
 	httpServer  *http.Server
@@ -46,8 +46,7 @@ func New(cfg Config, logger *slog.Logger) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, logger: logger, changed: make(chan struct{}),
-		cond: cfg.conditions(), rng: newRand(cfg.Seed)}
+	return &Server{cfg: cfg, logger: logger, cond: cfg.conditions(), rng: newRand(cfg.Seed)}
 }
 
 // Start listens on the configured address and serves in the background

@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
+	"slices"
 	"strconv"
+	"sync"
+
+	"github.com/ccbridge/bridge/doubles/internal/httpbody"
 )
 
 // ControlPrefix is the path prefix of the control API served with
@@ -53,7 +56,11 @@ func (s *Server) handlePublish(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPublishBytes))
+	buf := publishBuffers.Get().(*[]byte)
+	defer putPublishBuffer(buf)
+	room := httpbody.Room(r.ContentLength, maxPooledPublishBytes)
+	body, err := httpbody.AppendAll(slices.Grow((*buf)[:0], room), http.MaxBytesReader(w, r.Body, maxPublishBytes))
+	*buf = body
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -63,19 +70,39 @@ func (s *Server) handlePublish(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "reading body: "+err.Error(), http.StatusBadRequest)
 		return
 	}
+	// Publish keeps copies of the events, never the body, so the body's
+	// buffer is reused by later requests.
 	events := eventLines(body)
 	if err := s.Publish(tenant, events...); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	writeControlJSON(w, struct {
-		Published int `json:"published"`
-	}{len(events)})
+	// What json.Marshal writes for struct{Published int `json:"published"`}.
+	answer := strconv.AppendInt(append(make([]byte, 0, 32), `{"published":`...), int64(len(events)), 10)
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(append(answer, '}'))
+}
+
+// publishBuffers hold publish bodies while they are published.
+var publishBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledPublishBytes bounds the buffers kept for reuse, so that one
+// huge publish does not stay in memory; a larger body grows its buffer as
+// it arrives.
+const maxPooledPublishBytes = 4 << 20
+
+func putPublishBuffer(buf *[]byte) {
+	if cap(*buf) <= maxPooledPublishBytes {
+		*buf = (*buf)[:0]
+		publishBuffers.Put(buf)
+	}
 }
 
 // eventLines splits a body into its non-blank lines.
 func eventLines(body []byte) [][]byte {
-	var events [][]byte
+	// Sized for the usual small publish; blank lines could make a count
+	// of them huge.
+	events := make([][]byte, 0, min(bytes.Count(body, []byte("\n"))+1, 64))
 	for line := range bytes.SplitSeq(body, []byte("\n")) {
 		if line = bytes.TrimSpace(line); len(line) > 0 {
 			events = append(events, line)

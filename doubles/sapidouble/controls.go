@@ -34,11 +34,13 @@ func (s *Server) Publish(tenant string, events ...[]byte) error {
 	t.prune(now, s.cfg.Retention)
 	preps = s.applyOrderingFaults(preps)
 	items := make([]item, len(preps))
+	var msgInfo []byte // reused: stamp copies it
 	for i, p := range preps {
 		if p.keepMsgInfo {
-			items[i] = item{event: p.json}
+			items[i] = item{event: p.kept()}
 		} else {
-			items[i] = item{event: p.stamp(t.nextMsgInfo(now))}
+			msgInfo = t.appendNextMsgInfo(msgInfo[:0], now)
+			items[i] = item{event: p.stamp(msgInfo)}
 		}
 	}
 	for _, sub := range t.subs {

@@ -15,6 +15,9 @@ var errNotSAPIEvent = errors.New("sapidouble: an event must be a JSON object wit
 // where its msgInfo goes.
 type prepared struct {
 	json []byte
+	// aliased: json is the caller's event itself (it was compact already),
+	// so it must be copied before it is kept.
+	aliased bool
 	// keepMsgInfo: the event carries "msgInfo":{} on purpose; leave it.
 	keepMsgInfo bool
 	// replaceFrom, replaceTo delimit the existing msgInfo value, or mark
@@ -30,11 +33,16 @@ type prepared struct {
 // kept; a missing msgInfo is inserted where alphabetical order puts it, as
 // 8x8 orders keys.
 func prepare(event []byte) (prepared, error) {
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, event); err != nil {
-		return prepared{}, err
+	// Events usually arrive compact: then json.Compact would only copy
+	// them, and its scanner is the costliest part of a publish.
+	b, aliased := event, true
+	if !isCompactJSON(event) {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, event); err != nil {
+			return prepared{}, err
+		}
+		b, aliased = buf.Bytes(), false
 	}
-	b := buf.Bytes()
 	if len(b) < 2 || b[0] != '{' {
 		return prepared{}, errNotSAPIEvent
 	}
@@ -47,7 +55,7 @@ func prepare(event []byte) (prepared, error) {
 	if bodyEnd != len(b)-1 {
 		return prepared{}, errNotSAPIEvent
 	}
-	p := prepared{json: b}
+	p := prepared{json: b, aliased: aliased}
 	insertAt, insertBefore := -1, false
 	i := bodyStart + 1
 	for b[i] != '}' {
@@ -81,26 +89,44 @@ func prepare(event []byte) (prepared, error) {
 	return p, nil
 }
 
-// stamp returns the event with msgInfo set.
+// kept is the event to keep as it is (its msgInfo left alone), owned by
+// the double.
+func (p prepared) kept() []byte {
+	if p.aliased {
+		return bytes.Clone(p.json)
+	}
+	return p.json
+}
+
+// msgInfoKey is what precedes an inserted msgInfo.
+const msgInfoKey = `"msgInfo":`
+
+// stamp returns the event with msgInfo set, in a new slice of its exact
+// size.
 func (p prepared) stamp(msgInfo []byte) []byte {
 	if p.keepMsgInfo {
-		return p.json
+		return p.kept()
 	}
-	var out bytes.Buffer
-	out.Grow(len(p.json) + len(msgInfo) + 12)
-	out.Write(p.json[:p.replaceFrom])
+	n := len(p.json) - (p.replaceTo - p.replaceFrom) + len(msgInfo)
+	if p.insert {
+		n += len(msgInfoKey)
+		if p.insertComma != "" {
+			n++
+		}
+	}
+	out := make([]byte, 0, n)
+	out = append(out, p.json[:p.replaceFrom]...)
 	if p.insert {
 		if p.insertComma == "before" {
-			out.WriteByte(',')
+			out = append(out, ',')
 		}
-		out.WriteString(`"msgInfo":`)
+		out = append(out, msgInfoKey...)
 	}
-	out.Write(msgInfo)
+	out = append(out, msgInfo...)
 	if p.insertComma == "after" {
-		out.WriteByte(',')
+		out = append(out, ',')
 	}
-	out.Write(p.json[p.replaceTo:])
-	return out.Bytes()
+	return append(out, p.json[p.replaceTo:]...)
 }
 
 // skipValue returns the start and end (exclusive) of the compact JSON value
@@ -143,10 +169,10 @@ func skipValue(b []byte, i int) (int, int) {
 	}
 }
 
-// msgInfoJSON renders SAPI's msgInfo.
-func msgInfoJSON(instanceID string, sequenceID int64, at time.Time) []byte {
-	b := []byte(`{"instanceId":`)
-	b = appendJSONString(b, instanceID)
+// appendMsgInfo appends SAPI's msgInfo with an instanceId already quoted.
+func appendMsgInfo(b, quotedInstanceID []byte, sequenceID int64, at time.Time) []byte {
+	b = append(b, `{"instanceId":`...)
+	b = append(b, quotedInstanceID...)
 	b = append(b, `,"sequenceId":`...)
 	b = strconv.AppendInt(b, sequenceID, 10)
 	b = append(b, `,"timestamp":`...)

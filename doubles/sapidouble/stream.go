@@ -213,28 +213,64 @@ type streamWriter struct {
 	rc        *http.ResponseController
 	split     *rand.Rand // non-nil: coalesce and cut at random points
 	lastWrite time.Time  // when bytes were last written
+	buf       []byte     // the batch being written, reused across batches
 }
+
+// maxKeptBatchBytes bounds the batch buffer a stream keeps between
+// batches, so a burst does not pin its size for the stream's life. Without
+// splitting it also bounds what is rendered ahead of the writes: a
+// reconnect's backlog goes out in pieces of about this size.
+const maxKeptBatchBytes = 64 << 10
+
+// maxBytesPerDeadline bounds what one write deadline covers. A reader
+// that keeps reading, however slowly, is cut only when it takes none of
+// these bytes for writeTimeout, as when each event had a write of its
+// own; one deadline for a whole backlog cut slow readers again and again.
+const maxBytesPerDeadline = 4 << 10
 
 func (o *streamWriter) writeRaw(b []byte) error { return o.writeBytes(b) }
 
 func (o *streamWriter) idleFor() time.Duration { return time.Since(o.lastWrite) }
 
+// write renders the batch into one buffer. Without splitting it goes out
+// with one flush (one per maxKeptBatchBytes of a backlog): the batch is
+// what was queued when the stream woke, so nothing waits for more, and the
+// body carries the same bytes as with a flush per event for a fraction of
+// the system calls. With splitting, the buffer is cut at random points,
+// flushing after each piece.
 func (o *streamWriter) write(batch []item) error {
-	var buf bytes.Buffer
-	for _, it := range batch {
-		msg, err := o.render(it)
-		if err != nil {
-			return err
+	buf := o.buf[:0]
+	defer func() {
+		if cap(buf) <= maxKeptBatchBytes {
+			o.buf = buf[:0]
 		}
-		if o.split == nil {
-			if err := o.writeBytes(msg); err != nil {
+	}()
+	var renderErr error
+	for _, it := range batch {
+		if buf, renderErr = o.appendItem(buf, it); renderErr != nil {
+			break
+		}
+		if o.split == nil && len(buf) >= maxKeptBatchBytes {
+			if err := o.writeBytes(buf); err != nil {
 				return err
 			}
-			continue
+			buf = buf[:0]
 		}
-		buf.Write(msg)
 	}
-	for rest := buf.Bytes(); len(rest) > 0; {
+	if o.split == nil {
+		// Events rendered before one that fails still go out, as when
+		// each was written on its own.
+		if len(buf) > 0 {
+			if err := o.writeBytes(buf); err != nil {
+				return err
+			}
+		}
+		return renderErr
+	}
+	if renderErr != nil {
+		return renderErr
+	}
+	for rest := buf; len(rest) > 0; {
 		n := 1 + o.split.IntN(min(len(rest), 64))
 		if o.split.IntN(4) == 0 {
 			n = 1 + o.split.IntN(len(rest))
@@ -247,28 +283,41 @@ func (o *streamWriter) write(batch []item) error {
 	return nil
 }
 
-// render formats one item as it goes on the wire.
-func (o renderer) render(it item) ([]byte, error) {
+// appendItem appends one item as it goes on the wire.
+func (o renderer) appendItem(dst []byte, it item) ([]byte, error) {
 	if it.raw {
-		return it.event, nil
+		return append(dst, it.event...), nil
 	}
-	var msg []byte
+	msg, newline := it.event, false
 	switch o.format {
 	case formatNewlineJSON:
-		msg = append(bytes.Clone(it.event), '\n')
+		newline = true
 	case formatJSON:
-		msg = it.event
 	default:
 		x, err := jsonToXML(it.event)
 		if err != nil {
-			return nil, err
+			return dst, err
 		}
-		if o.format == formatNewlineXML {
-			x = append(x, '\n')
-		}
-		msg = x
+		msg, newline = x, o.format == formatNewlineXML
 	}
-	return o.frame(msg), nil
+	if o.trackSize {
+		n := utf16Len(msg)
+		if newline {
+			n++
+		}
+		dst = strconv.AppendInt(dst, int64(n), 10)
+		dst = append(dst, '|')
+	}
+	dst = append(dst, msg...)
+	if newline {
+		dst = append(dst, '\n')
+	}
+	return dst, nil
+}
+
+// render formats one item as it goes on the wire, in a slice of its own.
+func (o renderer) render(it item) ([]byte, error) {
+	return o.appendItem(nil, it)
 }
 
 // frame adds the "<length>|" prefix when the client asked for
@@ -280,19 +329,25 @@ func (o renderer) frame(msg []byte) []byte {
 	return append(strconv.AppendInt(nil, int64(utf16Len(msg)), 10), append([]byte("|"), msg...)...)
 }
 
-// writeBytes writes and flushes; with nothing to write it only flushes
-// (sending the headers).
+// writeBytes writes and flushes, with a fresh write deadline for every
+// maxBytesPerDeadline; with nothing to write it only flushes (sending the
+// headers).
 func (o *streamWriter) writeBytes(b []byte) error {
-	if err := o.rc.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		return err
-	}
-	if len(b) > 0 {
-		if _, err := o.w.Write(b); err != nil {
+	for {
+		if err := o.rc.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 			return err
 		}
-		o.lastWrite = time.Now()
+		piece := b[:min(len(b), maxBytesPerDeadline)]
+		if len(piece) > 0 {
+			if _, err := o.w.Write(piece); err != nil {
+				return err
+			}
+			o.lastWrite = time.Now()
+		}
+		if b = b[len(piece):]; len(b) == 0 {
+			return o.rc.Flush()
+		}
 	}
-	return o.rc.Flush()
 }
 
 // utf16Len counts UTF-16 code units, the unit of Atmosphere's length prefix.

@@ -12,10 +12,13 @@ type tenantState struct {
 	name       string
 	instance   int
 	instanceID string
-	sequence   int64
-	subs       map[string]*subscription
-	published  int64 // events given to Publish
-	written    int64 // events written to streams, replays included
+	// instanceIDJSON is instanceID quoted, made once per instance rather
+	// than per event.
+	instanceIDJSON []byte
+	sequence       int64
+	subs           map[string]*subscription
+	published      int64 // events given to Publish
+	written        int64 // events written to streams, replays included
 }
 
 // subscription is one subsId: its buffer outlives its connections.
@@ -57,13 +60,20 @@ func newTenantState(name string) *tenantState {
 func (t *tenantState) failover() {
 	t.instance++
 	t.instanceID = fmt.Sprintf("us1tomcat%02d.us1.sapi-double.local-sapi-v1", t.instance)
+	t.instanceIDJSON = appendJSONString(nil, t.instanceID)
 	t.sequence = 0
 }
 
 // nextMsgInfo consumes a sequence number.
 func (t *tenantState) nextMsgInfo(now time.Time) []byte {
+	return t.appendNextMsgInfo(nil, now)
+}
+
+// appendNextMsgInfo consumes a sequence number and appends its msgInfo
+// to dst.
+func (t *tenantState) appendNextMsgInfo(dst []byte, now time.Time) []byte {
 	t.sequence++
-	return msgInfoJSON(t.instanceID, t.sequence, now)
+	return appendMsgInfo(dst, t.instanceIDJSON, t.sequence, now)
 }
 
 // prune forgets subscriptions disconnected for longer than retention, with
