@@ -57,14 +57,17 @@ type Collector struct {
 	cfg    *config.Config
 	logger *slog.Logger
 	rdb    *redis.Client
-	store  *eventstore.Store
-	sched  *scheduler.Scheduler
-	grpc   *grpc.Server
-	health *health.Server
-	tel    *telemetry.Telemetry
-	inst   *instruments
-	lis    net.Listener
-	stats  Stats
+	// timelineRDB is the timeline's own Redis (collector.query.redis);
+	// nil when the timeline is kept in rdb.
+	timelineRDB *redis.Client
+	store       *eventstore.Store
+	sched       *scheduler.Scheduler
+	grpc        *grpc.Server
+	health      *health.Server
+	tel         *telemetry.Telemetry
+	inst        *instruments
+	lis         net.Listener
+	stats       Stats
 
 	timeline *timeline.Store
 	recorder *timeline.Recorder
@@ -77,6 +80,11 @@ type Collector struct {
 	stopRecov context.CancelFunc
 }
 
+// newRedisClient connects to the Redis r describes.
+func newRedisClient(r config.Redis) *redis.Client {
+	return redis.NewClient(&redis.Options{Addr: r.Addr, Username: r.Username, Password: r.Password.Reveal(), DB: r.DB})
+}
+
 // New builds a collector from the configuration; Start connects it. Its
 // spans and metrics go to tel, which the caller owns and shuts down after
 // the collector.
@@ -85,24 +93,37 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 		return nil, err
 	}
 	cc := cfg.Collector
-	rdb := redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr, Username: cfg.Redis.Username,
-		Password: cfg.Redis.Password.Reveal(), DB: cfg.Redis.DB})
+	rdb := newRedisClient(cfg.Redis)
+	var ownTimelineRDB *redis.Client // the timeline's own Redis, if configured
+	if cc.Query.Redis.Addr != "" {
+		ownTimelineRDB = newRedisClient(cc.Query.Redis)
+	}
+	closeRedis := func() {
+		_ = rdb.Close()
+		if ownTimelineRDB != nil {
+			_ = ownTimelineRDB.Close()
+		}
+	}
 	store, err := eventstore.New(rdb, eventstore.Config{KeyPrefix: cc.Store.KeyPrefix, Partitions: cc.Store.Partitions,
 		DedupTTL: cc.Store.DedupTTL, TraceTTL: cc.Store.TraceTTL, MalformedMaxLen: cc.Store.MalformedMaxLen})
 	if err != nil {
-		_ = rdb.Close()
+		closeRedis()
 		return nil, err
 	}
 	inst, err := newInstruments(tel)
 	if err != nil {
-		_ = rdb.Close()
+		closeRedis()
 		return nil, fmt.Errorf("collector metrics: %w", err)
 	}
-	c := &Collector{cfg: cfg, logger: logger, rdb: rdb, store: store, tel: tel, inst: inst}
-	c.timeline, err = timeline.New(rdb, timeline.Config{KeyPrefix: cc.Store.KeyPrefix, Retention: cc.Query.Retention,
+	c := &Collector{cfg: cfg, logger: logger, rdb: rdb, timelineRDB: ownTimelineRDB, store: store, tel: tel, inst: inst}
+	timelineRDB := rdb
+	if ownTimelineRDB != nil {
+		timelineRDB = ownTimelineRDB
+	}
+	c.timeline, err = timeline.New(timelineRDB, timeline.Config{KeyPrefix: cc.Store.KeyPrefix, Retention: cc.Query.Retention,
 		RawMaxBytes: cc.Query.RawMaxBytes, HistoryMaxLen: timeline.DefaultHistoryMaxLen, DefaultRegion: cfg.Dispatcher.Mapping.DefaultRegion})
 	if err != nil {
-		_ = rdb.Close()
+		closeRedis()
 		return nil, fmt.Errorf("collector.query: %w", err)
 	}
 	// Closed by Shutdown; New's later error paths leave it to the GC (it
@@ -115,7 +136,7 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 	scfg.SettleLinger = cc.Scheduler.SettleLinger
 	c.sched, err = scheduler.New(scfg, store, c.onSettled)
 	if err != nil {
-		_ = rdb.Close()
+		closeRedis()
 		return nil, err
 	}
 	c.sched.OnRetry(c.recorder.Retrying)
@@ -126,14 +147,14 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 		if cc.OutputFormat != "" {
 			f, err := sapi.ParseFormat(cc.OutputFormat)
 			if err != nil {
-				_ = rdb.Close()
+				closeRedis()
 				return nil, fmt.Errorf("collector.output_format: %w", err)
 			}
 			sc.OutputFormat = f
 		}
 		sc.SetDefaults()
 		if err := sc.Validate(); err != nil {
-			_ = rdb.Close()
+			closeRedis()
 			return nil, fmt.Errorf("tenant %s: %w", t.Name, err)
 		}
 		tl := logger.With("tenant", t.Name)
@@ -142,7 +163,7 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 		c.clients = append(c.clients, sapi.NewClient(sc, p.handleFrame, tl))
 	}
 	if err := c.observeGauges(tel); err != nil {
-		_ = rdb.Close()
+		closeRedis()
 		return nil, fmt.Errorf("collector metrics: %w", err)
 	}
 	return c, nil
@@ -385,6 +406,9 @@ func (c *Collector) Shutdown(ctx context.Context) error {
 		}
 		errs = append(errs, c.recorder.Close(ctx)) // after the scheduler: every settlement is recorded
 		errs = append(errs, c.rdb.Close())
+		if c.timelineRDB != nil {
+			errs = append(errs, c.timelineRDB.Close())
+		}
 	})
 	return errors.Join(errs...)
 }

@@ -47,6 +47,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.Dispatchers, "dispatchers", o.Dispatchers, "dispatcher processes")
 	fs.IntVar(&o.MaxInFlight, "max-in-flight", o.MaxInFlight, "each dispatcher's max_in_flight (Regal requests open at once)")
 	fs.StringVar(&o.RedisFsync, "redis-fsync", o.RedisFsync, "Redis appendfsync: always (as deployed) or everysec")
+	fs.BoolVar(&o.TimelineRedis, "timeline-redis", o.TimelineRedis, "keep the collector's timeline in a Redis of its own (appendfsync everysec), as deployed; false: in the one Redis")
 	fs.DurationVar(&o.RegalLatency, "regal-latency", o.RegalLatency, "Regal double's answer latency")
 	fs.BoolVar(&o.Tracing, "tracing", o.Tracing, "create spans in the collector and dispatchers (never exported)")
 	fs.Int64Var(&o.Seed, "seed", o.Seed, "seed of the scripted calls")

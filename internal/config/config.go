@@ -136,6 +136,13 @@ type Query struct {
 	Retention time.Duration `yaml:"retention"`
 	// RawMaxBytes caps the raw SAPI payload kept per event.
 	RawMaxBytes int `yaml:"raw_max_bytes"`
+	// Redis, when its addr is set, holds the timeline instead of the main
+	// redis. The timeline is a large, write-heavy record (a few KB per
+	// event for the retention); in the main Redis its writes, fsyncs and
+	// AOF rewrites delay the admission and settlement of events, which
+	// need appendfsync always. A Redis of its own can run appendfsync
+	// everysec (deploy/redis-timeline.conf).
+	Redis Redis `yaml:"redis"`
 }
 
 // Store configures the Redis event store.
@@ -344,6 +351,9 @@ func (c *Config) ValidateCollector() error {
 	}
 	if err := c.Collector.Query.Auth.Validate(); err != nil {
 		add("collector.query.auth: %v", err)
+	}
+	if r := c.Collector.Query.Redis; r.Addr == "" && (r.Username != "" || !r.Password.IsZero() || r.DB != 0) {
+		add("collector.query.redis.addr is required when its username, password or db is set (without it the timeline is kept in redis)")
 	}
 	for i, t := range c.Tenants {
 		where := fmt.Sprintf("tenants[%d] (%s).sapi", i, t.Name)

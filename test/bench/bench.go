@@ -99,6 +99,7 @@ func harnessOptions(o Options) chaos.Options {
 	co.Delivery.MaxInFlight = o.MaxInFlight
 	co.Delivery.Pprof = o.Pprof
 	co.RedisFsync = o.RedisFsync
+	co.TimelineRedis = o.TimelineRedis
 	co.DoubleEnv = gomaxprocsEnv(o.GOMAXPROCS)
 	co.Dir, co.BinDir, co.Logger = o.Dir, o.BinDir, o.Logger
 	return co
@@ -108,7 +109,7 @@ func harnessOptions(o Options) chaos.Options {
 func measure(ctx context.Context, h *chaos.Harness, o Options) (*Report, error) {
 	pids := h.ProcessIDs()
 	started, loadBefore := time.Now(), loadAverage()
-	cmdsBefore, err := redisCommands(ctx, h.RedisAddr())
+	cmdsBefore, err := redisCommands(ctx, h.RedisAddrs()...)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +135,7 @@ func measure(ctx context.Context, h *chaos.Harness, o Options) (*Report, error) 
 		return nil, err
 	}
 	host := Host{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), LoadBefore: loadBefore, LoadAfter: loadAverage()}
-	cmdsAfter, err := redisCommands(ctx, h.RedisAddr())
+	cmdsAfter, err := redisCommands(ctx, h.RedisAddrs()...)
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +214,7 @@ func assemble(o Options, h *chaos.Harness, started time.Time, host Host, a *arri
 		Started: started, Dir: h.Dir(),
 		Setup: Setup{
 			Events: o.Events, Rate: o.Rate, Dispatchers: o.Dispatchers, MaxInFlight: o.MaxInFlight,
-			RegalLatencyMS: milliseconds(o.RegalLatency), RedisFsync: o.RedisFsync, Tracing: o.Tracing, Seed: o.Seed,
+			RegalLatencyMS: milliseconds(o.RegalLatency), RedisFsync: o.RedisFsync, TimelineRedis: o.TimelineRedis, Tracing: o.Tracing, Seed: o.Seed,
 			BridgeEnv: o.BridgeEnv, GOMAXPROCS: o.GOMAXPROCS,
 		},
 		Host:    host,

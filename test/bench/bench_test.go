@@ -78,7 +78,12 @@ func checkReport(t *testing.T, r *Report, o Options) {
 		t.Errorf("latency quantiles out of order: %+v", l)
 	}
 	want := map[string]bool{"redis": true, "sapi-double": true, "regal-double": true, "collector": true,
-		"dispatcher-1": true, "dispatcher-2": true}
+		"dispatcher-1": true, "dispatcher-2": true, "redis-timeline": o.TimelineRedis}
+	for name, ok := range want {
+		if !ok {
+			delete(want, name)
+		}
+	}
 	for _, u := range r.Usage {
 		if !want[u.Name] {
 			t.Errorf("unexpected process %q", u.Name)
@@ -98,6 +103,12 @@ func checkReport(t *testing.T, r *Report, o Options) {
 	// received and a delivered change each, recorded or dropped.
 	if tl := r.Timeline; !tl.Drained || tl.Recorded+tl.Dropped+tl.Failed < int64(2*f.RegalExpected) {
 		t.Errorf("timeline %+v for %d events", tl, f.RegalExpected)
+	}
+	// Each stage ends later than the one before, and every stage saw events.
+	s := r.Stages
+	if !s.Stored.Known || !s.Dispatcher.Known || !s.Regal.Known || s.Stored.P50 <= 0 ||
+		s.Stored.P50 > s.Regal.P50 || s.Regal.P50 > s.Regal.P99 {
+		t.Errorf("inconsistent stages: %+v", s)
 	}
 	c := r.Ceiling
 	if c.Accepted <= 0 || c.Requests != c.Accepted+c.Failed || c.AcceptedPerSec <= 0 || c.DistinctBodies <= 0 {
@@ -125,7 +136,7 @@ func checkJSON(t *testing.T, path string, r *Report) {
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
 	}
-	if back.Flow != r.Flow || back.Latency != r.Latency || back.Ceiling != r.Ceiling || len(back.Usage) != len(r.Usage) {
+	if back.Flow != r.Flow || back.Latency != r.Latency || back.Stages != r.Stages || back.Ceiling != r.Ceiling || len(back.Usage) != len(r.Usage) {
 		t.Errorf("JSON copy differs from the report:\n%s", b)
 	}
 }

@@ -26,6 +26,10 @@ type Options struct {
 	// RedisFsync is Redis's appendfsync, "always" (as deployed) or
 	// "everysec".
 	RedisFsync string
+	// TimelineRedis keeps the collector's timeline in a Redis of its own
+	// (appendfsync everysec), as deployed (README › Redis settings); false
+	// keeps it in the one Redis with the events.
+	TimelineRedis bool
 	// Tracing keeps span creation on in the collector and the dispatchers
 	// (spans are never exported); false turns the sampler off.
 	Tracing bool
@@ -76,7 +80,7 @@ type Options struct {
 // in flight as the dispatchers allow themselves.
 func DefaultOptions() Options {
 	return Options{
-		Events: 20000, Dispatchers: 2, MaxInFlight: 128, RedisFsync: "always", Tracing: true, Seed: 1,
+		Events: 20000, Dispatchers: 2, MaxInFlight: 128, RedisFsync: "always", TimelineRedis: true, Tracing: true, Seed: 1,
 		CeilingFor:      5 * time.Second,
 		CompleteTimeout: 5 * time.Minute,
 	}

@@ -45,6 +45,7 @@ type Setup struct {
 	MaxInFlight    int      `json:"max_in_flight"` // per dispatcher
 	RegalLatencyMS float64  `json:"regal_latency_ms"`
 	RedisFsync     string   `json:"redis_appendfsync"`
+	TimelineRedis  bool     `json:"timeline_redis"` // the timeline in a Redis of its own
 	BridgeEnv      []string `json:"bridge_env,omitempty"`
 	GOMAXPROCS     int      `json:"gomaxprocs"` // every child's; 0 = Go's default
 	Tracing        bool     `json:"tracing"`
@@ -107,12 +108,16 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "bench %s  (%d CPUs, load average %.1f → %.1f, %s)  dir %s\n", r.Started.UTC().Format(time.RFC3339),
 		r.Host.CPUs, r.Host.LoadBefore, r.Host.LoadAfter, r.Host.GoVersion, r.Dir)
+	timelineAt := "in the one Redis"
+	if s.TimelineRedis {
+		timelineAt = "in its own Redis (everysec)"
+	}
 	procs := "Go's default"
 	if s.GOMAXPROCS > 0 {
 		procs = strconv.Itoa(s.GOMAXPROCS)
 	}
-	fmt.Fprintf(&b, "setup        %d SAPI lines at %s, %d dispatchers × %d in flight, Regal latency %gms, Redis appendfsync %s, tracing %s, GOMAXPROCS %s, seed %d\n",
-		s.Events, rate, s.Dispatchers, s.MaxInFlight, s.RegalLatencyMS, s.RedisFsync, onOff(s.Tracing), procs, s.Seed)
+	fmt.Fprintf(&b, "setup        %d SAPI lines at %s, %d dispatchers × %d in flight, Regal latency %gms, Redis appendfsync %s, timeline %s, tracing %s, GOMAXPROCS %s, seed %d\n",
+		s.Events, rate, s.Dispatchers, s.MaxInFlight, s.RegalLatencyMS, s.RedisFsync, timelineAt, onOff(s.Tracing), procs, s.Seed)
 	if len(s.BridgeEnv) > 0 {
 		fmt.Fprintf(&b, "bridge env   %s\n", strings.Join(s.BridgeEnv, " "))
 	}

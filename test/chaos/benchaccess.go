@@ -70,6 +70,15 @@ func (h *Harness) DispatcherMetricsURLs() []string {
 	return urls
 }
 
+// RedisAddrs are the addresses of the run's redis-servers: the one with
+// the events, and the timeline's if it has its own.
+func (h *Harness) RedisAddrs() []string {
+	if h.cluster.timelineRedisAddr == "" {
+		return []string{h.cluster.redisAddr}
+	}
+	return []string{h.cluster.redisAddr, h.cluster.timelineRedisAddr}
+}
+
 // RedisAddr is the address of the run's redis-server.
 func (h *Harness) RedisAddr() string { return h.cluster.redisAddr }
 
@@ -79,12 +88,12 @@ func (h *Harness) Unsettled(ctx context.Context) (int64, error) {
 	return unsettledCount(ctx, h.cluster.rdb, h.cluster.tenant)
 }
 
-// ProcessIDs maps each running child's name (redis, sapi-double,
+// ProcessIDs maps each running child's name (redis, redis-timeline, sapi-double,
 // regal-double, collector, dispatcher-N) to its process id.
 func (h *Harness) ProcessIDs() map[string]int {
 	c := h.cluster
 	out := map[string]int{}
-	for _, p := range append([]*process{c.redis, c.sapi, c.regal, c.collector}, c.dispatchers...) {
+	for _, p := range append([]*process{c.redis, c.timelineRedis, c.sapi, c.regal, c.collector}, c.dispatchers...) {
 		if p == nil {
 			continue
 		}

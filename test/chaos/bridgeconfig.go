@@ -56,6 +56,8 @@ type Delivery struct {
 // bridgeEndpoints are the addresses a configuration file points at.
 type bridgeEndpoints struct {
 	redis, sapiURL, regalURL, collectorGRPC, collectorMetrics string
+	// timelineRedis is the timeline's own Redis; empty keeps it in redis.
+	timelineRedis string
 }
 
 // keyPrefix and partitions are the Redis layout the run configures; the
@@ -87,7 +89,7 @@ collector:
   grpc_listen: %s
   metrics_listen: %s
   stream_max_age: %s
-  store:
+%s  store:
     key_prefix: %s
     partitions: %d
   scheduler:
@@ -114,11 +116,20 @@ log:
 telemetry:
   pprof: %t
 `, at.redis, tenant, at.sapiURL, tenant, sapiTokenEnv, subscriptionID, regalKeyEnv,
-		at.collectorGRPC, at.collectorMetrics, d.StreamMaxAge, keyPrefix, partitions, d.SchedulerRetryDelayMin, d.SchedulerRetryDelayMax,
+		at.collectorGRPC, at.collectorMetrics, d.StreamMaxAge, timelineRedisYAML(at.timelineRedis), keyPrefix, partitions, d.SchedulerRetryDelayMin, d.SchedulerRetryDelayMax,
 		d.SchedulerMaxAttempts, d.SchedulerMaxRetryAge,
 		at.collectorGRPC, d.MaxInFlight, at.regalURL, d.RegalTimeout, d.RegalMaxAttempts,
 		d.RegalBackoffInitial, d.RegalBackoffMax, d.RegalRateLimit, d.RegalRateBurst, dispatchers, d.Pprof)
 	return os.WriteFile(path, []byte(yaml), 0o600)
+}
+
+// timelineRedisYAML is the collector's query.redis section for addr, or
+// nothing when the timeline stays in the one Redis.
+func timelineRedisYAML(addr string) string {
+	if addr == "" {
+		return ""
+	}
+	return "  query:\n    redis:\n      addr: " + addr + "\n"
 }
 
 // partitionKey is the tag of one (tenant, partition) in Redis keys.

@@ -20,12 +20,15 @@ type cluster struct {
 	tenant string
 	log    *slog.Logger
 
-	redisAddr   string
-	redis       *process
-	sapi        *process
-	regal       *process
-	collector   *process
-	dispatchers []*process
+	redisAddr string
+	redis     *process
+	// timelineRedis holds the collector's timeline when Options.TimelineRedis.
+	timelineRedis     *process
+	timelineRedisAddr string
+	sapi              *process
+	regal             *process
+	collector         *process
+	dispatchers       []*process
 	// collectorMetrics is the collector's metrics address (host:port);
 	// dispatcherMetrics each dispatcher's, by name.
 	collectorMetrics  string
@@ -63,9 +66,20 @@ func startCluster(ctx context.Context, c *cluster, bins Binaries, o Options) err
 	if c.redisAddr, err = freeAddr(); err != nil {
 		return err
 	}
-	c.redis, err = startRedis(ctx, c.redisAddr, redisDir(c.dir), c.logPath("redis"), o.RedisFsync, c.onBridgeExit)
+	c.redis, err = startRedis(ctx, "redis", c.redisAddr, redisDir(c.dir), c.logPath("redis"), o.RedisFsync, c.onBridgeExit)
 	if err != nil {
 		return err
+	}
+	if o.TimelineRedis {
+		// As deploy/redis-timeline.conf: fsync once a second.
+		if c.timelineRedisAddr, err = freeAddr(); err != nil {
+			return err
+		}
+		c.timelineRedis, err = startRedis(ctx, "redis-timeline", c.timelineRedisAddr, filepath.Join(c.dir, "redis-timeline"),
+			c.logPath("redis-timeline"), "everysec", c.onBridgeExit)
+		if err != nil {
+			return err
+		}
 	}
 	c.rdb = redis.NewClient(&redis.Options{Addr: c.redisAddr})
 
@@ -100,7 +114,7 @@ func startCluster(ctx context.Context, c *cluster, bins Binaries, o Options) err
 	}
 	c.collectorMetrics = metricsAddr
 	configPath := c.path("bridge.yaml")
-	at := bridgeEndpoints{redis: c.redisAddr, sapiURL: sapiURL, regalURL: regalURL, collectorGRPC: grpcAddr, collectorMetrics: metricsAddr}
+	at := bridgeEndpoints{redis: c.redisAddr, timelineRedis: c.timelineRedisAddr, sapiURL: sapiURL, regalURL: regalURL, collectorGRPC: grpcAddr, collectorMetrics: metricsAddr}
 	if err := writeBridgeConfig(configPath, c.tenant, at, o.Delivery, o.Dispatchers); err != nil {
 		return err
 	}

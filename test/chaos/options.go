@@ -61,6 +61,10 @@ type Options struct {
 	// setting: an acknowledged write survives a crash of the host too) or
 	// "everysec"; empty is "always".
 	RedisFsync string
+	// TimelineRedis keeps the collector's timeline in a Redis of its own
+	// (appendfsync everysec), as deploy/redis-timeline.conf recommends;
+	// false keeps it in the one Redis, whose restarts then hit it too.
+	TimelineRedis bool
 	// DoubleEnv is added to both doubles' environment ("NAME=value"),
 	// e.g. GOMAXPROCS when the bench shares a few cores among them all.
 	DoubleEnv []string

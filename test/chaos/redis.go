@@ -16,7 +16,7 @@ import (
 // need (AOF, fsync per fsync — "always" unless told otherwise —, no
 // eviction) in dir, on addr, and waits until it answers. The same process
 // restarted reloads its AOF from dir.
-func startRedis(ctx context.Context, addr, dir, logPath, fsync string, onExit func(*process, error)) (*process, error) {
+func startRedis(ctx context.Context, name, addr, dir, logPath, fsync string, onExit func(*process, error)) (*process, error) {
 	if fsync == "" {
 		fsync = "always"
 	}
@@ -32,7 +32,7 @@ func startRedis(ctx context.Context, addr, dir, logPath, fsync string, onExit fu
 		return nil, err
 	}
 	p := &process{
-		name: "redis", path: bin, logPath: logPath, onExit: onExit,
+		name: name, path: bin, logPath: logPath, onExit: onExit,
 		env: minimalEnv(),
 		args: []string{
 			"--bind", host, "--port", port, "--dir", dir, "--protected-mode", "yes",

@@ -77,7 +77,7 @@ func (c *cluster) close() {
 		wg.Go(func() { d.stop(5 * time.Second) })
 	}
 	wg.Wait()
-	for _, p := range []*process{c.collector, c.sapi, c.regal, c.redis} {
+	for _, p := range []*process{c.collector, c.sapi, c.regal, c.redis, c.timelineRedis} {
 		if p != nil {
 			p.stop(5 * time.Second)
 		}
