@@ -76,11 +76,14 @@ type Options struct {
 
 // DefaultOptions is 20,000 lines at full speed through 2 dispatchers of
 // 128 requests in flight each, an instant Regal, Redis fsyncing every
-// write, tracing on, and a 5-second ceiling with as many requests
-// in flight as the dispatchers allow themselves.
+// write and the timeline in a Redis of its own (as deployed), tracing on,
+// every Go process at GOMAXPROCS 1 (as in a one-CPU container), and a
+// 5-second ceiling with as many requests in flight as the dispatchers
+// allow themselves.
 func DefaultOptions() Options {
 	return Options{
 		Events: 20000, Dispatchers: 2, MaxInFlight: 128, RedisFsync: "always", TimelineRedis: true, Tracing: true, Seed: 1,
+		GOMAXPROCS: 1,
 		CeilingFor:      5 * time.Second,
 		CompleteTimeout: 5 * time.Minute,
 	}
