@@ -83,7 +83,7 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		Events: 20000, Dispatchers: 2, MaxInFlight: 128, RedisFsync: "always", TimelineRedis: true, Tracing: true, Seed: 1,
-		GOMAXPROCS: 1,
+		GOMAXPROCS:      1,
 		CeilingFor:      5 * time.Second,
 		CompleteTimeout: 5 * time.Minute,
 	}

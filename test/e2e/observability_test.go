@@ -177,6 +177,20 @@ func TestOneTracePerInteractionAcrossServicesRetriesAndRestart(t *testing.T) {
 }
 
 // scrape reads a service's Prometheus endpoint into name{labels} → value.
+// scrapeUntil scrapes url until done says the page is complete, or 10 s
+// passed (the last page is returned either way, for the checks to report).
+func scrapeUntil(t *testing.T, url string, done func(map[string]float64) bool) map[string]float64 {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m := scrape(t, url)
+		if done(m) || time.Now().After(deadline) {
+			return m
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func scrape(t *testing.T, url string) map[string]float64 {
 	t.Helper()
 	resp, err := http.Get(url + "/metrics")
@@ -209,7 +223,12 @@ func TestMetricsMatchWhatTheDoublesSaw(t *testing.T) {
 	}
 	got := waitRegal(t, s, len(want))
 
-	col := scrape(t, "http://"+s.Metrics["collector"].Addr())
+	// Regal has every event before the collector has settled the last
+	// acknowledgements (a Redis write later): wait for those counters.
+	col := scrapeUntil(t, "http://"+s.Metrics["collector"].Addr(), func(m map[string]float64) bool {
+		return sum(m, "ccb_collector_deliveries_settled_total", `outcome="delivered"`) >= float64(len(got)) &&
+			sum(m, "ccb_collector_backlog") == 0
+	})
 	checks := []struct {
 		name      string
 		got, want float64

@@ -29,18 +29,14 @@ func TestTimelineKeptInItsOwnRedis(t *testing.T) {
 	waitRegal(t, s, len(want))
 
 	// The timeline writes behind delivery: wait until its queue drained.
-	url := "http://" + s.Metrics["collector"].Addr()
-	deadline := time.Now().Add(15 * time.Second)
-	var col map[string]float64
-	for {
-		col = scrape(t, url)
-		if sum(col, "ccb_collector_timeline_queued_bytes") == 0 && sum(col, "ccb_collector_timeline_changes_total", `result="recorded"`) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timeline still writing after 15 s: %v recorded", sum(col, "ccb_collector_timeline_changes_total", `result="recorded"`))
-		}
-		time.Sleep(50 * time.Millisecond)
+	recorded := func(m map[string]float64) float64 {
+		return sum(m, "ccb_collector_timeline_changes_total", `result="recorded"`)
+	}
+	col := scrapeUntil(t, "http://"+s.Metrics["collector"].Addr(), func(m map[string]float64) bool {
+		return sum(m, "ccb_collector_timeline_queued_bytes") == 0 && recorded(m) > 0
+	})
+	if recorded(col) == 0 {
+		t.Fatal("the timeline recorded nothing")
 	}
 	if n := sum(col, "ccb_collector_timeline_changes_total", `result="dropped"`) + sum(col, "ccb_collector_timeline_changes_total", `result="failed"`); n != 0 {
 		t.Errorf("%v timeline changes dropped or failed", n)
