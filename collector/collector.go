@@ -95,8 +95,10 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 	cc := cfg.Collector
 	rdb := newRedisClient(cfg.Redis)
 	var ownTimelineRDB *redis.Client // the timeline's own Redis, if configured
+	timelineRDB := rdb
 	if cc.Query.Redis.Addr != "" {
 		ownTimelineRDB = newRedisClient(cc.Query.Redis)
+		timelineRDB = ownTimelineRDB
 	}
 	closeRedis := func() {
 		_ = rdb.Close()
@@ -116,10 +118,6 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 		return nil, fmt.Errorf("collector metrics: %w", err)
 	}
 	c := &Collector{cfg: cfg, logger: logger, rdb: rdb, timelineRDB: ownTimelineRDB, store: store, tel: tel, inst: inst}
-	timelineRDB := rdb
-	if ownTimelineRDB != nil {
-		timelineRDB = ownTimelineRDB
-	}
 	c.timeline, err = timeline.New(timelineRDB, timeline.Config{KeyPrefix: cc.Store.KeyPrefix, Retention: cc.Query.Retention,
 		RawMaxBytes: cc.Query.RawMaxBytes, HistoryMaxLen: timeline.DefaultHistoryMaxLen, DefaultRegion: cfg.Dispatcher.Mapping.DefaultRegion})
 	if err != nil {

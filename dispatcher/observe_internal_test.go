@@ -173,14 +173,15 @@ func TestHandle_event_age_at_first_regal_request(t *testing.T) {
 		phone       string
 		redelivery  uint32
 		receivedAgo time.Duration // 0: no received_at
-		wantLabel   string        // "" when nothing is recorded
+		wantAge     bool          // an observation is recorded
+		wantRedeliv bool          // with redelivery=true
 	}{
 		{name: "first_delivery", eventType: "InteractionCreated", phone: "5515557212", redelivery: 0,
-			receivedAgo: 300 * time.Millisecond, wantLabel: "false"},
+			receivedAgo: 300 * time.Millisecond, wantAge: true},
 		{name: "redelivery_counted_apart", eventType: "InteractionCreated", phone: "5515557212", redelivery: 2,
-			receivedAgo: 300 * time.Millisecond, wantLabel: "true"},
+			receivedAgo: 300 * time.Millisecond, wantAge: true, wantRedeliv: true},
 		{name: "rejected_by_regal_still_had_a_request", eventType: "InteractionDeleted", phone: "5515557212",
-			receivedAgo: 300 * time.Millisecond, wantLabel: "false"},
+			receivedAgo: 300 * time.Millisecond, wantAge: true},
 		{name: "skipped_event_sends_no_request", eventType: "InteractionCreated", receivedAgo: 300 * time.Millisecond},
 		{name: "event_without_received_at", eventType: "InteractionCreated", phone: "5515557212"},
 	}
@@ -203,13 +204,13 @@ func TestHandle_event_age_at_first_regal_request(t *testing.T) {
 			if m, ok := findMetric(rm, "ccb.dispatcher.event_age"); ok {
 				points = m.Data.(metricdata.Histogram[float64]).DataPoints
 			}
-			if tt.wantLabel == "" {
+			if !tt.wantAge {
 				if len(points) != 0 {
 					t.Fatalf("event age recorded %+v, want nothing", points)
 				}
 				return
 			}
-			want := attribute.NewSet(attribute.Bool("redelivery", tt.wantLabel == "true"))
+			want := attribute.NewSet(attribute.Bool("redelivery", tt.wantRedeliv))
 			if len(points) != 1 || points[0].Count != 1 || !points[0].Attributes.Equals(&want) {
 				t.Fatalf("event age points %+v, want one observation with %v", points, want.Encoded(attribute.DefaultEncoder()))
 			}

@@ -49,7 +49,7 @@ func readTimeline(ctx context.Context, metricsURL string) (TimelineUse, error) {
 	}
 }
 
-// scrape reads the collector's metrics page.
+// scrape reads a service's metrics page.
 func scrape(ctx context.Context, url string) (map[string]float64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {

@@ -79,9 +79,6 @@ func (h *Harness) RedisAddrs() []string {
 	return []string{h.cluster.redisAddr, h.cluster.timelineRedisAddr}
 }
 
-// RedisAddr is the address of the run's redis-server.
-func (h *Harness) RedisAddr() string { return h.cluster.redisAddr }
-
 // Unsettled is the number of events the bridge holds in Redis and has not
 // settled.
 func (h *Harness) Unsettled(ctx context.Context) (int64, error) {

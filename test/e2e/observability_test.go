@@ -176,7 +176,6 @@ func TestOneTracePerInteractionAcrossServicesRetriesAndRestart(t *testing.T) {
 	}
 }
 
-// scrape reads a service's Prometheus endpoint into name{labels} → value.
 // scrapeUntil scrapes url until done says the page is complete, or 10 s
 // passed (the last page is returned either way, for the checks to report).
 func scrapeUntil(t *testing.T, url string, done func(map[string]float64) bool) map[string]float64 {
@@ -191,6 +190,7 @@ func scrapeUntil(t *testing.T, url string, done func(map[string]float64) bool) m
 	}
 }
 
+// scrape reads a service's Prometheus endpoint into name{labels} → value.
 func scrape(t *testing.T, url string) map[string]float64 {
 	t.Helper()
 	resp, err := http.Get(url + "/metrics")
