@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/ccbridge/bridge/doubles/internal/httpbody"
 )
@@ -18,6 +20,7 @@ import (
 // with them. The routes are:
 //
 //	POST /_double/publish?tenant=T       body: events, one raw JSON object per line, published in order
+//	     [&first=RFC3339Nano&interval=D]  PublishPaced: line i written at first + i×D, not before
 //	POST /_double/cut?tenant=T           Cut
 //	POST /_double/failover?tenant=T      Failover
 //	POST /_double/replay-last?n=N        ReplayLast
@@ -72,8 +75,18 @@ func (s *Server) handlePublish(w http.ResponseWriter, r *http.Request) {
 	}
 	// Publish keeps copies of the events, never the body, so the body's
 	// buffer is reused by later requests.
+	first, interval, err := pacing(r.URL.Query())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
 	events := eventLines(body)
-	if err := s.Publish(tenant, events...); err != nil {
+	if first.IsZero() {
+		err = s.Publish(tenant, events...)
+	} else {
+		err = s.PublishPaced(tenant, first, interval, events...)
+	}
+	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
@@ -81,6 +94,22 @@ func (s *Server) handlePublish(w http.ResponseWriter, r *http.Request) {
 	answer := strconv.AppendInt(append(make([]byte, 0, 32), `{"published":`...), int64(len(events)), 10)
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(append(answer, '}'))
+}
+
+// pacing reads a paced publish's ?first= (RFC 3339 with nanoseconds) and
+// ?interval= (a Go duration); neither means publish at once.
+func pacing(q url.Values) (first time.Time, interval time.Duration, err error) {
+	f, i := q.Get("first"), q.Get("interval")
+	if f == "" && i == "" {
+		return time.Time{}, 0, nil
+	}
+	if first, err = time.Parse(time.RFC3339Nano, f); err != nil {
+		return time.Time{}, 0, fmt.Errorf("first must be an RFC 3339 time: %w", err)
+	}
+	if interval, err = time.ParseDuration(i); err != nil || interval < 0 {
+		return time.Time{}, 0, fmt.Errorf("interval must be a duration of 0 or more, got %q", i)
+	}
+	return first, interval, nil
 }
 
 // publishBuffers hold publish bodies while they are published.

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // control sends a control request and returns the status and body.
@@ -76,6 +78,42 @@ func TestControl_publish_streams_the_lines_in_order(t *testing.T) {
 	}
 }
 
+// TestControl_paced_publish_writes_each_line_when_due hands over three
+// paced lines and then one to send at once: no line leaves before it is
+// due, and the immediate one waits behind them (order is kept).
+func TestControl_paced_publish_writes_each_line_when_due(t *testing.T) {
+	s := startDouble(t, withControl)
+	sub := subscribe(t, s, "regal", "NEWLINE_JSON")
+	waitSubscribed(t, s, 1)
+
+	const interval = 40 * time.Millisecond
+	first := time.Now().Add(100 * time.Millisecond)
+	paced := []string{"InteractionCreated", "InteractionQueued", "InteractionAssigned"}
+	var body []string
+	for i, name := range paced {
+		body = append(body, string(event(name, i+1)))
+	}
+	path := "/_double/publish?tenant=" + tenant + "&first=" + url.QueryEscape(first.Format(time.RFC3339Nano)) + "&interval=" + interval.String()
+	if status, answer := control(t, s, http.MethodPost, path, strings.Join(body, "\n")); status != http.StatusOK || answer != `{"published":3}` {
+		t.Fatalf("paced publish: HTTP %d %s", status, answer)
+	}
+	if status, answer := control(t, s, http.MethodPost, "/_double/publish?tenant="+tenant, string(event("InteractionAccepted", 4))); status != http.StatusOK {
+		t.Fatalf("publish: HTTP %d %s", status, answer)
+	}
+	want := append(paced, "InteractionAccepted")
+	for i, name := range want {
+		got := sub.nextEvent(t)
+		arrived := time.Now()
+		if !strings.Contains(got, `"event":"`+name+`"`) {
+			t.Fatalf("event %d = %s, want %s", i, got, name)
+		}
+		due := first.Add(time.Duration(min(i, len(paced)-1)) * interval)
+		if arrived.Before(due) {
+			t.Errorf("%s arrived %s before it was due", name, due.Sub(arrived))
+		}
+	}
+}
+
 func TestControl_rejects_bad_requests_without_publishing(t *testing.T) {
 	s := startDouble(t, withControl)
 	tests := []struct {
@@ -90,6 +128,9 @@ func TestControl_rejects_bad_requests_without_publishing(t *testing.T) {
 		{"replay_last_not_a_number", http.MethodPost, "/_double/replay-last?n=many", "", http.StatusBadRequest},
 		{"replay_last_negative", http.MethodPost, "/_double/replay-last?n=-1", "", http.StatusBadRequest},
 		{"publish_with_get", http.MethodGet, "/_double/publish?tenant=" + tenant, "", http.StatusMethodNotAllowed},
+		{"paced_first_not_a_time", http.MethodPost, "/_double/publish?tenant=" + tenant + "&first=soon&interval=1ms", string(event("InteractionCreated", 1)), http.StatusBadRequest},
+		{"paced_interval_without_first", http.MethodPost, "/_double/publish?tenant=" + tenant + "&interval=1ms", string(event("InteractionCreated", 1)), http.StatusBadRequest},
+		{"paced_negative_interval", http.MethodPost, "/_double/publish?tenant=" + tenant + "&first=2026-01-02T03:04:05Z&interval=-1ms", string(event("InteractionCreated", 1)), http.StatusBadRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

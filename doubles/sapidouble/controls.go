@@ -16,6 +16,24 @@ import (
 // and msgInfo is inserted in alphabetical position or replaced. An event
 // with "msgInfo":{} keeps it empty and consumes no sequence number.
 func (s *Server) Publish(tenant string, events ...[]byte) error {
+	return s.publish(tenant, time.Time{}, 0, events)
+}
+
+// PublishPaced publishes like Publish, but event i is written no earlier
+// than first + i × interval, as a tenant producing events at a steady rate
+// would: a load generator hands over many events in one request and the
+// double releases them on time, so the generator's own requests do not
+// load the machine under test. Events published later queue behind the
+// paced ones (order is kept). msgInfo's timestamp is the due time.
+func (s *Server) PublishPaced(tenant string, first time.Time, interval time.Duration, events ...[]byte) error {
+	if first.IsZero() || interval < 0 {
+		return fmt.Errorf("sapidouble: paced publish needs a first time and an interval of 0 or more, got %v and %s", first, interval)
+	}
+	return s.publish(tenant, first, interval, events)
+}
+
+// publish is Publish when first is zero and PublishPaced otherwise.
+func (s *Server) publish(tenant string, first time.Time, interval time.Duration, events [][]byte) error {
 	preps := make([]prepared, len(events))
 	for i, ev := range events {
 		p, err := prepare(ev)
@@ -36,11 +54,16 @@ func (s *Server) Publish(tenant string, events ...[]byte) error {
 	items := make([]item, len(preps))
 	var msgInfo []byte // reused: stamp copies it
 	for i, p := range preps {
+		at := now
+		if !first.IsZero() {
+			at = first.Add(time.Duration(i) * interval)
+			items[i].due = at
+		}
 		if p.keepMsgInfo {
-			items[i] = item{event: p.kept()}
+			items[i].event = p.kept()
 		} else {
-			msgInfo = t.appendNextMsgInfo(msgInfo[:0], now)
-			items[i] = item{event: p.stamp(msgInfo)}
+			msgInfo = t.appendNextMsgInfo(msgInfo[:0], at)
+			items[i].event = p.stamp(msgInfo)
 		}
 	}
 	for _, sub := range t.subs {

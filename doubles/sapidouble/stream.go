@@ -94,6 +94,10 @@ func (s *Server) pump(tenant string, sub *subscription, st *stream, out sink, fi
 	}
 	expiry := time.NewTimer(s.cfg.SessionTTL)
 	defer expiry.Stop()
+	// dueTimer wakes the pump when the next paced event is due.
+	dueTimer := time.NewTimer(time.Hour)
+	dueTimer.Stop()
+	defer dueTimer.Stop()
 	for {
 		if left, stalled := s.stallLeft(tenant); stalled {
 			if !s.waitStall(st, left, expiry.C, gone) {
@@ -101,7 +105,7 @@ func (s *Server) pump(tenant string, sub *subscription, st *stream, out sink, fi
 			}
 			continue
 		}
-		batch, attached := s.take(sub, st)
+		batch, next, attached := s.take(sub, st, time.Now())
 		if !attached {
 			return
 		}
@@ -113,7 +117,13 @@ func (s *Server) pump(tenant string, sub *subscription, st *stream, out sink, fi
 			s.delivered(tenant, sub, batch)
 			continue
 		}
+		var due <-chan time.Time
+		if !next.IsZero() {
+			dueTimer.Reset(time.Until(next))
+			due = dueTimer.C
+		}
 		select {
+		case <-due:
 		case <-st.wake:
 		case <-heartbeat:
 			if err := out.write([]item{{event: s.heartbeat(tenant, sub.id)}}); err != nil {
@@ -162,17 +172,27 @@ func (s *Server) waitStall(st *stream, left time.Duration, expiry <-chan time.Ti
 	return true
 }
 
-// take removes everything pending for the stream, unless the stream is no
-// longer the subscription's.
-func (s *Server) take(sub *subscription, st *stream) ([]item, bool) {
+// take removes what is pending and due at now for the stream (in order: a
+// paced event not yet due holds back the events behind it) and returns
+// when the first one held back is due, unless the stream is no longer the
+// subscription's.
+func (s *Server) take(sub *subscription, st *stream, now time.Time) (batch []item, next time.Time, attached bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if sub.live != st {
-		return nil, false
+		return nil, time.Time{}, false
 	}
-	batch := sub.pending
-	sub.pending = nil
-	return batch, true
+	n := 0
+	for n < len(sub.pending) && !sub.pending[n].due.After(now) {
+		n++
+	}
+	if n == len(sub.pending) {
+		batch, sub.pending = sub.pending, nil
+		return batch, time.Time{}, true
+	}
+	// Capped, so that appending to pending never writes into batch.
+	batch, sub.pending = sub.pending[:n:n], sub.pending[n:]
+	return batch, sub.pending[0].due, true
 }
 
 // giveBack re-queues a batch whose write failed: the client may have read

@@ -33,8 +33,9 @@ type subscription struct {
 
 // item is one thing to write to a stream.
 type item struct {
-	event []byte // a stamped JSON event, or raw bytes
-	raw   bool   // write verbatim, whatever the output format
+	event []byte    // a stamped JSON event, or raw bytes
+	raw   bool      // write verbatim, whatever the output format
+	due   time.Time // not written before (PublishPaced); zero: at once
 }
 
 // stream is one connected response.

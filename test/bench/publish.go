@@ -9,34 +9,42 @@ import (
 	"github.com/ccbridge/bridge/test/chaos"
 )
 
-// Publishing: at full speed, chunks of fullSpeedChunk lines back to back;
-// paced, one chunk every pacingStep holding rate × pacingStep lines. A
-// line's latency counts from its chunk's hand-over, so paced chunks are
-// small: a 20-line chunk would measure how long the bridge takes to work
-// off a burst of 20, not what it adds to one event.
+// Publishing: at full speed, chunks of fullSpeedChunk lines back to back,
+// and a line's latency counts from its chunk's hand-over. Paced, the SAPI
+// double keeps the pace: the publisher hands over pacedChunkSpan's worth
+// of lines at a time, pacedLead before the first of them is due, and the
+// double writes line i at start + i/rate, not before; a line's latency
+// counts from when it was due. The harness thus costs the machine one
+// request per chunk, not one per few lines (which, every 2 ms, took a
+// third of the bridge's latency budget in CPU the bridge never needs),
+// and events arrive one by one, as from a tenant, not in bursts.
 const (
 	fullSpeedChunk = 1000
-	pacingStep     = 2 * time.Millisecond
+	pacedChunkSpan = 500 * time.Millisecond
+	pacedLead      = 250 * time.Millisecond
 )
 
 // publisher publishes a script through the SAPI double and remembers, for
-// every line Regal must receive, when its chunk was handed over.
+// every line Regal must receive, when it was handed over (full speed) or
+// due (paced).
 type publisher struct {
 	h      *chaos.Harness
 	script *script
 	rate   float64 // lines per second; 0 for full speed
 
-	// sentAt is each chunk's hand-over time; chunkOf maps a Regal key to
-	// its line's chunk.
-	sentAt  []time.Time
-	chunkOf map[eventKey]int32
+	// sentAt is each chunk's hand-over time, or paced, when its first line
+	// is due; lineOf maps a Regal key to its line's index in the script.
+	sentAt []time.Time
+	lineOf map[eventKey]int32
+	// lastAt is when the last line was handed over or due.
+	lastAt time.Time
 
 	published atomic.Int64 // lines published so far
 	expected  atomic.Int64 // of which Regal must receive
 }
 
 func newPublisher(h *chaos.Harness, s *script, rate float64) *publisher {
-	return &publisher{h: h, script: s, rate: rate, chunkOf: map[eventKey]int32{}}
+	return &publisher{h: h, script: s, rate: rate, lineOf: map[eventKey]int32{}}
 }
 
 // chunkSize is the number of lines per publish request.
@@ -44,10 +52,16 @@ func (p *publisher) chunkSize() int {
 	if p.rate == 0 {
 		return fullSpeedChunk
 	}
-	return max(1, int(p.rate*pacingStep.Seconds()+0.5))
+	return max(1, int(p.rate*pacedChunkSpan.Seconds()+0.5))
 }
 
-// run publishes every line; paced, chunk i goes at start + i × chunk/rate.
+// interval is the time between two paced lines.
+func (p *publisher) interval() time.Duration {
+	return time.Duration(float64(time.Second) / p.rate)
+}
+
+// run publishes every line; paced, chunk i is handed over pacedLead
+// before its first line is due at start + i × chunk/rate.
 func (p *publisher) run(ctx context.Context) error {
 	size := p.chunkSize()
 	var start time.Time
@@ -59,44 +73,54 @@ func (p *publisher) run(ctx context.Context) error {
 		if len(lines) == 0 {
 			return nil
 		}
-		if i == 0 {
-			start = time.Now() // the pace counts from the first chunk ready
-		}
-		if p.rate > 0 {
-			at := start.Add(time.Duration(float64(i*size) / p.rate * float64(time.Second)))
-			if err := sleepUntil(ctx, at); err != nil {
+		if p.rate == 0 {
+			if err := p.note(time.Now(), i*size, lines); err != nil {
 				return err
 			}
+			if err := p.h.Publish(ctx, lines); err != nil {
+				return fmt.Errorf("publish: %w", err)
+			}
+			p.lastAt = time.Now()
+			p.published.Add(int64(len(lines)))
+			continue
 		}
-		if err := p.note(lines); err != nil {
+		if i == 0 {
+			start = time.Now().Add(pacedLead) // the pace counts from the first chunk ready
+		}
+		first := start.Add(time.Duration(i*size) * p.interval())
+		if err := sleepUntil(ctx, first.Add(-pacedLead)); err != nil {
 			return err
 		}
-		if err := p.h.Publish(ctx, lines); err != nil {
+		if err := p.note(first, i*size, lines); err != nil {
+			return err
+		}
+		if err := p.h.PublishPaced(ctx, first, p.interval(), lines); err != nil {
 			return fmt.Errorf("publish: %w", err)
 		}
+		p.lastAt = first.Add(time.Duration(len(lines)-1) * p.interval())
 		p.published.Add(int64(len(lines)))
 	}
 }
 
-// note records the hand-over time of a chunk about to be published and
-// the keys of its lines that Regal must receive.
-func (p *publisher) note(lines [][]byte) error {
-	chunk := int32(len(p.sentAt))
-	p.sentAt = append(p.sentAt, time.Now())
-	for _, line := range lines {
+// note records a chunk's time (hand-over, or paced, its first line's due
+// time) and the keys of its lines that Regal must receive; the chunk's
+// first line is line first of the script.
+func (p *publisher) note(at time.Time, first int, lines [][]byte) error {
+	p.sentAt = append(p.sentAt, at)
+	for i, line := range lines {
 		key, ok, err := chaos.RegalKeyOfLine(line)
 		if err != nil {
 			return err
 		}
 		if ok {
-			p.chunkOf[keyOf(key)] = chunk
+			p.lineOf[keyOf(key)] = int32(first + i)
 			p.expected.Add(1)
 		}
 	}
 	return nil
 }
 
-// firstSent is when the first chunk was handed over.
+// firstSent is when the first chunk was handed over or its first line due.
 func (p *publisher) firstSent() time.Time {
 	if len(p.sentAt) == 0 {
 		return time.Time{}
@@ -104,22 +128,28 @@ func (p *publisher) firstSent() time.Time {
 	return p.sentAt[0]
 }
 
-// publishSeconds is the time from the first chunk's hand-over to the
-// last's.
+// publishSeconds is the time from the first line's hand-over (or due time)
+// to the last's.
 func (p *publisher) publishSeconds() float64 {
 	if len(p.sentAt) == 0 {
 		return 0
 	}
-	return p.sentAt[len(p.sentAt)-1].Sub(p.sentAt[0]).Seconds()
+	return p.lastAt.Sub(p.sentAt[0]).Seconds()
 }
 
-// sentAtOf is when the line with this Regal key was handed over.
+// sentAtOf is when the line with this Regal key was handed over (full
+// speed) or due (paced).
 func (p *publisher) sentAtOf(key eventKey) (time.Time, bool) {
-	chunk, ok := p.chunkOf[key]
+	line, ok := p.lineOf[key]
 	if !ok {
 		return time.Time{}, false
 	}
-	return p.sentAt[chunk], true
+	size := p.chunkSize()
+	at := p.sentAt[int(line)/size]
+	if p.rate > 0 {
+		at = at.Add(time.Duration(int(line)%size) * p.interval())
+	}
+	return at, true
 }
 
 // sleepUntil waits until t or until ctx ends.

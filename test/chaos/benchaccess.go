@@ -24,6 +24,12 @@ func (h *Harness) Publish(ctx context.Context, lines [][]byte) error {
 	return h.cluster.sapiCtl.publish(ctx, lines)
 }
 
+// PublishPaced hands lines over to the SAPI double, which writes line i
+// to the stream no earlier than first + i × interval.
+func (h *Harness) PublishPaced(ctx context.Context, first time.Time, interval time.Duration, lines [][]byte) error {
+	return h.cluster.sapiCtl.publishPaced(ctx, first, interval, lines)
+}
+
 // SAPIStats reads the SAPI double's counters of the run's tenant.
 func (h *Harness) SAPIStats(ctx context.Context) (sapidouble.TenantStats, error) {
 	return h.cluster.sapiCtl.tenantStats(ctx)

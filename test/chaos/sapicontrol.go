@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/ccbridge/bridge/doubles/sapidouble"
 )
@@ -22,6 +23,13 @@ func (c sapiControl) url(action string) string {
 // publish publishes events, in order, as one batch.
 func (c sapiControl) publish(ctx context.Context, events [][]byte) error {
 	return callControl(ctx, http.MethodPost, c.url("publish"), bytes.Join(events, []byte("\n")), nil)
+}
+
+// publishPaced publishes events as one batch that the double writes at
+// its pace: event i at first + i × interval, not before.
+func (c sapiControl) publishPaced(ctx context.Context, first time.Time, interval time.Duration, events [][]byte) error {
+	u := c.url("publish") + "&first=" + url.QueryEscape(first.Format(time.RFC3339Nano)) + "&interval=" + interval.String()
+	return callControl(ctx, http.MethodPost, u, bytes.Join(events, []byte("\n")), nil)
 }
 
 // cut ends the open streams cleanly, as 8x8's 60-minute cut.
