@@ -46,6 +46,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&o.Rate, "rate", o.Rate, "SAPI lines per second; 0 = full speed")
 	fs.IntVar(&o.Dispatchers, "dispatchers", o.Dispatchers, "dispatcher processes")
 	fs.IntVar(&o.MaxInFlight, "max-in-flight", o.MaxInFlight, "each dispatcher's max_in_flight (Regal requests open at once)")
+	fs.IntVar(&o.Prefetch, "prefetch", o.Prefetch, "each dispatcher's prefetch (events sent ahead, waiting for a free slot; 0 = none)")
 	fs.StringVar(&o.RedisFsync, "redis-fsync", o.RedisFsync, "Redis appendfsync: always (as deployed) or everysec")
 	fs.BoolVar(&o.TimelineRedis, "timeline-redis", o.TimelineRedis, "keep the collector's timeline in a Redis of its own (appendfsync everysec), as deployed; false: in the one Redis")
 	fs.DurationVar(&o.RegalLatency, "regal-latency", o.RegalLatency, "Regal double's answer latency")

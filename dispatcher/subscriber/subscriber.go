@@ -32,7 +32,16 @@ type Handler func(ctx context.Context, d *deliveryv1.Delivery) *deliveryv1.Ack
 // Config configures a subscriber.
 type Config struct {
 	DispatcherID string
-	MaxInFlight  int
+	// MaxInFlight bounds the handlers running at once.
+	MaxInFlight int
+	// Prefetch is how many deliveries beyond MaxInFlight the collector may
+	// send ahead: they wait here, in order, for a free handler. A handler
+	// that finishes then starts the next delivery at once instead of after
+	// its ack's round trip through the collector, which with a slow Regal
+	// would otherwise idle a share of MaxInFlight. Order is unaffected:
+	// the collector never sends an interaction's next event before the
+	// previous one's ack. 0 sends none ahead.
+	Prefetch     int
 	ReconnectMin time.Duration
 	ReconnectMax time.Duration
 }
@@ -174,7 +183,7 @@ func (s *Subscriber) session() error {
 		return fmt.Errorf("subscribe: %w", err)
 	}
 	hello := &deliveryv1.SubscribeRequest{Kind: &deliveryv1.SubscribeRequest_Hello{Hello: &deliveryv1.Hello{
-		DispatcherId: s.cfg.DispatcherID, MaxInFlight: uint32(s.cfg.MaxInFlight)}}}
+		DispatcherId: s.cfg.DispatcherID, MaxInFlight: uint32(s.cfg.MaxInFlight + s.cfg.Prefetch)}}}
 	if err := stream.Send(hello); err != nil {
 		return fmt.Errorf("send hello: %w", err)
 	}
@@ -187,7 +196,8 @@ func (s *Subscriber) session() error {
 	// redelivered) or when the shutdown grace runs out.
 	workCtx, cancelWork := context.WithCancel(s.force)
 	defer cancelWork()
-	acks := make(chan *deliveryv1.Ack, s.cfg.MaxInFlight)
+	window := s.cfg.MaxInFlight + s.cfg.Prefetch // unacknowledged deliveries the collector may send
+	acks := make(chan *deliveryv1.Ack, window)
 	closeAcks := sync.OnceFunc(func() { close(acks) })
 	var handlers sync.WaitGroup
 	sendErr := make(chan error, 1)
@@ -231,8 +241,11 @@ func (s *Subscriber) session() error {
 
 	// Deliveries run on workers that live as long as the stream: a
 	// goroutine per delivery grew a fresh stack through the HTTP and
-	// tracing calls every time (a few percent of a dispatcher's CPU).
-	work := make(chan *deliveryv1.Delivery)
+	// tracing calls every time (a few percent of a dispatcher's CPU). At
+	// most MaxInFlight workers; deliveries beyond them (Prefetch) wait in
+	// work, which holds the whole window so that receiving never blocks.
+	work := make(chan *deliveryv1.Delivery, window)
+	workers := 0
 	defer close(work) // after handlers.Wait below: every worker is idle
 	handleOne := func(d *deliveryv1.Delivery) {
 		defer handlers.Done()
@@ -243,8 +256,8 @@ func (s *Subscriber) session() error {
 		}
 		acks <- ack
 	}
-	worker := func(d *deliveryv1.Delivery) {
-		for ok := true; ok; d, ok = <-work {
+	worker := func() {
+		for d := range work {
 			handleOne(d)
 		}
 	}
@@ -261,10 +274,16 @@ loop:
 			s.stats.Deliveries++
 			s.mu.Unlock()
 			handlers.Add(1)
+			if workers < s.cfg.MaxInFlight {
+				workers++
+				go worker()
+			}
 			select {
-			case work <- d: // an idle worker takes it
+			case work <- d:
 			default:
-				go worker(d) // as many workers as deliveries at once: the collector bounds them
+				// Beyond the window the collector was told: never block
+				// receiving on its mistake; run the delivery on its own.
+				go handleOne(d)
 			}
 		case err := <-recvErr:
 			endErr = err

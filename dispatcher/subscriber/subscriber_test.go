@@ -245,3 +245,61 @@ func TestAgedStreamsReconnectWithoutRedelivery(t *testing.T) {
 		t.Fatalf("%d deliveries were redelivered across stream ageing, want 0", redelivered)
 	}
 }
+
+// TestPrefetchedDeliveriesWaitForAFreeHandler checks the window: the
+// collector sends MaxInFlight + Prefetch deliveries ahead of their acks,
+// and no more than MaxInFlight handlers run at once.
+func TestPrefetchedDeliveriesWaitForAFreeHandler(t *testing.T) {
+	tests := []struct {
+		name                  string
+		maxInFlight, prefetch int
+	}{
+		{"without_prefetch_the_window_is_max_in_flight", 2, 0},
+		{"prefetch_widens_the_window_not_the_handlers", 2, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := startCollector(t)
+			release := make(chan struct{})
+			var mu sync.Mutex
+			running, most := 0, 0
+			handler := func(ctx context.Context, d *deliveryv1.Delivery) *deliveryv1.Ack {
+				mu.Lock()
+				running++
+				most = max(most, running)
+				mu.Unlock()
+				<-release
+				mu.Lock()
+				running--
+				mu.Unlock()
+				return delivered(ctx, d)
+			}
+			sub := New(f.conn, Config{DispatcherID: "d1", MaxInFlight: tt.maxInFlight, Prefetch: tt.prefetch}, handler, slog.New(slog.DiscardHandler))
+			if err := sub.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			keys := make([]string, 10)
+			for i := range keys {
+				keys[i] = fmt.Sprintf("interaction-%d", i)
+			}
+			f.enqueue(t, keys...)
+			window := tt.maxInFlight + tt.prefetch
+			waitFor(t, "a full window", func() bool { return sub.Stats().Deliveries == window })
+			// Nothing beyond the window arrives while every handler waits.
+			time.Sleep(50 * time.Millisecond)
+			if got := sub.Stats().Deliveries; got != window {
+				t.Fatalf("%d deliveries received before any ack, want the window of %d", got, window)
+			}
+			close(release)
+			waitFor(t, "every settlement", func() bool { return f.sink.count() == len(keys) })
+			if err := sub.Shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if most != tt.maxInFlight {
+				t.Errorf("at most %d handlers ran at once, want %d (max_in_flight)", most, tt.maxInFlight)
+			}
+		})
+	}
+}

@@ -169,6 +169,11 @@ type Scheduler struct {
 	SettleLinger time.Duration `yaml:"settle_linger"`
 }
 
+// maxPrefetch bounds dispatcher.prefetch: events sent ahead wait idle,
+// and more than a few seconds' worth only keeps them from other
+// dispatchers.
+const maxPrefetch = 4096
+
 // Dispatcher is the dispatcher's section.
 type Dispatcher struct {
 	// CollectorAddr is the collector's DeliveryService address.
@@ -177,6 +182,13 @@ type Dispatcher struct {
 	ID string `yaml:"id"`
 	// MaxInFlight bounds the events this dispatcher works on at once.
 	MaxInFlight int `yaml:"max_in_flight"`
+	// Prefetch is how many events beyond MaxInFlight the collector sends
+	// ahead, to wait here for a free slot: a finished Regal request is
+	// followed at once by the next, not after its ack's round trip through
+	// the collector. It costs no order (the collector holds an
+	// interaction's next event until the previous one's ack) and is
+	// delivered again elsewhere if this dispatcher goes away.
+	Prefetch int `yaml:"prefetch"`
 	// MetricsListen serves /metrics (Prometheus) and /healthz; several
 	// dispatchers on one host need distinct ports (or 127.0.0.1:0).
 	MetricsListen string `yaml:"metrics_listen"`
@@ -298,6 +310,7 @@ func Default() *Config {
 			CollectorAddr: "127.0.0.1:7070",
 			MetricsListen: "127.0.0.1:9465",
 			MaxInFlight:   128,
+			Prefetch:      32,
 			ShutdownGrace: 10 * time.Second,
 			Regal: Regal{BaseURL: "https://events.regalvoice.com", Timeout: 5 * time.Second,
 				MaxAttempts: 5, BackoffInitial: 100 * time.Millisecond, BackoffMax: 5 * time.Second,
@@ -382,6 +395,9 @@ func (c *Config) ValidateDispatcher() error {
 	}
 	if c.Dispatcher.MaxInFlight < 1 {
 		add("dispatcher.max_in_flight must be positive")
+	}
+	if c.Dispatcher.Prefetch < 0 || c.Dispatcher.Prefetch > maxPrefetch {
+		add("dispatcher.prefetch must be between 0 and %d, got %d", maxPrefetch, c.Dispatcher.Prefetch)
 	}
 	if r := c.Dispatcher.Regal; r.RateLimit < 0 || (r.RateLimit > 0 && (r.RateBurst < 1 || r.RateLimitDispatchers < 1)) {
 		add("dispatcher.regal: rate_limit must be >= 0, and with a rate limit rate_burst and rate_limit_dispatchers must be positive")

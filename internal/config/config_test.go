@@ -103,6 +103,8 @@ func TestValidateServiceSections(t *testing.T) {
 		{"collector_needs_subscription_id", func(c *Config) { c.Tenants[0].SAPI.SubscriptionID = "" }, (*Config).ValidateCollector, "subscription_id"},
 		{"timeline_redis_password_without_addr", func(c *Config) { c.Collector.Query.Redis.Password = "pw" }, (*Config).ValidateCollector, "collector.query.redis.addr is required"},
 		{"dispatcher_needs_regal_key", func(c *Config) { c.Tenants[1].Regal.APIKey = "" }, (*Config).ValidateDispatcher, "api_key is required"},
+		{"dispatcher_negative_prefetch", func(c *Config) { c.Dispatcher.Prefetch = -1 }, (*Config).ValidateDispatcher, "dispatcher.prefetch must be between 0 and 4096, got -1"},
+		{"dispatcher_prefetch_too_large", func(c *Config) { c.Dispatcher.Prefetch = 5000 }, (*Config).ValidateDispatcher, "dispatcher.prefetch must be between 0 and 4096, got 5000"},
 		{"bad_tenant_name", func(c *Config) { c.Tenants[0].Name = "acme corp{1}" }, (*Config).Validate, "must be 1-64"},
 		{"duplicate_tenant", func(c *Config) { c.Tenants[1].Name = c.Tenants[0].Name }, (*Config).Validate, "listed twice"},
 		{"bad_log_level", func(c *Config) { c.Log.Level = "loud" }, (*Config).Validate, "log.level"},

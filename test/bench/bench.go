@@ -97,6 +97,7 @@ func harnessOptions(o Options) chaos.Options {
 	co.Delivery.RegalRateLimit = 0
 	co.Delivery.StreamMaxAge = 10 * time.Minute
 	co.Delivery.MaxInFlight = o.MaxInFlight
+	co.Delivery.Prefetch = o.Prefetch
 	co.Delivery.Pprof = o.Pprof
 	co.RedisFsync = o.RedisFsync
 	co.TimelineRedis = o.TimelineRedis
@@ -213,7 +214,7 @@ func assemble(o Options, h *chaos.Harness, started time.Time, host Host, a *arri
 	r := &Report{
 		Started: started, Dir: h.Dir(),
 		Setup: Setup{
-			Events: o.Events, Rate: o.Rate, Dispatchers: o.Dispatchers, MaxInFlight: o.MaxInFlight,
+			Events: o.Events, Rate: o.Rate, Dispatchers: o.Dispatchers, MaxInFlight: o.MaxInFlight, Prefetch: o.Prefetch,
 			RegalLatencyMS: milliseconds(o.RegalLatency), RedisFsync: o.RedisFsync, TimelineRedis: o.TimelineRedis, Tracing: o.Tracing, Seed: o.Seed,
 			BridgeEnv: o.BridgeEnv, GOMAXPROCS: o.GOMAXPROCS,
 		},

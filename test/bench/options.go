@@ -23,6 +23,9 @@ type Options struct {
 	// MaxInFlight is each dispatcher's dispatcher.max_in_flight: the Regal
 	// requests one dispatcher has open at once.
 	MaxInFlight int
+	// Prefetch is each dispatcher's dispatcher.prefetch: the events sent
+	// ahead of those slots, waiting for a free one.
+	Prefetch int
 	// RedisFsync is Redis's appendfsync, "always" (as deployed) or
 	// "everysec".
 	RedisFsync string
@@ -82,7 +85,7 @@ type Options struct {
 // allow themselves.
 func DefaultOptions() Options {
 	return Options{
-		Events: 20000, Dispatchers: 2, MaxInFlight: 128, RedisFsync: "always", TimelineRedis: true, Tracing: true, Seed: 1,
+		Events: 20000, Dispatchers: 2, MaxInFlight: 128, Prefetch: 32, RedisFsync: "always", TimelineRedis: true, Tracing: true, Seed: 1,
 		GOMAXPROCS:      1,
 		CeilingFor:      5 * time.Second,
 		CompleteTimeout: 5 * time.Minute,
@@ -106,6 +109,9 @@ func (o Options) validate() error {
 	}
 	if o.MaxInFlight <= 0 {
 		errs = append(errs, errors.New("max in flight must be positive"))
+	}
+	if o.Prefetch < 0 {
+		errs = append(errs, errors.New("prefetch must not be negative"))
 	}
 	if o.RedisFsync != "always" && o.RedisFsync != "everysec" {
 		errs = append(errs, fmt.Errorf("redis fsync must be always or everysec, got %q", o.RedisFsync))

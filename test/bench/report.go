@@ -43,6 +43,7 @@ type Setup struct {
 	Rate           float64  `json:"rate"` // lines/s; 0 = full speed
 	Dispatchers    int      `json:"dispatchers"`
 	MaxInFlight    int      `json:"max_in_flight"` // per dispatcher
+	Prefetch       int      `json:"prefetch"`      // per dispatcher, sent ahead of MaxInFlight
 	RegalLatencyMS float64  `json:"regal_latency_ms"`
 	RedisFsync     string   `json:"redis_appendfsync"`
 	TimelineRedis  bool     `json:"timeline_redis"` // the timeline in a Redis of its own
@@ -116,8 +117,8 @@ func (r *Report) WriteText(w io.Writer) error {
 	if s.GOMAXPROCS > 0 {
 		procs = strconv.Itoa(s.GOMAXPROCS)
 	}
-	fmt.Fprintf(&b, "setup        %d SAPI lines at %s, %d dispatchers × %d in flight, Regal latency %gms, Redis appendfsync %s, timeline %s, tracing %s, GOMAXPROCS %s, seed %d\n",
-		s.Events, rate, s.Dispatchers, s.MaxInFlight, s.RegalLatencyMS, s.RedisFsync, timelineAt, onOff(s.Tracing), procs, s.Seed)
+	fmt.Fprintf(&b, "setup        %d SAPI lines at %s, %d dispatchers × %d in flight (+%d ahead), Regal latency %gms, Redis appendfsync %s, timeline %s, tracing %s, GOMAXPROCS %s, seed %d\n",
+		s.Events, rate, s.Dispatchers, s.MaxInFlight, s.Prefetch, s.RegalLatencyMS, s.RedisFsync, timelineAt, onOff(s.Tracing), procs, s.Seed)
 	if len(s.BridgeEnv) > 0 {
 		fmt.Fprintf(&b, "bridge env   %s\n", strings.Join(s.BridgeEnv, " "))
 	}

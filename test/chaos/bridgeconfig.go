@@ -44,6 +44,8 @@ type Delivery struct {
 	RegalRateBurst int
 	// MaxInFlight is each dispatcher's dispatcher.max_in_flight.
 	MaxInFlight int
+	// Prefetch is each dispatcher's dispatcher.prefetch.
+	Prefetch int
 	// StreamMaxAge ends each dispatcher's delivery stream after about this
 	// long, so streams rotate during the run (collector.stream_max_age).
 	StreamMaxAge time.Duration
@@ -101,6 +103,7 @@ dispatcher:
   collector_addr: %s
   metrics_listen: 127.0.0.1:0
   max_in_flight: %d
+  prefetch: %d
   shutdown_grace: 2s
   regal:
     base_url: %s
@@ -118,7 +121,7 @@ telemetry:
 `, at.redis, tenant, at.sapiURL, tenant, sapiTokenEnv, subscriptionID, regalKeyEnv,
 		at.collectorGRPC, at.collectorMetrics, d.StreamMaxAge, timelineRedisYAML(at.timelineRedis), keyPrefix, partitions, d.SchedulerRetryDelayMin, d.SchedulerRetryDelayMax,
 		d.SchedulerMaxAttempts, d.SchedulerMaxRetryAge,
-		at.collectorGRPC, d.MaxInFlight, at.regalURL, d.RegalTimeout, d.RegalMaxAttempts,
+		at.collectorGRPC, d.MaxInFlight, d.Prefetch, at.regalURL, d.RegalTimeout, d.RegalMaxAttempts,
 		d.RegalBackoffInitial, d.RegalBackoffMax, d.RegalRateLimit, d.RegalRateBurst, dispatchers, d.Pprof)
 	return os.WriteFile(path, []byte(yaml), 0o600)
 }

@@ -98,6 +98,7 @@ func defaultDelivery() Delivery {
 		RegalRateLimit:         285,
 		RegalRateBurst:         10,
 		MaxInFlight:            128,
+		Prefetch:               32,
 		StreamMaxAge:           45 * time.Second,
 	}
 }

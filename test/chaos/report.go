@@ -121,10 +121,10 @@ func (r *Report) WriteText(w io.Writer) {
 	examples("unexpected:", o.UnexpectedExamples)
 	d := r.Delivery
 	p("  delivery config: dispatcher.regal max_attempts %d, backoff %s..%s, timeout %s, rate limit %g/s (burst %d); "+
-		"collector.scheduler retry %s..%s, max_attempts %d, max_retry_age %s; max_in_flight %d; stream_max_age %s",
+		"collector.scheduler retry %s..%s, max_attempts %d, max_retry_age %s; max_in_flight %d, prefetch %d; stream_max_age %s",
 		d.RegalMaxAttempts, d.RegalBackoffInitial, d.RegalBackoffMax, d.RegalTimeout, d.RegalRateLimit, d.RegalRateBurst,
 		d.SchedulerRetryDelayMin, d.SchedulerRetryDelayMax, d.SchedulerMaxAttempts, d.SchedulerMaxRetryAge,
-		d.MaxInFlight, d.StreamMaxAge)
+		d.MaxInFlight, d.Prefetch, d.StreamMaxAge)
 }
 
 // WriteJSON writes the report as indented JSON.
@@ -164,6 +164,7 @@ func (d Delivery) MarshalJSON() ([]byte, error) {
 		"regal_rate_limit":          d.RegalRateLimit,
 		"regal_rate_burst":          d.RegalRateBurst,
 		"max_in_flight":             d.MaxInFlight,
+		"prefetch":                  d.Prefetch,
 		"stream_max_age":            d.StreamMaxAge.String(),
 	})
 }
