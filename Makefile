@@ -42,11 +42,12 @@ bench-paced: ## Load bench paced at 1,000 events/s for 60 s: the latency the bri
 	go build -o .tmp/bench ./cmd/bench
 	.tmp/bench -json .tmp/bench-paced.json -events 60000 -rate 1000 -dispatchers 2
 
+# bench-scale runs at Go's default GOMAXPROCS (the services' own default): at
+# GOMAXPROCS 1 the collector's one thread, reading SAPI at full speed, caps 4
+# dispatchers.
 .PHONY: bench-scale
 bench-scale: ## Load bench with Regal answering in 20 ms, 1 then 4 dispatchers of 8 in flight: throughput growth
 	go build -o .tmp/bench ./cmd/bench
-	# Go's default GOMAXPROCS (the services' own default): at GOMAXPROCS 1 the
-	# collector's one thread, reading SAPI at full speed, caps 4 dispatchers.
 	.tmp/bench -json .tmp/bench-scale.json -events 12000 -regal-latency 20ms -max-in-flight 8 -gomaxprocs 0 -sweep-dispatchers 1,4
 
 .PHONY: soak

@@ -73,33 +73,40 @@ func (p *publisher) run(ctx context.Context) error {
 		if len(lines) == 0 {
 			return nil
 		}
-		if p.rate == 0 {
-			if err := p.note(time.Now(), i*size, lines); err != nil {
+		at := time.Now() // full speed: the hand-over
+		if p.rate > 0 {
+			if i == 0 {
+				start = at.Add(pacedLead) // the pace counts from the first chunk ready
+			}
+			at = start.Add(time.Duration(i*size) * p.interval()) // the chunk's first line is due
+			if err := sleepUntil(ctx, at.Add(-pacedLead)); err != nil {
 				return err
 			}
-			if err := p.h.Publish(ctx, lines); err != nil {
-				return fmt.Errorf("publish: %w", err)
-			}
-			p.lastAt = time.Now()
-			p.published.Add(int64(len(lines)))
-			continue
 		}
-		if i == 0 {
-			start = time.Now().Add(pacedLead) // the pace counts from the first chunk ready
-		}
-		first := start.Add(time.Duration(i*size) * p.interval())
-		if err := sleepUntil(ctx, first.Add(-pacedLead)); err != nil {
+		if err := p.note(at, i*size, lines); err != nil {
 			return err
 		}
-		if err := p.note(first, i*size, lines); err != nil {
-			return err
+		if p.rate > 0 {
+			err = p.h.PublishPaced(ctx, at, p.interval(), lines)
+		} else {
+			err = p.h.Publish(ctx, lines)
 		}
-		if err := p.h.PublishPaced(ctx, first, p.interval(), lines); err != nil {
+		if err != nil {
 			return fmt.Errorf("publish: %w", err)
 		}
-		p.lastAt = first.Add(time.Duration(len(lines)-1) * p.interval())
+		p.lastAt = p.lineAt(at, len(lines)-1)
 		p.published.Add(int64(len(lines)))
 	}
+}
+
+// lineAt is when line j of a chunk noted at chunkAt was handed over (full
+// speed: with its chunk) or due (paced: j intervals after the chunk's
+// first), as the SAPI double computes it.
+func (p *publisher) lineAt(chunkAt time.Time, j int) time.Time {
+	if p.rate == 0 {
+		return chunkAt
+	}
+	return chunkAt.Add(time.Duration(j) * p.interval())
 }
 
 // note records a chunk's time (hand-over, or paced, its first line's due
@@ -145,11 +152,7 @@ func (p *publisher) sentAtOf(key eventKey) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	size := p.chunkSize()
-	at := p.sentAt[int(line)/size]
-	if p.rate > 0 {
-		at = at.Add(time.Duration(int(line)%size) * p.interval())
-	}
-	return at, true
+	return p.lineAt(p.sentAt[int(line)/size], int(line)%size), true
 }
 
 // sleepUntil waits until t or until ctx ends.
