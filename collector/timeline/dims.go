@@ -1,12 +1,12 @@
 package timeline
 
 import (
-	"container/list"
 	"slices"
 	"sync"
 
 	"github.com/ccbridge/bridge/dispatcher/translate"
 	eventv1 "github.com/ccbridge/bridge/gen/ccbridge/event/v1"
+	"github.com/ccbridge/bridge/internal/memo"
 )
 
 // maxAgentsPerInteraction bounds the agents an interaction is indexed
@@ -17,23 +17,30 @@ const maxAgentsPerInteraction = 16
 // remembered, so that an event that lacks a field (an InteractionDeleted
 // without the phone) is still indexed under its interaction's phone: the
 // interactions of the last minute at 1,000 events/s (about 150 new ones a
-// second), of the last quarter hour at 100 events/s. About 750 bytes each.
+// second), of the last quarter hour at 100 events/s. About 500 bytes each.
 const dimsCacheSize = 8_000
 
-// dimsCache remembers the dimensions of recent interactions. Safe for
-// concurrent use.
+// dimsCache remembers the dimensions of recent interactions; those in use
+// stay, idle ones go (memo.Cache's generations). Safe for concurrent use.
+//
+// Interactions are held by a digest of tenant and id, raw phones by a
+// digest, and event ids inline (see rememberedEvent), so an interaction
+// costs its cache slot, its events' array, its E.164 and its agents:
+// thousands of long-lived small objects fewer (see package memo). Two
+// interactions sharing a digest (about 2^-128 per pair) would share
+// dimensions.
 type dimsCache struct {
-	mu     sync.Mutex
-	region string
-	order  *list.List // front = most recent; values are *dimsEntry
-	byKey  map[string]*list.Element
+	region  string
+	digests memo.Digester
+
+	mu      sync.Mutex // makes a read and the write after it one step
+	entries *memo.Cache[memo.Digest, dimsEntry]
 }
 
 type dimsEntry struct {
-	key      string
-	rawPhone string // the raw phone the E.164 was computed from
+	rawPhone uint64 // digest of the raw phone the E.164 was computed from (0: none yet)
 	dims     Dims
-	events   []eventRef // the interaction's events recorded so far (the first maxRememberedEvents)
+	events   []rememberedEvent // the interaction's events recorded so far (the first maxRememberedEvents)
 }
 
 // eventRef is an event in an index: its id and first receive time (ms).
@@ -42,9 +49,47 @@ type eventRef struct {
 	ms int64
 }
 
+// rememberedEvent is an eventRef as dimsEntry keeps it: an id of up to
+// 32 bytes (a SAPI event's dedup key has 32 hex digits) inline, a longer
+// one as a string.
+type rememberedEvent struct {
+	id   [32]byte
+	n    uint8
+	long string
+	ms   int64
+}
+
+func remember(r eventRef) rememberedEvent {
+	m := rememberedEvent{ms: r.ms}
+	if len(r.id) > len(m.id) {
+		m.long = r.id
+		return m
+	}
+	m.n = uint8(copy(m.id[:], r.id))
+	return m
+}
+
+func (m *rememberedEvent) is(id string) bool {
+	if m.long != "" {
+		return m.long == id
+	}
+	return string(m.id[:m.n]) == id
+}
+
+func (m *rememberedEvent) ref() eventRef {
+	if m.long != "" {
+		return eventRef{id: m.long, ms: m.ms}
+	}
+	return eventRef{id: string(m.id[:m.n]), ms: m.ms}
+}
+
 // maxRememberedEvents bounds the events remembered per interaction for
 // indexing them under dimensions their interaction reveals later.
 const maxRememberedEvents = 64
+
+// rememberedEventsCap is the first capacity of an interaction's events:
+// most interactions have fewer, so their array is allocated once.
+const rememberedEventsCap = 8
 
 // observation is what dimsCache.observe learned from an event.
 type observation struct {
@@ -58,7 +103,8 @@ type observation struct {
 }
 
 func newDimsCache(region string) *dimsCache {
-	return &dimsCache{region: region, order: list.New(), byKey: map[string]*list.Element{}}
+	return &dimsCache{region: region, digests: memo.NewDigester(),
+		entries: memo.New[memo.Digest, dimsEntry](dimsCacheSize, memo.HashDigest)}
 }
 
 // of returns the dimensions of ev: its own fields, completed with what
@@ -69,29 +115,21 @@ func (c *dimsCache) of(ev *eventv1.Event) Dims { return c.observe(ev, nil).dims 
 // remembers the event and reports the dimensions it revealed.
 func (c *dimsCache) observe(ev *eventv1.Event, ref *eventRef) observation {
 	f := ev.GetInteraction()
-	key := ev.GetTenant() + "\x00" + ev.GetInteractionId()
+	key := c.digests.Of(ev.GetTenant(), ev.GetInteractionId())
+	var rawPhone uint64
+	if raw := f.GetCustomerPhone(); raw != "" {
+		rawPhone = c.digests.Of(raw)[0] | 1 // never 0, which means none
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var e *dimsEntry
-	if el, ok := c.byKey[key]; ok {
-		c.order.MoveToFront(el)
-		e = el.Value.(*dimsEntry)
-	} else {
-		e = &dimsEntry{key: key}
-		c.byKey[key] = c.order.PushFront(e)
-		if c.order.Len() > dimsCacheSize {
-			old := c.order.Back()
-			c.order.Remove(old)
-			delete(c.byKey, old.Value.(*dimsEntry).key)
-		}
-	}
+	e, _ := c.entries.Get(key)
 	var o observation
-	if raw := f.GetCustomerPhone(); raw != "" && raw != e.rawPhone {
-		if p, err := translate.NormalizePhone(raw, c.region); err == nil {
+	if rawPhone != 0 && rawPhone != e.rawPhone {
+		if p, err := translate.NormalizePhone(f.GetCustomerPhone(), c.region); err == nil {
 			if p != e.dims.Phone {
 				o.revealed = append(o.revealed, dimPhone(p))
 			}
-			e.rawPhone, e.dims.Phone = raw, p
+			e.rawPhone, e.dims.Phone = rawPhone, p
 		}
 	}
 	if id := f.GetCampaignId(); id != 0 && id != e.dims.CampaignID {
@@ -109,13 +147,20 @@ func (c *dimsCache) observe(ev *eventv1.Event, ref *eventRef) observation {
 	}
 	o.dims = e.dims
 	if ref != nil {
-		if len(o.revealed) > 0 {
-			o.earlier = slices.Clone(e.events)
+		if len(o.revealed) > 0 && len(e.events) > 0 {
+			o.earlier = make([]eventRef, len(e.events))
+			for i := range e.events {
+				o.earlier[i] = e.events[i].ref()
+			}
 		}
-		if len(e.events) < maxRememberedEvents && !slices.ContainsFunc(e.events, func(r eventRef) bool { return r.id == ref.id }) {
-			e.events = append(e.events, *ref)
+		if len(e.events) < maxRememberedEvents && !slices.ContainsFunc(e.events, func(m rememberedEvent) bool { return m.is(ref.id) }) {
+			if e.events == nil {
+				e.events = make([]rememberedEvent, 0, rememberedEventsCap)
+			}
+			e.events = append(e.events, remember(*ref))
 		}
 	}
+	c.entries.Add(key, e)
 	return o
 }
 

@@ -3,6 +3,8 @@ package timeline
 import (
 	"sync"
 	"time"
+
+	"github.com/ccbridge/bridge/internal/memo"
 )
 
 // What the store leaves out of a batch when it wrote it recently (see
@@ -19,10 +21,11 @@ const (
 	// trimInterval is how often an index is trimmed at most. Listings do
 	// not depend on it: they skip members past retention.
 	trimInterval = time.Minute
-	// keyMemoSize bounds the keys remembered (about 130 bytes each, 4 MB
-	// in all; at 1,000 events/s a key is remembered for a minute or two,
-	// the span in which an interaction's keys are written). A forgotten
-	// key costs one PEXPIRE (and trim) at its next write.
+	// keyMemoSize bounds the keys remembered (about 60 bytes each in a
+	// map of fixed-size entries; at 1,000 events/s a key is remembered for
+	// a minute or two, the span in which an interaction's keys are
+	// written). A forgotten key costs one PEXPIRE (and trim) at its next
+	// write.
 	keyMemoSize = 1 << 15
 )
 
@@ -68,10 +71,10 @@ type keyMarks struct {
 // with the time the batch read before it ran, so a mark is never later
 // than what Redis did.
 //
-// It holds at most keyMemoSize keys in two generations: when the current
-// one is full it becomes the previous one and the older is dropped; a key
-// found in the previous one moves back to the current one. Keys in use
-// stay, idle ones go.
+// It holds at most keyMemoSize keys; keys in use stay, idle ones go
+// (memo.Cache's generations). It holds their digests, not the key strings,
+// so it holds no pointers (see package memo); two keys sharing a digest
+// (about 2^-128 per pair) would at worst leave one PEXPIRE or trim out.
 //
 // Safe for concurrent use. Redis removes an index whose trim (or a
 // replay) took its last member; the batch that did it clears the key's
@@ -84,14 +87,15 @@ type keyMemo struct {
 	refresh time.Duration // how long an expiry or a head mark is trusted
 	trimmed time.Duration // how long a trim mark is trusted
 
-	mu        sync.Mutex
-	cur, prev map[string]keyMarks
-	half      int
+	digests memo.Digester
+
+	mu    sync.Mutex // makes a read and the write after it one step
+	marks *memo.Cache[memo.Digest, keyMarks]
 }
 
 func newKeyMemo(base time.Time, refresh, trimmed time.Duration, size int) *keyMemo {
-	return &keyMemo{base: base, refresh: refresh, trimmed: trimmed,
-		cur: map[string]keyMarks{}, prev: map[string]keyMarks{}, half: max(1, size/2)}
+	return &keyMemo{base: base, refresh: refresh, trimmed: trimmed, digests: memo.NewDigester(),
+		marks: memo.New[memo.Digest, keyMarks](size, memo.HashDigest)}
 }
 
 // at is t as a keyMarks offset.
@@ -105,35 +109,13 @@ func fresh(now, then int64, within time.Duration) bool {
 	return age >= 0 && age < int64(within)
 }
 
-// get returns key's marks, moving it to the current generation. Call with
-// mu held.
-func (m *keyMemo) get(key string) (keyMarks, bool) {
-	if k, ok := m.cur[key]; ok {
-		return k, true
-	}
-	k, ok := m.prev[key]
-	if ok {
-		delete(m.prev, key)
-		m.put(key, k)
-	}
-	return k, ok
-}
-
-// put stores key's marks. Call with mu held.
-func (m *keyMemo) put(key string, k keyMarks) {
-	if _, ok := m.cur[key]; !ok && len(m.cur) >= m.half {
-		m.prev, m.cur = m.cur, make(map[string]keyMarks, m.half/4)
-	}
-	m.cur[key] = k
-}
-
 // needs reports what a batch at now must send for key: its PEXPIRE, its
 // trim (for indexes), and which head fields (headFirst, headLast,
 // headTrace) are not known to be written.
 func (m *keyMemo) needs(key string, now time.Time) (expire, trim bool, knownHead uint8) {
-	t := m.at(now)
+	t, id := m.at(now), m.digests.Of(key)
 	m.mu.Lock()
-	k, ok := m.get(key)
+	k, ok := m.marks.Get(id)
 	m.mu.Unlock()
 	if !ok {
 		return true, true, 0
@@ -162,11 +144,12 @@ func (m *keyMemo) done(now time.Time, updates []memoUpdate) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, u := range updates {
-		k, ok := m.get(u.key)
+		id := m.digests.Of(u.key)
+		k, ok := m.marks.Get(id)
 		if u.gone {
 			if ok {
 				k.has &^= markExpiry | markHead | headFields
-				m.put(u.key, k)
+				m.marks.Add(id, k)
 			}
 			continue
 		}
@@ -187,7 +170,7 @@ func (m *keyMemo) done(now time.Time, updates []memoUpdate) {
 			k.head = t
 			k.has = k.has&^headFields | markHead | kept | u.head
 		}
-		m.put(u.key, k)
+		m.marks.Add(id, k)
 	}
 }
 
@@ -195,13 +178,9 @@ func (m *keyMemo) done(now time.Time, updates []memoUpdate) {
 // trusts what Redis holds (a failover may have lost writes).
 func (m *keyMemo) forget() {
 	m.mu.Lock()
-	m.cur, m.prev = map[string]keyMarks{}, map[string]keyMarks{}
+	m.marks.Clear()
 	m.mu.Unlock()
 }
 
 // len is the number of keys remembered.
-func (m *keyMemo) len() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.cur) + len(m.prev)
-}
+func (m *keyMemo) len() int { return m.marks.Len() }

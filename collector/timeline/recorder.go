@@ -20,10 +20,13 @@ type RecorderOptions struct {
 	QueueSize int
 	// QueueBytes bounds the memory of the queued changes, counted as the
 	// event bytes each keeps alive (see changeBytes); above it new changes
-	// are dropped and counted too (default 32 MiB: about 6,000 received
-	// events of 8x8's size, several seconds at 1,000 events/s, enough for
-	// a burst or a Redis hiccup). A count alone let a slow Redis hold
-	// 16,384 full events (~80 MiB).
+	// are dropped and counted too (default 8 MiB: about 1,500 received
+	// events of 8x8's size with their later changes, a second or two at
+	// 1,000 events/s and minutes at a contact center's usual rate, enough
+	// for a burst or a Redis hiccup). What the queue holds is the
+	// collector's memory above its steady state: at 32 MiB a stalled
+	// timeline Redis took the collector from ~66 to ~100 MB and back. A
+	// count alone let a slow Redis hold 16,384 full events (~80 MiB).
 	QueueBytes int64
 	// BatchSize bounds the changes written in one pipeline (default 1024).
 	BatchSize int
@@ -47,7 +50,7 @@ func (o *RecorderOptions) defaults() {
 		o.QueueSize = 8192
 	}
 	if o.QueueBytes <= 0 {
-		o.QueueBytes = 32 << 20
+		o.QueueBytes = 8 << 20
 	}
 	if o.Linger == 0 {
 		o.Linger = 20 * time.Millisecond

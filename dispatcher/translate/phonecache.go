@@ -3,7 +3,7 @@ package translate
 import (
 	"hash/maphash"
 
-	"github.com/ccbridge/bridge/dispatcher/internal/memo"
+	"github.com/ccbridge/bridge/internal/memo"
 )
 
 // phoneCacheCapacity bounds the numbers a Translator remembers (about a

@@ -71,12 +71,13 @@ func startCluster(ctx context.Context, c *cluster, bins Binaries, o Options) err
 		return err
 	}
 	if o.TimelineRedis {
-		// As deploy/redis-timeline.conf: fsync once a second.
+		// As deploy/redis-timeline.conf: fsync once a second, none during
+		// an AOF rewrite.
 		if c.timelineRedisAddr, err = freeAddr(); err != nil {
 			return err
 		}
 		c.timelineRedis, err = startRedis(ctx, "redis-timeline", c.timelineRedisAddr, filepath.Join(c.dir, "redis-timeline"),
-			c.logPath("redis-timeline"), "everysec", c.onBridgeExit)
+			c.logPath("redis-timeline"), "everysec", c.onBridgeExit, "--no-appendfsync-on-rewrite", "yes")
 		if err != nil {
 			return err
 		}

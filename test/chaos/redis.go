@@ -15,8 +15,9 @@ import (
 // startRedis runs redis-server with the settings the bridge's guarantees
 // need (AOF, fsync per fsync — "always" unless told otherwise —, no
 // eviction) in dir, on addr, and waits until it answers. The same process
-// restarted reloads its AOF from dir.
-func startRedis(ctx context.Context, name, addr, dir, logPath, fsync string, onExit func(*process, error)) (*process, error) {
+// restarted reloads its AOF from dir. extra are further redis-server
+// arguments.
+func startRedis(ctx context.Context, name, addr, dir, logPath, fsync string, onExit func(*process, error), extra ...string) (*process, error) {
 	if fsync == "" {
 		fsync = "always"
 	}
@@ -40,6 +41,7 @@ func startRedis(ctx context.Context, name, addr, dir, logPath, fsync string, onE
 			"--maxmemory-policy", "noeviction", "--logfile", "",
 		},
 	}
+	p.args = append(p.args, extra...)
 	if err := p.start(); err != nil {
 		return nil, err
 	}

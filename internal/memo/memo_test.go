@@ -8,7 +8,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/ccbridge/bridge/dispatcher/internal/memo"
+	"github.com/ccbridge/bridge/internal/memo"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -107,5 +107,35 @@ func TestCache_concurrent_use(t *testing.T) {
 	wg.Wait()
 	if n := c.Len(); n > 32 {
 		t.Errorf("cache holds %d entries, capacity 32", n)
+	}
+}
+
+func TestCache_Clear_drops_every_entry(t *testing.T) {
+	tests := []struct {
+		name     string
+		capacity int
+		keys     int
+	}{
+		{name: "one_shard", capacity: 10, keys: 8},
+		{name: "sharded_across_rotations", capacity: 256, keys: 1000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := memo.New[string, int](tt.capacity, maphash.String)
+			for i := range tt.keys {
+				c.Add(strconv.Itoa(i), i)
+			}
+			c.Clear()
+			if n := c.Len(); n != 0 {
+				t.Fatalf("holds %d entries after Clear", n)
+			}
+			if _, ok := c.Get(strconv.Itoa(tt.keys - 1)); ok {
+				t.Fatal("the last key added is still found after Clear")
+			}
+			c.Add("again", 1)
+			if v, ok := c.Get("again"); !ok || v != 1 {
+				t.Fatalf("Get after Clear and Add = %d, %v", v, ok)
+			}
+		})
 	}
 }

@@ -1,7 +1,13 @@
-// Package memo remembers the results of deterministic functions in bounded
-// memory. The dispatcher computes the same values again and again (an
-// interaction's events all carry one phone number), and some of them are
-// costly to compute.
+// Package memo remembers values in bounded memory: the results of
+// deterministic functions the dispatcher computes again and again (an
+// interaction's events all carry one phone number), and what the collector
+// knows of recent interactions (their trace, their dimensions, the Redis
+// keys it wrote).
+//
+// A Cache whose keys and values hold no pointers (digests, fixed-size
+// arrays) is a few large allocations the garbage collector does not scan;
+// a long-lived cache of strings, each allocated among a busy process's
+// short-lived objects, keeps whole spans of them resident instead.
 package memo
 
 import (
@@ -72,6 +78,16 @@ func (c *Cache[K, V]) Add(k K, v V) {
 	s.mu.Lock()
 	s.add(k, v, c.limit)
 	s.mu.Unlock()
+}
+
+// Clear drops every entry.
+func (c *Cache[K, V]) Clear() {
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		s.cur, s.prev = nil, nil
+		s.mu.Unlock()
+	}
 }
 
 // Len is the number of entries held.
