@@ -219,7 +219,7 @@ func (p *pipeline) startSpans(batch []*eventv1.Event) []trace.Span {
 	var unknown []string
 	for _, ev := range batch {
 		if id := ev.GetInteractionId(); id != "" {
-			if _, ok := p.traces.get(id); !ok {
+			if !p.traces.has(id) {
 				unknown = append(unknown, id)
 			}
 		}

@@ -37,6 +37,13 @@ func newTraceCache(max int) *traceCache {
 		entries: memo.New[memo.Digest, storedTraceparent](max, memo.HashDigest)}
 }
 
+// has reports whether id's traceparent is remembered, without making a
+// string of it.
+func (c *traceCache) has(id string) bool {
+	_, ok := c.entries.Get(c.digests.Of(id))
+	return ok
+}
+
 func (c *traceCache) get(id string) (string, bool) {
 	tp, ok := c.entries.Get(c.digests.Of(id))
 	if !ok {

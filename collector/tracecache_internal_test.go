@@ -57,6 +57,9 @@ func TestTraceCache(t *testing.T) {
 			c := newTraceCache(tt.max)
 			tt.run(c)
 			for id, want := range tt.want {
+				if has := c.has(id); has != (want != "") {
+					t.Errorf("has(%q) = %v; want %v", id, has, want != "")
+				}
 				got, ok := c.get(id)
 				if ok != (want != "") || got != want {
 					t.Errorf("get(%q) = %q, %v; want %q", id, got, ok, want)
