@@ -21,8 +21,9 @@ const (
 	// trimInterval is how often an index is trimmed at most. Listings do
 	// not depend on it: they skip members past retention.
 	trimInterval = time.Minute
-	// keyMemoSize bounds the keys remembered (about 60 bytes each in a
-	// map of fixed-size entries; at 1,000 events/s a key is remembered for
+	// keyMemoSize bounds the keys remembered (5.4 MB in a heap profile at
+	// 1,000 events/s, about 170 bytes a key: maps of fixed-size entries,
+	// each generation's made for its full share; a key is remembered for
 	// a minute or two, the span in which an interaction's keys are
 	// written). A forgotten key costs one PEXPIRE (and trim) at its next
 	// write.
