@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"sync"
 	"time"
 
@@ -310,7 +311,7 @@ func (s *Scheduler) Leave(sess *Session) {
 	defer s.mu.Unlock()
 	for i, x := range s.sessions {
 		if x == sess {
-			s.sessions = append(s.sessions[:i], s.sessions[i+1:]...)
+			s.sessions = slices.Delete(s.sessions, i, i+1)
 			break
 		}
 	}
@@ -439,6 +440,10 @@ func (s *Scheduler) settleLoop() {
 		}
 		batch = s.fillSettleBatch(batch, linger)
 		s.writeSettlements(batch, sts, false)
+		// A burst fills the batch to its cap and quiet times use only its
+		// head: without this, the tail would keep the burst's entries (and
+		// their events) alive until the next burst, scattered over the heap.
+		clear(batch)
 	}
 }
 
@@ -477,6 +482,7 @@ func (s *Scheduler) writeSettlements(batch []settleReq, sts []eventstore.Settlem
 	for _, r := range batch {
 		sts = append(sts, r.st)
 	}
+	defer clear(sts) // the caller reuses the array; let the entries go
 	backoff := 50 * time.Millisecond
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -501,6 +507,7 @@ func (s *Scheduler) writeSettlements(batch []settleReq, sts []eventstore.Settlem
 	for _, r := range batch {
 		kq := r.kq
 		if len(kq.events) > 0 && kq.events[0] == r.it {
+			kq.events[0] = nil // the array outlives the pop while the key has events
 			kq.events = kq.events[1:]
 		}
 		kq.busy = false
