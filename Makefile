@@ -56,6 +56,7 @@ soak: ## 30-minute soak at 1,000 events/s, printing RSS per process every minute
 	.tmp/bench -events 1800000 -rate 1000 -dispatchers 2 -progress 1m -timeout 10m -json .tmp/soak.json $(SOAK_FLAGS)
 
 # e.g. SOAK_FLAGS="-bridge-env GOMEMLIMIT=34MiB" (see the README's Performance section)
+# or SOAK_FLAGS="-stall-collector-at 10m -stall-collector-for 20s" (a stall and its burst mid-soak)
 SOAK_FLAGS ?=
 
 FUZZ_TIME ?= 10m

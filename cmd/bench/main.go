@@ -66,6 +66,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.GOMAXPROCS, "gomaxprocs", o.GOMAXPROCS, "GOMAXPROCS of the collector, the dispatchers and both doubles (0 = Go's default: one per core)")
 	fs.BoolVar(&o.Pprof, "pprof", false, "serve /debug/pprof/ on the collector's and dispatchers' metrics addresses (telemetry.pprof)")
 	fs.StringVar(&o.CPUProfileDir, "cpuprofile", "", "write the collector's and each dispatcher's CPU profile into this directory (go tool pprof <file>)")
+	fs.DurationVar(&o.StallCollectorAt, "stall-collector-at", 0, "stop the collector (SIGSTOP) this long after the first publish (with -stall-collector-for)")
+	fs.DurationVar(&o.StallCollectorFor, "stall-collector-for", 0, "how long the collector stays stopped; the lines published meanwhile then arrive at full speed (0 = no stall)")
 	sweep := fs.String("sweep-dispatchers", "", "run once per dispatcher count (e.g. 1,4) and print the throughput growth")
 	jsonPath := fs.String("json", "", "also write the report as JSON to this file")
 	fs.StringVar(&o.Dir, "dir", "", "run directory, new or empty (default: a new temporary directory)")

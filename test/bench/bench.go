@@ -122,6 +122,8 @@ func measure(ctx context.Context, h *chaos.Harness, o Options) (*Report, error) 
 	samples := &rssSamples{}
 	stopProgress := startProgress(ctx, o, h, pub, started, samples)
 	defer stopProgress()
+	stopStall := stallProcess(ctx, pids["collector"], started, o.StallCollectorAt, o.StallCollectorFor)
+	defer stopStall()
 
 	o.Logger.Info("publishing", "lines", o.Events, "rate", o.Rate)
 	if err := pub.run(ctx); err != nil {
@@ -131,6 +133,7 @@ func measure(ctx context.Context, h *chaos.Harness, o Options) (*Report, error) 
 	if err := waitAccepted(ctx, h, int(pub.expected.Load()), o.CompleteTimeout); err != nil {
 		return nil, err
 	}
+	stopStall() // a stall set later than the run is not made
 	cpuAfter, err := markCPU(pids)
 	if err != nil {
 		return nil, err
@@ -217,6 +220,7 @@ func assemble(o Options, h *chaos.Harness, started time.Time, host Host, a *arri
 			Events: o.Events, Rate: o.Rate, Dispatchers: o.Dispatchers, MaxInFlight: o.MaxInFlight, Prefetch: o.Prefetch,
 			RegalLatencyMS: milliseconds(o.RegalLatency), RedisFsync: o.RedisFsync, TimelineRedis: o.TimelineRedis, Tracing: o.Tracing, Seed: o.Seed,
 			BridgeEnv: o.BridgeEnv, GOMAXPROCS: o.GOMAXPROCS,
+			StallCollectorAtS: o.StallCollectorAt.Seconds(), StallCollectorForS: o.StallCollectorFor.Seconds(),
 		},
 		Host:    host,
 		Flow:    a.flow,

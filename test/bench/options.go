@@ -73,6 +73,12 @@ type Options struct {
 	// write a CPU profile there (<service>-<pid>.pprof) covering their
 	// start and the load; the bridge is stopped before the ceiling runs.
 	CPUProfileDir string
+	// StallCollectorFor, when positive, stops the collector (SIGSTOP) for
+	// that long, StallCollectorAt after the first publish, then continues
+	// it: a host that starves it for a while. The lines published
+	// meanwhile wait in the SAPI double and arrive at full speed after it,
+	// the burst whose memory a soak's RSS trend must give back.
+	StallCollectorAt, StallCollectorFor time.Duration
 	// Logger receives the harness's progress; nil discards it.
 	Logger *slog.Logger
 }
@@ -115,6 +121,9 @@ func (o Options) validate() error {
 	}
 	if o.RedisFsync != "always" && o.RedisFsync != "everysec" {
 		errs = append(errs, fmt.Errorf("redis fsync must be always or everysec, got %q", o.RedisFsync))
+	}
+	if o.StallCollectorAt < 0 || o.StallCollectorFor < 0 {
+		errs = append(errs, errors.New("the collector's stall cannot start or last a negative time"))
 	}
 	if o.RegalLatency < 0 {
 		errs = append(errs, errors.New("regal latency cannot be negative"))

@@ -51,6 +51,10 @@ type Setup struct {
 	GOMAXPROCS     int      `json:"gomaxprocs"` // every child's; 0 = Go's default
 	Tracing        bool     `json:"tracing"`
 	Seed           int64    `json:"seed"`
+	// The collector was stopped this long (0: not at all), this long after
+	// the first publish.
+	StallCollectorAtS  float64 `json:"stall_collector_at_s,omitempty"`
+	StallCollectorForS float64 `json:"stall_collector_for_s,omitempty"`
 }
 
 // Host is the machine the run used.
@@ -121,6 +125,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		s.Events, rate, s.Dispatchers, s.MaxInFlight, s.Prefetch, s.RegalLatencyMS, s.RedisFsync, timelineAt, onOff(s.Tracing), procs, s.Seed)
 	if len(s.BridgeEnv) > 0 {
 		fmt.Fprintf(&b, "bridge env   %s\n", strings.Join(s.BridgeEnv, " "))
+	}
+	if s.StallCollectorForS > 0 {
+		fmt.Fprintf(&b, "stall        the collector stopped for %gs, %gs after the first publish\n", s.StallCollectorForS, s.StallCollectorAtS)
 	}
 	fmt.Fprintf(&b, "flow         %d lines → %d Regal events expected, %d delivered, %d duplicates, %d unknown, in %.2fs (published in %.2fs)\n",
 		f.SAPILines, f.RegalExpected, f.RegalDelivered, f.Duplicates, f.Unknown, f.Seconds, f.PublishSeconds)
