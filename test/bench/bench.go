@@ -133,7 +133,7 @@ func measure(ctx context.Context, h *chaos.Harness, o Options) (*Report, error) 
 	if err := waitAccepted(ctx, h, int(pub.expected.Load()), o.CompleteTimeout); err != nil {
 		return nil, err
 	}
-	stopStall() // a stall set later than the run is not made
+	stalled := stopStall() // a stall due after the run is not made
 	cpuAfter, err := markCPU(pids)
 	if err != nil {
 		return nil, err
@@ -173,6 +173,9 @@ func measure(ctx context.Context, h *chaos.Harness, o Options) (*Report, error) 
 	ceiling := runCeiling(ctx, h.RegalURL(), h.RegalAPIKey(), arrivals.bodies, o.CeilingConcurrency, o.CeilingFor)
 	if ceiling.Accepted == 0 {
 		return nil, errors.New("the ceiling's requests were all refused")
+	}
+	if !stalled {
+		o.StallCollectorAt, o.StallCollectorFor = 0, 0
 	}
 	r := assemble(o, h, started, host, arrivals, usage, cmdsAfter-cmdsBefore, ceiling)
 	r.RSSTrend = samples.trends()

@@ -51,8 +51,9 @@ type Setup struct {
 	GOMAXPROCS     int      `json:"gomaxprocs"` // every child's; 0 = Go's default
 	Tracing        bool     `json:"tracing"`
 	Seed           int64    `json:"seed"`
-	// The collector was stopped this long (0: not at all), this long after
-	// the first publish.
+	// The collector was stopped for StallCollectorForS seconds (0: not at
+	// all, also when the stall was due after the run),
+	// StallCollectorAtS after the first publish.
 	StallCollectorAtS  float64 `json:"stall_collector_at_s,omitempty"`
 	StallCollectorForS float64 `json:"stall_collector_for_s,omitempty"`
 }

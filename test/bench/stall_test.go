@@ -69,7 +69,9 @@ func TestStallProcess(t *testing.T) {
 			if !eventually(func() bool { return processState(t, pid) != "T" }) {
 				t.Fatal("not continued after its stall")
 			}
-			stop()
+			if made := stop(); made != tt.wantStop {
+				t.Errorf("stop says made %v, want %v", made, tt.wantStop)
+			}
 			stop() // idempotent
 		})
 	}
