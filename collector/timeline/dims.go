@@ -1,6 +1,7 @@
 package timeline
 
 import (
+	"hash/maphash"
 	"slices"
 	"sync"
 
@@ -26,21 +27,23 @@ const dimsCacheSize = 8_000
 // stay, idle ones go (memo.Cache's generations). Safe for concurrent use.
 //
 // Interactions are held by a digest of tenant and id, raw phones by a
-// digest, and event ids inline (see rememberedEvent), so an interaction
-// costs its cache slot, its events' array, its E.164 and its agents:
-// thousands of long-lived small objects fewer (see package memo). Two
-// interactions sharing a digest (about 2^-128 per pair) would share
-// dimensions.
+// 64-bit hash, and event ids inline (see rememberedEvent), so an
+// interaction costs its cache slot, its events' array, its E.164 and its
+// agents: thousands of long-lived small objects fewer (see package memo).
+// Two interactions sharing a digest (about 2^-128 per pair) would share
+// dimensions; an interaction's new raw phone hashing like its old one
+// (2^-64) would keep the old E.164.
 type dimsCache struct {
 	region  string
 	digests memo.Digester
+	phones  maphash.Seed // for rawPhone: a change of the raw phone is all it tells
 
 	mu      sync.Mutex // makes a read and the write after it one step
 	entries *memo.Cache[memo.Digest, dimsEntry]
 }
 
 type dimsEntry struct {
-	rawPhone uint64 // digest of the raw phone the E.164 was computed from (0: none yet)
+	rawPhone uint64 // hash of the raw phone the E.164 was computed from (0: none yet)
 	dims     Dims
 	events   []rememberedEvent // the interaction's events recorded so far (the first maxRememberedEvents)
 }
@@ -105,7 +108,7 @@ type observation struct {
 }
 
 func newDimsCache(region string) *dimsCache {
-	return &dimsCache{region: region, digests: memo.NewDigester(),
+	return &dimsCache{region: region, digests: memo.NewDigester(), phones: maphash.MakeSeed(),
 		entries: memo.New[memo.Digest, dimsEntry](dimsCacheSize, memo.HashDigest)}
 }
 
@@ -120,7 +123,7 @@ func (c *dimsCache) observe(ev *eventv1.Event, ref *eventRef) observation {
 	key := c.digests.Of(ev.GetTenant(), ev.GetInteractionId())
 	var rawPhone uint64
 	if raw := f.GetCustomerPhone(); raw != "" {
-		rawPhone = c.digests.Of(raw)[0] | 1 // never 0, which means none
+		rawPhone = maphash.String(c.phones, raw) | 1 // never 0, which means none
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
