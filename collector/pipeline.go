@@ -92,7 +92,7 @@ func (p *pipeline) keepMalformed(ctx context.Context, frame []byte, cause error)
 func (p *pipeline) run() {
 	defer close(p.done)
 	// Unbuffered: at most one batch waits prepared, so a crash loses no
-	// more unadmitted events than need be (see README, at-least-once).
+	// more unadmitted events than need be (see docs/architecture.md, at-least-once).
 	prepared := make(chan preparedBatch)
 	go p.prepare(prepared)
 	for {

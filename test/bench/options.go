@@ -30,7 +30,7 @@ type Options struct {
 	// "everysec".
 	RedisFsync string
 	// TimelineRedis keeps the collector's timeline in a Redis of its own
-	// (appendfsync everysec), as deployed (README › Redis settings); false
+	// (appendfsync everysec), as deployed (docs/architecture.md › Redis settings); false
 	// keeps it in the one Redis with the events.
 	TimelineRedis bool
 	// Tracing keeps span creation on in the collector and the dispatchers

@@ -70,7 +70,7 @@ type Outcome struct {
 	DuplicatedEvents int `json:"duplicated_events"`
 	// Duplicates explained by a dispatcher or collector kill that
 	// followed the previous copy within the duplicate window (and came
-	// before the copy): the at-least-once windows of the README.
+	// before the copy): the at-least-once windows of docs/architecture.md.
 	ExplainedByDispatcherKill int  `json:"explained_by_dispatcher_kill"`
 	ExplainedByCollectorKill  int  `json:"explained_by_collector_kill"`
 	UnexplainedDuplicates     int  `json:"unexplained_duplicates"`

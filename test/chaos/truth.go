@@ -21,7 +21,7 @@ func (id eventID) String() string {
 	return id.Interaction + " " + strconv.Quote(id.Name) + " @ " + id.Timestamp
 }
 
-// regalNames is the README's default mapping table, written out here
+// regalNames is the default mapping table of docs/mapping.md, written out here
 // rather than taken from the code under test.
 var regalNames = map[string]string{
 	"InteractionCreated":           "Interaction Created",

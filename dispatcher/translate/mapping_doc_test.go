@@ -9,10 +9,10 @@ import (
 	"github.com/ccbridge/bridge/dispatcher/translate"
 )
 
-// TestReadmeMappingTableMatchesDefault keeps the README's mapping table and
+// TestMappingDocTableMatchesDefault keeps docs/mapping.md's mapping table and
 // DefaultMapping the same table.
-func TestReadmeMappingTableMatchesDefault(t *testing.T) {
-	b, err := os.ReadFile("../../README.md")
+func TestMappingDocTableMatchesDefault(t *testing.T) {
+	b, err := os.ReadFile("../../docs/mapping.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,7 +20,7 @@ func TestReadmeMappingTableMatchesDefault(t *testing.T) {
 	start := strings.Index(text, "<!-- mapping-table:start -->")
 	end := strings.Index(text, "<!-- mapping-table:end -->")
 	if start < 0 || end < start {
-		t.Fatal("README.md has no mapping-table markers")
+		t.Fatal("docs/mapping.md has no mapping-table markers")
 	}
 	var got []translate.EventMapping
 	for _, line := range strings.Split(text[start:end], "\n") {
@@ -35,6 +35,6 @@ func TestReadmeMappingTableMatchesDefault(t *testing.T) {
 		got = append(got, translate.EventMapping{Source: src, Name: name})
 	}
 	if want := translate.DefaultMapping().Events; !reflect.DeepEqual(got, want) {
-		t.Fatalf("README mapping table\n got %v\nwant %v", got, want)
+		t.Fatalf("docs/mapping.md mapping table\n got %v\nwant %v", got, want)
 	}
 }
