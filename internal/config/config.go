@@ -326,6 +326,7 @@ func Default() *Config {
 	return &Config{
 		Redis:     Redis{Addr: "127.0.0.1:6379"},
 		Log:       Log{Level: "info"},
+		Telemetry: Telemetry{}, // no phone_hash_salt: each deployment sets its own
 		Collector: Collector{
 			GRPCListen:    "127.0.0.1:7070",
 			MetricsListen: "127.0.0.1:9464",
