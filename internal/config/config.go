@@ -19,6 +19,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -405,6 +406,8 @@ func (c *Config) ValidateCollector() error {
 	if cc.Query.Listen != "" && !isHostPort(cc.Query.Listen) {
 		p.add("collector.query.listen must be host:port (e.g. 127.0.0.1:7071)")
 	}
+	p = append(p, sameAddress(map[string]string{"collector.grpc_listen": cc.GRPCListen,
+		"collector.metrics_listen": cc.MetricsListen, "collector.query.listen": cc.Query.Listen})...)
 	if cc.StreamMaxAge < 0 {
 		p.add("collector.stream_max_age must not be negative (0 keeps streams open)")
 	}
@@ -526,6 +529,25 @@ func isHostPort(addr string) bool {
 	}
 	n, err := strconv.Atoi(port)
 	return err == nil && n >= 0 && n <= 65535
+}
+
+// sameAddress reports listen addresses given twice (port 0, any free
+// port, may repeat).
+func sameAddress(addrs map[string]string) []string {
+	keys := make([]string, 0, len(addrs))
+	for k := range addrs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []string
+	for i, a := range keys {
+		for _, b := range keys[i+1:] {
+			if addrs[a] != "" && addrs[a] == addrs[b] && !strings.HasSuffix(addrs[a], ":0") {
+				out = append(out, fmt.Sprintf("%s and %s are the same address: each needs its own port", a, b))
+			}
+		}
+	}
+	return out
 }
 
 // isGRPCTarget accepts what grpc.NewClient dials: host:port, or a target

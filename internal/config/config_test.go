@@ -115,6 +115,7 @@ func TestValidateServiceSections(t *testing.T) {
 		{"salt_public_default", func(c *Config) { c.Telemetry.PhoneHashSalt = "ccbridge" }, (*Config).ValidateDispatcher, "telemetry.phone_hash_salt must be at least 16 characters"},
 		{"salt_short", func(c *Config) { c.Telemetry.PhoneHashSalt = "fifteen-chars-x" }, (*Config).ValidateDispatcher, "telemetry.phone_hash_salt must be at least 16 characters"},
 		{"collector_bad_grpc_listen", func(c *Config) { c.Collector.GRPCListen = "localhost" }, (*Config).ValidateCollector, "collector.grpc_listen must be host:port"},
+		{"collector_listen_twice", func(c *Config) { c.Collector.Query.Listen = c.Collector.GRPCListen }, (*Config).ValidateCollector, "collector.grpc_listen and collector.query.listen are the same address"},
 		{"collector_negative_admit_batch", func(c *Config) { c.Collector.AdmitBatch = -1 }, (*Config).ValidateCollector, "collector.admit_batch must be positive"},
 		{"collector_sapi_validator_reached", func(c *Config) { c.Collector.Transport = "carrier-pigeon" }, (*Config).ValidateCollector, `collector.transport must be "streaming" or "websocket"`},
 		{"collector_output_format", func(c *Config) { c.Collector.OutputFormat = "CSV" }, (*Config).ValidateCollector, "collector.output_format: unknown output format (want NEWLINE_JSON, JSON, XML or NEWLINE_XML)"},
