@@ -33,10 +33,10 @@ var durationType = reflect.TypeFor[time.Duration]()
 
 // fail records a problem at path; the node gives its line.
 func (d *decoder) fail(path string, n *yaml.Node, format string, a ...any) {
-	msg := fmt.Sprintf(format, a...)
-	if path != "" {
-		msg = path + ": " + msg
+	if path == "" {
+		path = "config"
 	}
+	msg := path + ": " + fmt.Sprintf(format, a...)
 	if n != nil && n.Line > 0 {
 		msg += fmt.Sprintf(" (line %d)", n.Line)
 	}
@@ -203,11 +203,31 @@ func (d *decoder) sequence(n *yaml.Node, v reflect.Value, path string) {
 var plainKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]{0,47}$`)
 
 // mapping sets the fields of the struct v from a YAML mapping; keys left
-// out keep their value.
+// out keep their value. Merge keys (<<: *anchor) apply first, so the
+// mapping's own keys override what they bring.
 func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
 	if n.Kind != yaml.MappingNode {
 		d.fail(path, n, "expected a mapping of keys, found %s", kindName(n))
 		return
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; isMergeKey(k) {
+			merged := n.Content[i+1]
+			for merged.Kind == yaml.AliasNode && merged.Alias != nil {
+				merged = merged.Alias
+			}
+			if merged.Kind == yaml.SequenceNode {
+				// Earlier mappings of the list take precedence.
+				for j := len(merged.Content) - 1; j >= 0; j-- {
+					d.mapping(merged.Content[j], v, path)
+				}
+			} else {
+				d.mapping(merged, v, path)
+			}
+		}
 	}
 	fields := yamlFields(v.Type())
 	seen := map[string]bool{}
@@ -215,6 +235,9 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 		k, val := n.Content[i], n.Content[i+1]
 		for k.Kind == yaml.AliasNode && k.Alias != nil {
 			k = k.Alias
+		}
+		if isMergeKey(k) {
+			continue
 		}
 		if k.Kind != yaml.ScalarNode || !plainKey.MatchString(k.Value) {
 			d.fail(path, k, "a key here is not a plain key name")
@@ -232,6 +255,11 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 		}
 		seen[k.Value] = true
 	}
+}
+
+// isMergeKey reports a YAML merge key (<<).
+func isMergeKey(k *yaml.Node) bool {
+	return k.Kind == yaml.ScalarNode && k.Value == "<<" && (k.Style == 0 || k.ShortTag() == "!!merge")
 }
 
 // joinPath appends key to a YAML path.

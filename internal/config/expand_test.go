@@ -100,8 +100,8 @@ redis:
 }
 
 // TestDecodeShapes covers YAML forms a hand-written file uses: nulls keep
-// defaults, anchors and aliases resolve, block scalars keep their text,
-// references are not expanded in keys or comments.
+// defaults, anchors, aliases and merge keys resolve, block scalars keep
+// their text, references are not expanded in comments.
 func TestDecodeShapes(t *testing.T) {
 	file := `# ${IN_A_COMMENT} is not expanded
 redis:
@@ -120,6 +120,14 @@ dispatcher:
           Call ${WORD}
 tenants:
   - name: acme
+    sapi: &sapi
+      base_url: https://vcc-na12.8x8.com
+      subscription_id: regal-bridge
+      token: ${WORD}
+  - name: globex
+    sapi:
+      <<: *sapi
+      token: own-token
 `
 	cfg, err := Parse([]byte(file), env(map[string]string{"WORD": "Created"}))
 	if err != nil {
@@ -133,6 +141,10 @@ tenants:
 		{"null_keeps_default", cfg.Collector.Store.Partitions, 16},
 		{"null_secret_empty", cfg.Redis.Password.IsZero(), true},
 		{"block_scalar_expanded", cfg.Dispatcher.Mapping.Events[0].Name, "Call Created"},
+		{"merge_key_brings_values", cfg.Tenants[1].SAPI.BaseURL, "https://vcc-na12.8x8.com"},
+		{"merge_key_expands", cfg.Tenants[1].SAPI.SubscriptionID, "regal-bridge"},
+		{"own_key_overrides_merge", cfg.Tenants[1].SAPI.Token.Reveal(), "own-token"},
+		{"merge_source_untouched", cfg.Tenants[0].SAPI.Token.Reveal(), "Created"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
