@@ -80,7 +80,7 @@ func newDispatcher(tb testing.TB, regalURL string) *dispatcher.Dispatcher {
 			ShutdownGrace: time.Second,
 			Regal:         config.Regal{BaseURL: regalURL, Timeout: 10 * time.Second, MaxAttempts: 1},
 		},
-		Telemetry: config.Telemetry{PhoneHashSalt: "salt"},
+		Telemetry: config.Telemetry{PhoneHashSalt: "test-phone-hash-salt"},
 	}
 	d, err := dispatcher.New(cfg, slog.New(telemetry.NewLogHandler(slog.NewJSONHandler(io.Discard, nil))), tel)
 	if err != nil {

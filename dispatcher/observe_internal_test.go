@@ -24,6 +24,9 @@ import (
 	"github.com/ccbridge/bridge/internal/telemetry"
 )
 
+// testPhoneHashSalt keys the phone hashes of these tests.
+const testPhoneHashSalt = "test-phone-hash-salt"
+
 // observedDispatcher is a dispatcher whose delivery spans and counter go
 // to in-memory readers. Regal answers 422 to "Interaction Deleted" and
 // accepts every other event.
@@ -46,7 +49,7 @@ func observedDispatcher(t *testing.T) (*Dispatcher, *tracetest.SpanRecorder, *sd
 		Tenants: []config.Tenant{{Name: "acme", Regal: config.TenantRegal{APIKey: "rk_test_observe"}}},
 		Dispatcher: config.Dispatcher{CollectorAddr: "127.0.0.1:1", ID: "d1", MaxInFlight: 4,
 			Regal: config.Regal{BaseURL: regal.URL, Timeout: 10 * time.Second, MaxAttempts: 1}},
-		Telemetry: config.Telemetry{PhoneHashSalt: "salt"},
+		Telemetry: config.Telemetry{PhoneHashSalt: testPhoneHashSalt},
 	}
 	d, err := New(cfg, slog.New(slog.DiscardHandler), tel)
 	if err != nil {
@@ -73,7 +76,7 @@ func observedDispatcher(t *testing.T) (*Dispatcher, *tracetest.SpanRecorder, *sd
 }
 
 func TestHandle_delivery_span_and_counter(t *testing.T) {
-	phoneHash := telemetry.HashPhone("+15515557212", "salt")
+	phoneHash := telemetry.HashPhone("+15515557212", testPhoneHashSalt)
 	tests := []struct {
 		name        string
 		tenant      string

@@ -4,10 +4,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -28,13 +31,49 @@ import (
 const gcPercent = 40
 
 func main() {
-	path := flag.String("config", process.EnvOr("CCB_CONFIG", "bridge.yaml"), "configuration file (env CCB_CONFIG)")
-	flag.Parse()
+	os.Exit(command(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// command runs the collector with args and returns its exit status: with
+// -check-config it only checks the configuration file.
+func command(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("collector", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", process.EnvOr("CCB_CONFIG", "bridge.yaml"), "configuration file (env CCB_CONFIG)")
+	check := fs.Bool("check-config", false, "load and validate the configuration file, print the result and exit (starts nothing, connects nowhere, prints no value)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if *check {
+		return checkConfig(*path, stdout, stderr)
+	}
 	process.SetDefaultGCPercent(gcPercent)
 	if err := run(*path); err != nil {
-		fmt.Fprintln(os.Stderr, "collector:", err)
-		os.Exit(1)
+		fmt.Fprintln(stderr, "collector:", err)
+		return 1
 	}
+	return 0
+}
+
+// checkConfig loads and validates the file as run would, builds nothing,
+// and prints "config ok: <path>" or each problem on a line of its own
+// (YAML paths, never values).
+func checkConfig(path string, stdout, stderr io.Writer) int {
+	cfg, err := config.Load(path)
+	if err == nil {
+		err = cfg.ValidateCollector()
+	}
+	if err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintf(stderr, "%s: %s\n", path, line)
+		}
+		return 1
+	}
+	fmt.Fprintf(stdout, "config ok: %s\n", path)
+	return 0
 }
 
 func run(path string) error {

@@ -150,6 +150,7 @@ func (h *harness) startDelivery(t *testing.T) {
 	cfg.Dispatcher.Regal.RateLimit = 0
 	cfg.Dispatcher.Regal.MaxAttempts = 1
 	cfg.Dispatcher.ShutdownGrace = time.Second
+	cfg.Telemetry.PhoneHashSalt = "test-phone-hash-salt"
 	tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "dispatcher"})
 	if err != nil {
 		t.Fatal(err)

@@ -4,15 +4,23 @@
 // its own section.
 //
 // Values may reference the environment as ${NAME}, the way to keep secrets
-// out of the file. A referenced variable that is not set is an error.
+// out of the file; $$ is a literal $. References are expanded in parsed
+// values, never in the YAML text, so a variable's value arrives verbatim.
+// A referenced variable that is not set is an error. Errors name YAML paths
+// (tenants[1].regal.api_key), never values. docs/config.md has the rules.
 package config
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
+	"reflect"
 	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,8 +45,9 @@ type Config struct {
 type Telemetry struct {
 	// PhoneHashSalt keys the HMAC that turns a contact's E.164 phone into
 	// the cc.phone_hash span attribute, so a trace can be found by phone
-	// without the phone being stored in clear. Set a secret value: with a
-	// known salt, every number of a country can be tried.
+	// without the phone being stored in clear. Required by the dispatcher,
+	// at least 16 characters, no default: with a known or short salt, every
+	// number of a country can be tried.
 	PhoneHashSalt secret.Secret `yaml:"phone_hash_salt"`
 	// Pprof serves Go's profiles under /debug/pprof/ on each service's
 	// metrics address. Off by default: turn it on to find where CPU goes.
@@ -238,10 +247,10 @@ type MappedEvent struct {
 	Name   string `yaml:"name"`
 }
 
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
-
 // Load reads, expands and parses a configuration file, applies defaults and
-// validates it.
+// validates it (Validate; each service adds ValidateCollector or
+// ValidateDispatcher). Its error lists every problem found, one per line,
+// each naming the YAML path and never a value.
 func Load(path string) (*Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -251,47 +260,74 @@ func Load(path string) (*Config, error) {
 }
 
 // Parse is Load over bytes, with lookup resolving ${NAME} references.
+//
+// The file is parsed as YAML first; ${NAME} is expanded afterwards, inside
+// each scalar value (see expand), so a variable's value is never read as
+// YAML and reaches the setting byte for byte. Decoding is strict: an
+// unknown key, a key given twice or a value of the wrong type is a
+// problem. When the file decodes, Validate runs; its problems are reported
+// the same way.
 func Parse(b []byte, lookup func(string) (string, bool)) (*Config, error) {
-	var missing []string
-	expanded := envRef.ReplaceAllFunc(b, func(m []byte) []byte {
-		name := string(envRef.FindSubmatch(m)[1])
-		v, ok := lookup(name)
-		if !ok {
-			missing = append(missing, name)
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("config: the file is empty")
 		}
-		return []byte(v)
-	})
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("config references unset environment variables: %s", strings.Join(missing, ", "))
+		return nil, fmt.Errorf("config: not valid YAML: %s%s", sanitizeYAMLError(err), flowHint(b))
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, errors.New("config: the file holds more than one YAML document (a line '---' starts another)")
+	} else if !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("config: not valid YAML: %s%s", sanitizeYAMLError(err), flowHint(b))
 	}
 	cfg := Default()
-	dec := yaml.NewDecoder(bytes.NewReader(expanded))
-	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil {
-		// yaml errors quote lines, which may hold expanded secrets: report
-		// only the position-free message kind.
-		return nil, fmt.Errorf("parse config: %s", sanitizeYAMLError(err))
+	d := decoder{lookup: lookup}
+	d.decode(&doc, reflect.ValueOf(cfg).Elem(), "")
+	secrets := append(d.fromEnv, secretValues(reflect.ValueOf(cfg))...)
+	if len(d.problems) > 0 {
+		return nil, scrub(problems(d.problems), secrets)
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("invalid config: %w", err)
+		return nil, scrub(err, secrets)
 	}
 	return cfg, nil
 }
 
-// sanitizeYAMLError keeps the line numbers and field names of a YAML error
-// but drops quoted values, which could be secrets.
-func sanitizeYAMLError(err error) string {
-	return yamlQuoted.ReplaceAllString(err.Error(), "`…`")
+// flowHint explains the likeliest cause of a syntax error in a file with
+// references: '{' and '}' are syntax inside [ ] and { }, so a reference
+// there must be quoted.
+func flowHint(b []byte) string {
+	if bytes.Contains(b, []byte("${")) {
+		return ` (inside [ ] or { }, quote references: "${NAME}")`
+	}
+	return ""
 }
 
-var yamlQuoted = regexp.MustCompile("`[^`]*`")
+// sanitizeYAMLError keeps the line numbers and the kind of a YAML syntax
+// error but drops quoted text, which could hold a secret written in the
+// file.
+func sanitizeYAMLError(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	return yamlQuoted.ReplaceAllStringFunc(msg, func(q string) string {
+		if strings.HasPrefix(q, "anchor") {
+			return "anchor"
+		}
+		return "…"
+	})
+}
+
+// yamlQuoted is what a YAML error may quote from the file: backquoted or
+// double-quoted text, and anchor names.
+var yamlQuoted = regexp.MustCompile("`[^`]*`|\"[^\"]*\"|anchor '[^']*'")
 
 // Default returns every default value.
 func Default() *Config {
 	return &Config{
 		Redis:     Redis{Addr: "127.0.0.1:6379"},
 		Log:       Log{Level: "info"},
-		Telemetry: Telemetry{PhoneHashSalt: "ccbridge"},
+		Telemetry: Telemetry{}, // no phone_hash_salt: each deployment sets its own
 		Collector: Collector{
 			GRPCListen:    "127.0.0.1:7070",
 			MetricsListen: "127.0.0.1:9464",
@@ -322,90 +358,203 @@ func Default() *Config {
 
 var tenantName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 
-// Validate reports every invalid setting at once. Messages name fields,
-// never secret values.
+// Validate reports every invalid setting at once, one per line. Messages
+// name YAML paths, never values.
 func (c *Config) Validate() error {
-	var errs []error
-	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	var p problemList
 	if c.Redis.Addr == "" {
-		add("redis.addr is required")
+		p.add("redis.addr is required")
+	} else if !isHostPort(c.Redis.Addr) {
+		p.add("redis.addr must be host:port (e.g. 127.0.0.1:6379)")
 	}
 	if len(c.Tenants) == 0 {
-		add("tenants: at least one tenant is required")
+		p.add("tenants: at least one tenant is required")
 	}
-	seen := map[string]bool{}
+	seen := map[string]int{}
 	for i, t := range c.Tenants {
-		where := fmt.Sprintf("tenants[%d]", i)
 		if !tenantName.MatchString(t.Name) {
-			add("%s.name %q must be 1-64 letters, digits, '.', '_' or '-'", where, t.Name)
+			p.add("tenants[%d].name must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit", i)
 		}
-		if seen[t.Name] {
-			add("%s.name %q is listed twice", where, t.Name)
+		if first, dup := seen[t.Name]; dup {
+			p.add("tenants[%d].name is the name of tenants[%d] too: each tenant is listed once", i, first)
+		} else {
+			seen[t.Name] = i
 		}
-		seen[t.Name] = true
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
-		add("log.level must be debug, info, warn or error, got %q", c.Log.Level)
+		p.add("log.level must be debug, info, warn or error")
 	}
-	return errors.Join(errs...)
+	return scrub(problems(p), secretValues(reflect.ValueOf(c)))
 }
 
-// ValidateCollector checks what the collector needs beyond Validate.
+// ValidateCollector checks what the collector needs beyond Validate,
+// including the validators of the components it builds (SAPI clients,
+// event store, scheduler, timeline), without building them.
 func (c *Config) ValidateCollector() error {
-	var errs []error
-	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	if c.Collector.GRPCListen == "" {
-		add("collector.grpc_listen is required")
+	var p problemList
+	cc := c.Collector
+	if cc.GRPCListen == "" {
+		p.add("collector.grpc_listen is required")
+	} else if !isHostPort(cc.GRPCListen) {
+		p.add("collector.grpc_listen must be host:port (e.g. 127.0.0.1:7070)")
 	}
-	if err := c.Collector.DeliveryAuth.Validate(); err != nil {
-		add("collector.delivery_auth: %v", err)
+	if cc.MetricsListen != "" && !isHostPort(cc.MetricsListen) {
+		p.add("collector.metrics_listen must be host:port (e.g. 127.0.0.1:9464)")
 	}
-	if err := c.Collector.Query.Auth.Validate(); err != nil {
-		add("collector.query.auth: %v", err)
+	if cc.Query.Listen != "" && !isHostPort(cc.Query.Listen) {
+		p.add("collector.query.listen must be host:port (e.g. 127.0.0.1:7071)")
 	}
-	if r := c.Collector.Query.Redis; r.Addr == "" && (r.Username != "" || !r.Password.IsZero() || r.DB != 0) {
-		add("collector.query.redis.addr is required when its username, password or db is set (without it the timeline is kept in redis)")
+	p = append(p, sameAddress(map[string]string{"collector.grpc_listen": cc.GRPCListen,
+		"collector.metrics_listen": cc.MetricsListen, "collector.query.listen": cc.Query.Listen})...)
+	if cc.StreamMaxAge < 0 {
+		p.add("collector.stream_max_age must not be negative (0 keeps streams open)")
+	}
+	if cc.AdmitBatch < 1 {
+		p.add("collector.admit_batch must be positive")
+	}
+	p = append(p, authProblems("collector.delivery_auth", cc.DeliveryAuth.Validate())...)
+	p = append(p, authProblems("collector.query.auth", cc.Query.Auth.Validate())...)
+	if r := cc.Query.Redis; r.Addr == "" && (r.Username != "" || !r.Password.IsZero() || r.DB != 0) {
+		p.add("collector.query.redis.addr is required when its username, password or db is set (without it the timeline is kept in redis)")
+	} else if r.Addr != "" && !isHostPort(r.Addr) {
+		p.add("collector.query.redis.addr must be host:port (e.g. 127.0.0.1:6380)")
 	}
 	for i, t := range c.Tenants {
-		where := fmt.Sprintf("tenants[%d] (%s).sapi", i, t.Name)
+		where := fmt.Sprintf("tenants[%d].sapi", i)
 		if t.SAPI.BaseURL == "" {
-			add("%s.base_url is required", where)
+			p.add("%s.base_url is required", where)
 		}
 		if t.SAPI.Username == "" {
-			add("%s.username is required", where)
+			p.add("%s.username is required", where)
 		}
 		if t.SAPI.Token.IsZero() {
-			add("%s.token is required (the Data Request Token; use ${ENV_VAR})", where)
+			p.add("%s.token is required (the Data Request Token; use ${ENV_VAR})", where)
 		}
 		if t.SAPI.SubscriptionID == "" {
-			add("%s.subscription_id is required (a stable id, distinct from other integrations)", where)
+			p.add("%s.subscription_id is required (a stable id, distinct from other integrations)", where)
 		}
 	}
-	return errors.Join(errs...)
+	p = p.withOthers(c.collectorComponentProblems())
+	return scrub(problems(p), secretValues(reflect.ValueOf(c)))
 }
 
-// ValidateDispatcher checks what the dispatcher needs beyond Validate.
+// minPhoneHashSaltLen is the shortest telemetry.phone_hash_salt accepted:
+// a short salt can be found by trying them against one known phone's hash.
+const minPhoneHashSaltLen = 16
+
+// ValidateDispatcher checks what the dispatcher needs beyond Validate,
+// including the validators of the Regal client and the event mapping,
+// without building them.
 func (c *Config) ValidateDispatcher() error {
-	var errs []error
-	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	if c.Dispatcher.CollectorAddr == "" {
-		add("dispatcher.collector_addr is required")
+	var p problemList
+	dc := c.Dispatcher
+	if dc.CollectorAddr == "" {
+		p.add("dispatcher.collector_addr is required")
+	} else if !isGRPCTarget(dc.CollectorAddr) {
+		p.add("dispatcher.collector_addr must be host:port (e.g. 127.0.0.1:7070) or a gRPC target such as dns:///host:port")
 	}
-	if c.Dispatcher.MaxInFlight < 1 {
-		add("dispatcher.max_in_flight must be positive")
+	if dc.MetricsListen != "" && !isHostPort(dc.MetricsListen) {
+		p.add("dispatcher.metrics_listen must be host:port (e.g. 127.0.0.1:9465)")
 	}
-	if c.Dispatcher.Prefetch < 0 || c.Dispatcher.Prefetch > maxPrefetch {
-		add("dispatcher.prefetch must be between 0 and %d, got %d", maxPrefetch, c.Dispatcher.Prefetch)
+	if dc.MaxInFlight < 1 {
+		p.add("dispatcher.max_in_flight must be positive")
 	}
-	if r := c.Dispatcher.Regal; r.RateLimit < 0 || (r.RateLimit > 0 && (r.RateBurst < 1 || r.RateLimitDispatchers < 1)) {
-		add("dispatcher.regal: rate_limit must be >= 0, and with a rate limit rate_burst and rate_limit_dispatchers must be positive")
+	if dc.Prefetch < 0 || dc.Prefetch > maxPrefetch {
+		p.add("dispatcher.prefetch must be between 0 and %d", maxPrefetch)
 	}
+	if dc.ShutdownGrace < 0 {
+		p.add("dispatcher.shutdown_grace must not be negative")
+	}
+	if r := dc.Regal; r.RateLimit < 0 || (r.RateLimit > 0 && (r.RateBurst < 1 || r.RateLimitDispatchers < 1)) {
+		p.add("dispatcher.regal: rate_limit must be >= 0, and with a rate limit rate_burst and rate_limit_dispatchers must be positive")
+	}
+	p = append(p, authProblems("dispatcher.collector_auth", dc.CollectorAuth.Validate())...)
 	for i, t := range c.Tenants {
 		if t.Regal.APIKey.IsZero() {
-			add("tenants[%d] (%s).regal.api_key is required (use ${ENV_VAR})", i, t.Name)
+			p.add("tenants[%d].regal.api_key is required (use ${ENV_VAR})", i)
 		}
 	}
-	return errors.Join(errs...)
+	switch salt := c.Telemetry.PhoneHashSalt.Reveal(); {
+	case salt == "":
+		p.add("telemetry.phone_hash_salt is required: a secret of at least %d characters (use ${ENV_VAR}) that keys the cc.phone_hash of traces", minPhoneHashSaltLen)
+	case len(salt) < minPhoneHashSaltLen:
+		p.add("telemetry.phone_hash_salt must be at least %d characters: with a known or short salt, phone numbers can be recovered from traces by trying them", minPhoneHashSaltLen)
+	}
+	p = p.withOthers(c.dispatcherComponentProblems())
+	return scrub(problems(p), secretValues(reflect.ValueOf(c)))
+}
+
+// problemList collects a validator's messages.
+type problemList []string
+
+func (p *problemList) add(format string, a ...any) { *p = append(*p, fmt.Sprintf(format, a...)) }
+
+// withOthers appends the problems of components' validators, except those
+// about a path already reported (the same rule, in other words).
+func (p problemList) withOthers(others []string) problemList {
+	reported := map[string]bool{}
+	for _, m := range p {
+		reported[problemPath(m)] = true
+	}
+	for _, m := range others {
+		if !reported[problemPath(m)] {
+			p = append(p, m)
+		}
+	}
+	return p
+}
+
+// problemPath is the YAML path a message starts with.
+func problemPath(msg string) string {
+	if i := strings.IndexAny(msg, " :"); i >= 0 {
+		return msg[:i]
+	}
+	return msg
+}
+
+// authProblems places grpcauth's messages ("tokens: …", "tls: …") under
+// section.
+func authProblems(section string, err error) []string {
+	return component{section: section, keys: sectionKeys(section, "tokens", "tls", "token")}.problems(err)
+}
+
+// isHostPort reports whether addr is host:port with a numeric port (the
+// host may be empty: every interface).
+func isHostPort(addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || strings.ContainsAny(host, " \t\r\n/") {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 0 && n <= 65535
+}
+
+// sameAddress reports listen addresses given twice (port 0, any free
+// port, may repeat).
+func sameAddress(addrs map[string]string) []string {
+	keys := make([]string, 0, len(addrs))
+	for k := range addrs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []string
+	for i, a := range keys {
+		for _, b := range keys[i+1:] {
+			if addrs[a] != "" && addrs[a] == addrs[b] && !strings.HasSuffix(addrs[a], ":0") {
+				out = append(out, fmt.Sprintf("%s and %s are the same address: each needs its own port", a, b))
+			}
+		}
+	}
+	return out
+}
+
+// isGRPCTarget accepts what grpc.NewClient dials: host:port, or a target
+// with a resolver scheme (dns:///host:port, unix:/path).
+func isGRPCTarget(addr string) bool {
+	if strings.Contains(addr, ":///") || strings.HasPrefix(addr, "unix:") {
+		return !strings.ContainsAny(addr, " \t\r\n")
+	}
+	return isHostPort(addr)
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ccbridge/bridge/internal/secret"
 )
 
 func env(m map[string]string) func(string) (string, bool) {
@@ -18,6 +20,7 @@ var secrets = map[string]string{
 	"ACME_REGAL_KEY":    "acme-regal-key-77aa",
 	"GLOBEX_SAPI_TOKEN": "globex-token-1a2b3c",
 	"GLOBEX_REGAL_KEY":  "globex-regal-key-99bb",
+	"PHONE_HASH_SALT":   "phone-salt-3c4d5e6f7a8b",
 }
 
 func load(t *testing.T, name string, lookup func(string) (string, bool)) (*Config, error) {
@@ -74,8 +77,8 @@ func TestLoadErrorsAreClearAndSecretFree(t *testing.T) {
 		lookup  func(string) (string, bool)
 		wantErr string
 	}{
-		{"unset_env_var_is_named", "two-tenants.yaml", env(partial), "GLOBEX_REGAL_KEY"},
-		{"unknown_field_rejected", "unknown-field.yaml", env(nil), "adress"},
+		{"unset_env_var_is_named", "two-tenants.yaml", env(partial), "tenants[1].regal.api_key: environment variable GLOBEX_REGAL_KEY is not set (line 20)"},
+		{"unknown_field_rejected", "unknown-field.yaml", env(nil), "redis.adress: unknown key (known keys: addr, db, password, username) (line 2)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -103,11 +106,27 @@ func TestValidateServiceSections(t *testing.T) {
 		{"collector_needs_subscription_id", func(c *Config) { c.Tenants[0].SAPI.SubscriptionID = "" }, (*Config).ValidateCollector, "subscription_id"},
 		{"timeline_redis_password_without_addr", func(c *Config) { c.Collector.Query.Redis.Password = "pw" }, (*Config).ValidateCollector, "collector.query.redis.addr is required"},
 		{"dispatcher_needs_regal_key", func(c *Config) { c.Tenants[1].Regal.APIKey = "" }, (*Config).ValidateDispatcher, "api_key is required"},
-		{"dispatcher_negative_prefetch", func(c *Config) { c.Dispatcher.Prefetch = -1 }, (*Config).ValidateDispatcher, "dispatcher.prefetch must be between 0 and 4096, got -1"},
-		{"dispatcher_prefetch_too_large", func(c *Config) { c.Dispatcher.Prefetch = 5000 }, (*Config).ValidateDispatcher, "dispatcher.prefetch must be between 0 and 4096, got 5000"},
+		{"dispatcher_negative_prefetch", func(c *Config) { c.Dispatcher.Prefetch = -1 }, (*Config).ValidateDispatcher, "dispatcher.prefetch must be between 0 and 4096"},
+		{"dispatcher_prefetch_too_large", func(c *Config) { c.Dispatcher.Prefetch = 5000 }, (*Config).ValidateDispatcher, "dispatcher.prefetch must be between 0 and 4096"},
 		{"bad_tenant_name", func(c *Config) { c.Tenants[0].Name = "acme corp{1}" }, (*Config).Validate, "must be 1-64"},
-		{"duplicate_tenant", func(c *Config) { c.Tenants[1].Name = c.Tenants[0].Name }, (*Config).Validate, "listed twice"},
+		{"duplicate_tenant", func(c *Config) { c.Tenants[1].Name = c.Tenants[0].Name }, (*Config).Validate, "tenants[1].name is the name of tenants[0] too"},
 		{"bad_log_level", func(c *Config) { c.Log.Level = "loud" }, (*Config).Validate, "log.level"},
+		{"salt_unset", func(c *Config) { c.Telemetry.PhoneHashSalt = "" }, (*Config).ValidateDispatcher, "telemetry.phone_hash_salt is required"},
+		{"salt_public_default", func(c *Config) { c.Telemetry.PhoneHashSalt = "ccbridge" }, (*Config).ValidateDispatcher, "telemetry.phone_hash_salt must be at least 16 characters"},
+		{"salt_short", func(c *Config) { c.Telemetry.PhoneHashSalt = "fifteen-chars-x" }, (*Config).ValidateDispatcher, "telemetry.phone_hash_salt must be at least 16 characters"},
+		{"collector_bad_grpc_listen", func(c *Config) { c.Collector.GRPCListen = "localhost" }, (*Config).ValidateCollector, "collector.grpc_listen must be host:port"},
+		{"collector_listen_twice", func(c *Config) { c.Collector.Query.Listen = c.Collector.GRPCListen }, (*Config).ValidateCollector, "collector.grpc_listen and collector.query.listen are the same address"},
+		{"collector_negative_admit_batch", func(c *Config) { c.Collector.AdmitBatch = -1 }, (*Config).ValidateCollector, "collector.admit_batch must be positive"},
+		{"collector_sapi_validator_reached", func(c *Config) { c.Collector.Transport = "carrier-pigeon" }, (*Config).ValidateCollector, `collector.transport must be "streaming" or "websocket"`},
+		{"collector_output_format", func(c *Config) { c.Collector.OutputFormat = "CSV" }, (*Config).ValidateCollector, "collector.output_format: unknown output format (want NEWLINE_JSON, JSON, XML or NEWLINE_XML)"},
+		{"collector_store_validator_reached", func(c *Config) { c.Collector.Store.DedupTTL = time.Hour }, (*Config).ValidateCollector, "collector.store.dedup_ttl must be at least 2h15m0s (8x8 replays up to 2 h after a disconnect)"},
+		{"collector_scheduler_validator_reached", func(c *Config) { c.Collector.Scheduler.SettleLinger = time.Minute }, (*Config).ValidateCollector, "collector.scheduler.settle_linger must be within [0, 1s]"},
+		{"collector_timeline_validator_reached", func(c *Config) { c.Collector.Query.RawMaxBytes = 1 }, (*Config).ValidateCollector, "collector.query.raw_max_bytes must be between 256 and 1048576"},
+		{"collector_short_delivery_token", func(c *Config) { c.Collector.DeliveryAuth.Tokens = []secret.Secret{"short"} }, (*Config).ValidateCollector, "collector.delivery_auth.tokens: every token must be at least 16 characters"},
+		{"dispatcher_regal_validator_reached", func(c *Config) { c.Dispatcher.Regal.BackoffInitial = time.Hour }, (*Config).ValidateDispatcher, "dispatcher.regal.backoff_initial exceeds backoff_max"},
+		{"dispatcher_mapping_validator_reached", func(c *Config) { c.Dispatcher.Mapping.DefaultRegion = "Atlantis" }, (*Config).ValidateDispatcher, `dispatcher.mapping.default_region is not a supported region code (use an upper-case ISO 3166-1 code such as "US")`},
+		{"dispatcher_collector_auth", func(c *Config) { c.Dispatcher.CollectorAuth.TLS.CertFile = "c.pem" }, (*Config).ValidateDispatcher, "dispatcher.collector_auth.tls: cert_file and key_file go together"},
+		{"dispatcher_bad_collector_addr", func(c *Config) { c.Dispatcher.CollectorAddr = "collector" }, (*Config).ValidateDispatcher, "dispatcher.collector_addr must be host:port"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -128,7 +147,8 @@ func TestDeployExampleLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := Parse(b, func(string) (string, bool) { return "x", true })
+	// Every variable set to a value long enough for any rule.
+	cfg, err := Parse(b, func(string) (string, bool) { return "example-value-0123456789", true })
 	if err != nil {
 		t.Fatal(err)
 	}

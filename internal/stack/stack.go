@@ -26,6 +26,10 @@ const (
 	DeliveryToken secret.Secret = "demo-delivery-token-change-me"
 )
 
+// PhoneHashSalt keys the stack's cc.phone_hash (telemetry.phone_hash_salt,
+// which has no default): known, as the demo's phones are made up.
+const PhoneHashSalt secret.Secret = "demo-phone-hash-salt-change-me"
+
 // Options choose the shape of the stack.
 type Options struct {
 	// RedisAddr is a running Redis.
@@ -130,6 +134,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	cfg.Dispatcher.Regal.BackoffInitial = 10 * time.Millisecond
 	cfg.Dispatcher.Regal.BackoffMax = 100 * time.Millisecond
 	cfg.Dispatcher.ShutdownGrace = 2 * time.Second
+	cfg.Telemetry.PhoneHashSalt = PhoneHashSalt
 	if o.Mutate != nil {
 		o.Mutate(cfg)
 	}

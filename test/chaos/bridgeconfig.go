@@ -10,8 +10,9 @@ import (
 // Names of the environment variables holding a run's secrets; the
 // configuration file refers to them as ${NAME}.
 const (
-	sapiTokenEnv = "CHAOS_SAPI_TOKEN"
-	regalKeyEnv  = "CHAOS_REGAL_KEY"
+	sapiTokenEnv     = "CHAOS_SAPI_TOKEN"
+	regalKeyEnv      = "CHAOS_REGAL_KEY"
+	phoneHashSaltEnv = "CHAOS_PHONE_HASH_SALT"
 )
 
 // Delivery is the retry and concurrency tuning the run gives the bridge.
@@ -118,11 +119,12 @@ log:
   level: info
 telemetry:
   pprof: %t
+  phone_hash_salt: ${%s}
 `, at.redis, tenant, at.sapiURL, tenant, sapiTokenEnv, subscriptionID, regalKeyEnv,
 		at.collectorGRPC, at.collectorMetrics, d.StreamMaxAge, timelineRedisYAML(at.timelineRedis), keyPrefix, partitions, d.SchedulerRetryDelayMin, d.SchedulerRetryDelayMax,
 		d.SchedulerMaxAttempts, d.SchedulerMaxRetryAge,
 		at.collectorGRPC, d.MaxInFlight, d.Prefetch, at.regalURL, d.RegalTimeout, d.RegalMaxAttempts,
-		d.RegalBackoffInitial, d.RegalBackoffMax, d.RegalRateLimit, d.RegalRateBurst, dispatchers, d.Pprof)
+		d.RegalBackoffInitial, d.RegalBackoffMax, d.RegalRateLimit, d.RegalRateBurst, dispatchers, d.Pprof, phoneHashSaltEnv)
 	return os.WriteFile(path, []byte(yaml), 0o600)
 }
 

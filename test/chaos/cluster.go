@@ -45,10 +45,10 @@ type cluster struct {
 }
 
 // secrets are a run's credentials, random per run.
-type secrets struct{ sapiToken, regalKey string }
+type secrets struct{ sapiToken, regalKey, phoneHashSalt string }
 
 func newSecrets() secrets {
-	return secrets{sapiToken: randomHex(), regalKey: randomHex()}
+	return secrets{sapiToken: randomHex(), regalKey: randomHex(), phoneHashSalt: randomHex()}
 }
 
 func randomHex() string {
@@ -119,7 +119,7 @@ func startCluster(ctx context.Context, c *cluster, bins Binaries, o Options) err
 	if err := writeBridgeConfig(configPath, c.tenant, at, o.Delivery, o.Dispatchers); err != nil {
 		return err
 	}
-	env := []string{sapiTokenEnv + "=" + s.sapiToken, regalKeyEnv + "=" + s.regalKey}
+	env := []string{sapiTokenEnv + "=" + s.sapiToken, regalKeyEnv + "=" + s.regalKey, phoneHashSaltEnv + "=" + s.phoneHashSalt}
 	c.collector = c.newProcess("collector", bins.Collector, c.onBridgeExit, env, "-config", configPath)
 	if err := c.collector.start(); err != nil {
 		return err
