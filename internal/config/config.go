@@ -362,6 +362,13 @@ func (c *Config) ValidateCollector() error {
 	if err := c.Collector.DeliveryAuth.Validate(); err != nil {
 		add("collector.delivery_auth: %v", err)
 	}
+	if c.Collector.GRPCListen != "" {
+		// Events carry phones in clear and an ack settles them for good:
+		// off loopback, only authenticated dispatchers may take them.
+		if err := grpcauth.RequireOffLoopback(c.Collector.DeliveryAuth, c.Collector.GRPCListen, "collector.grpc_listen", "collector.delivery_auth"); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := c.Collector.Query.Auth.Validate(); err != nil {
 		add("collector.query.auth: %v", err)
 	}
