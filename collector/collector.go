@@ -407,8 +407,9 @@ func (c *Collector) Shutdown(ctx context.Context) error {
 		if err := waitCtx(ctx, c.recovery.Wait); err != nil {
 			errs = append(errs, fmt.Errorf("recovery and watch loops: %w", err))
 		}
-		// A client that did not stop may still be in its handler, which
-		// sends on its pipeline's input: that input stays open.
+		// A client that did not stop by the end of ctx may still be in its
+		// handler, which sends on its pipeline's input: that input is
+		// closed once the client has stopped (it was told to).
 		stopped := make([]bool, len(c.clients))
 		for i, cl := range c.clients {
 			err := cl.Shutdown(ctx)
@@ -418,7 +419,12 @@ func (c *Collector) Shutdown(ctx context.Context) error {
 		for i, p := range c.pipelines {
 			if stopped[i] {
 				close(p.in)
+				continue
 			}
+			go func(cl *sapi.Client, p *pipeline) {
+				_ = cl.Shutdown(context.Background())
+				close(p.in)
+			}(c.clients[i], p)
 		}
 		if c.stopRecov != nil { // started: pipelines are running
 			for i, p := range c.pipelines {
