@@ -78,6 +78,12 @@ type Collector struct {
 	recovery  sync.WaitGroup
 	stopOnce  sync.Once
 	stopRecov context.CancelFunc
+
+	probes probes
+	// readyChecks are readiness checks beyond the built-in ones (started,
+	// redis), e.g. that the collector holds its tenants' leases: append
+	// one in New and /readyz and the gRPC health follow it.
+	readyChecks []telemetry.Check
 }
 
 // newRedisClient connects to the Redis r describes.
@@ -215,8 +221,13 @@ func (c *Collector) QueryAddr() string {
 	return c.query.Addr()
 }
 
-// Addr is the DeliveryService's listening address (valid after Start).
-func (c *Collector) Addr() string { return c.lis.Addr().String() }
+// Addr is the DeliveryService's listening address; "" before Start.
+func (c *Collector) Addr() string {
+	if c.lis == nil {
+		return ""
+	}
+	return c.lis.Addr().String()
+}
 
 // Store exposes the event store (for operations and tests).
 func (c *Collector) Store() *eventstore.Store { return c.store }
@@ -234,10 +245,25 @@ func (c *Collector) Stats() Snapshot {
 
 // Start checks Redis, serves the DeliveryService, re-schedules the events
 // left unsettled by an earlier run, then opens each tenant's SAPI stream.
+// A collector starts once; after a failed Start, call Shutdown.
 func (c *Collector) Start(ctx context.Context) error {
+	if !c.probes.state.CompareAndSwap(stateNew, stateStarting) {
+		return errors.New("collector: already started or shut down")
+	}
+	// New validated this too; Start keeps the rule for configurations
+	// built in code.
+	if err := grpcauth.RequireOffLoopback(c.cfg.Collector.DeliveryAuth, c.cfg.Collector.GRPCListen,
+		"collector.grpc_listen", "collector.delivery_auth"); err != nil {
+		return err
+	}
+	authOpts, err := grpcauth.ServerOptions(c.cfg.Collector.DeliveryAuth, grpcauth.WithPublicServices(grpcauth.HealthService))
+	if err != nil {
+		return fmt.Errorf("collector.delivery_auth: %w", err)
+	}
 	if err := c.waitRedis(ctx); err != nil {
 		return fmt.Errorf("redis %s: %w", c.cfg.Redis.Addr, err)
 	}
+	c.probes.lastPing.Store(time.Now().UnixNano())
 	for _, w := range c.store.CheckServer(ctx) {
 		c.logger.Warn(w)
 	}
@@ -249,12 +275,9 @@ func (c *Collector) Start(ctx context.Context) error {
 		return fmt.Errorf("listen %s: %w", c.cfg.Collector.GRPCListen, err)
 	}
 	c.lis = lis
-	authOpts, err := grpcauth.ServerOptions(c.cfg.Collector.DeliveryAuth, grpcauth.WithPublicServices(grpcauth.HealthService))
-	if err != nil {
-		return fmt.Errorf("collector.delivery_auth: %w", err)
-	}
 	if !c.cfg.Collector.DeliveryAuth.Authenticates() {
-		c.logger.Warn("the DeliveryService accepts dispatchers without authentication; set collector.delivery_auth.tokens")
+		c.logger.Warn("the DeliveryService accepts dispatchers without authentication (allowed on loopback only); set collector.delivery_auth.tokens",
+			"addr", lis.Addr().String())
 	}
 	c.grpc = grpc.NewServer(append(authOpts,
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
@@ -275,6 +298,9 @@ func (c *Collector) Start(ctx context.Context) error {
 	ds.SetMaxAge(c.cfg.Collector.StreamMaxAge)
 	deliveryv1.RegisterDeliveryServiceServer(c.grpc, ds)
 	c.health = health.NewServer()
+	// Not serving until ready (the health server starts as SERVING).
+	c.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	c.health.SetServingStatus(deliveryv1.DeliveryService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
 	healthpb.RegisterHealthServer(c.grpc, c.health)
 	go func() { _ = c.grpc.Serve(lis) }()
 	c.logger.Info("collector serving", "addr", lis.Addr().String())
@@ -302,8 +328,12 @@ func (c *Collector) Start(ctx context.Context) error {
 			}
 		}(p, c.clients[i])
 	}
-	c.recovery.Add(1)
+	c.recovery.Add(2)
 	go func() { defer c.recovery.Done(); c.watchStreams(recovCtx) }()
+	go func() { defer c.recovery.Done(); c.probeLoop(recovCtx) }()
+	if c.probes.state.CompareAndSwap(stateStarting, stateRunning) {
+		c.setHealth()
+	}
 	return nil
 }
 
@@ -358,10 +388,13 @@ func (c *Collector) recover(ctx context.Context, tenant string) error {
 
 // Shutdown stops reading SAPI, admits what was read, lets dispatchers
 // settle what they hold, and stops serving. Whatever is not settled stays
-// in Redis for the next start. Idempotent.
+// in Redis for the next start. It returns by the end of ctx whatever state
+// the collector is in (not started, partly started by a failed Start,
+// running); it is idempotent (later calls return nil at once).
 func (c *Collector) Shutdown(ctx context.Context) error {
 	var errs []error
 	c.stopOnce.Do(func() {
+		c.probes.state.Store(stateStopping)
 		if c.query != nil {
 			errs = append(errs, c.query.Shutdown(ctx))
 		}
@@ -371,15 +404,33 @@ func (c *Collector) Shutdown(ctx context.Context) error {
 		if c.stopRecov != nil {
 			c.stopRecov()
 		}
-		c.recovery.Wait()
-		for _, cl := range c.clients {
-			errs = append(errs, cl.Shutdown(ctx))
+		if err := waitCtx(ctx, c.recovery.Wait); err != nil {
+			errs = append(errs, fmt.Errorf("recovery and watch loops: %w", err))
 		}
-		for _, p := range c.pipelines {
-			close(p.in)
+		// A client that did not stop by the end of ctx may still be in its
+		// handler, which sends on its pipeline's input: that input is
+		// closed once the client has stopped (it was told to).
+		stopped := make([]bool, len(c.clients))
+		for i, cl := range c.clients {
+			err := cl.Shutdown(ctx)
+			stopped[i] = err == nil
+			errs = append(errs, err)
 		}
-		if c.lis != nil { // started: pipelines are running
-			for _, p := range c.pipelines {
+		for i, p := range c.pipelines {
+			if stopped[i] {
+				close(p.in)
+				continue
+			}
+			go func(cl *sapi.Client, p *pipeline) {
+				_ = cl.Shutdown(context.Background())
+				close(p.in)
+			}(c.clients[i], p)
+		}
+		if c.stopRecov != nil { // started: pipelines are running
+			for i, p := range c.pipelines {
+				if !stopped[i] {
+					continue
+				}
 				select {
 				case <-p.done:
 				case <-ctx.Done():
@@ -388,7 +439,7 @@ func (c *Collector) Shutdown(ctx context.Context) error {
 			}
 		}
 		drainCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		if err := c.sched.Drain(drainCtx); err != nil {
+		if err := c.sched.Drain(drainCtx); err != nil && ctx.Err() == nil {
 			c.logger.Warn("dispatchers did not settle every delivery before shutdown; they will be delivered again", "err", err)
 		}
 		cancel()
@@ -400,6 +451,7 @@ func (c *Collector) Shutdown(ctx context.Context) error {
 			case <-stopped:
 			case <-ctx.Done():
 				c.grpc.Stop()
+				<-stopped
 			}
 		}
 		errs = append(errs, c.recorder.Close(ctx)) // after the scheduler: every settlement is recorded
@@ -409,4 +461,17 @@ func (c *Collector) Shutdown(ctx context.Context) error {
 		}
 	})
 	return errors.Join(errs...)
+}
+
+// waitCtx runs wait and returns when it does, or ctx's error when ctx ends
+// first (wait then goes on in the background).
+func waitCtx(ctx context.Context, wait func()) error {
+	done := make(chan struct{})
+	go func() { wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -10,12 +10,15 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/ccbridge/bridge/dispatcher/ratelimit"
@@ -54,6 +57,10 @@ type Dispatcher struct {
 
 	mu    sync.Mutex
 	stats Stats
+	// started is set by Start and Shutdown: each dispatcher starts once.
+	started atomic.Bool
+	// subscribed is set once Start has made sub.
+	subscribed atomic.Bool
 }
 
 // Stats counts outcomes since start.
@@ -136,8 +143,12 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Di
 // ID is the dispatcher's name in the collector's sessions.
 func (d *Dispatcher) ID() string { return d.cfg.ID }
 
-// Start connects to the collector and begins taking deliveries.
+// Start connects to the collector and begins taking deliveries. A
+// dispatcher starts once.
 func (d *Dispatcher) Start(ctx context.Context) error {
+	if !d.started.CompareAndSwap(false, true) {
+		return errors.New("dispatcher: already started or shut down")
+	}
 	authOpts, err := grpcauth.DialOptions(d.cfg.CollectorAuth)
 	if err != nil {
 		return fmt.Errorf("dispatcher.collector_auth: %w", err)
@@ -148,18 +159,41 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 			otelgrpc.WithMeterProvider(d.tel.MeterProvider()),
 		)),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30e9, Timeout: 10e9, PermitWithoutStream: true}),
+		// Redial a collector that was down within seconds of its return
+		// (gRPC's default backoff grows to two minutes).
+		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.Config{BaseDelay: 100 * time.Millisecond,
+			Multiplier: 1.6, Jitter: 0.2, MaxDelay: 5 * time.Second}, MinConnectTimeout: 5 * time.Second}),
 	)...)
 	if err != nil {
 		return fmt.Errorf("dial collector %s: %w", d.cfg.CollectorAddr, err)
 	}
 	d.conn = conn
 	d.sub = subscriber.New(conn, subscriber.Config{DispatcherID: d.cfg.ID, MaxInFlight: d.cfg.MaxInFlight, Prefetch: d.cfg.Prefetch}, d.Handle, d.logger)
+	d.subscribed.Store(true)
 	return d.sub.Start(ctx)
 }
 
+// Readiness returns the dispatcher's readiness checks, for /readyz:
+// "subscribed" holds while a delivery stream to the collector is open and
+// accepted.
+func (d *Dispatcher) Readiness() []telemetry.Check {
+	return []telemetry.Check{{Name: "subscribed", Check: func() error {
+		if !d.subscribed.Load() {
+			return errors.New("not started")
+		}
+		if !d.sub.Connected() {
+			return errors.New("no delivery stream open to the collector at " + d.cfg.CollectorAddr)
+		}
+		return nil
+	}}}
+}
+
 // Shutdown stops taking deliveries, finishes in-flight ones within the
-// configured grace (or ctx, if sooner), and disconnects. Idempotent.
+// configured grace (or ctx, if sooner), and disconnects. It returns by then
+// whatever state the dispatcher is in (never started, connecting to a
+// collector it cannot reach, delivering). Idempotent.
 func (d *Dispatcher) Shutdown(ctx context.Context) error {
+	d.started.Store(true)
 	var err error
 	if d.sub != nil {
 		grace, cancel := context.WithTimeout(ctx, d.cfg.ShutdownGrace)

@@ -97,22 +97,32 @@ func run(path string) error {
 		return err
 	}
 	defer process.Flush(tel)
-	metrics, err := telemetry.ServeMetrics(cfg.Collector.MetricsListen, tel, logger, telemetry.MetricsOptions{Pprof: cfg.Telemetry.Pprof})
-	if err != nil {
-		return err
-	}
-	defer func() { _ = metrics.Shutdown(context.Background()) }()
 	c, err := collector.New(cfg, logger, tel)
 	if err != nil {
 		return err
 	}
+	// Bounded, so that the process exits whatever state the collector is in.
+	shutdown := func() error {
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		return c.Shutdown(sctx)
+	}
+	metrics, err := telemetry.ServeMetrics(cfg.Collector.MetricsListen, tel, logger, telemetry.MetricsOptions{
+		Pprof: cfg.Telemetry.Pprof, Liveness: c.Liveness(), Readiness: c.Readiness()})
+	if err != nil {
+		_ = shutdown()
+		return err
+	}
+	defer func() { _ = metrics.Shutdown(context.Background()) }()
 	if err := c.Start(ctx); err != nil {
-		_ = c.Shutdown(context.Background())
+		_ = shutdown()
 		return err
 	}
 	<-ctx.Done()
 	logger.Info("stopping")
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	return c.Shutdown(sctx)
+	return shutdown()
 }
+
+// shutdownTimeout bounds the collector's shutdown: dispatchers settle what
+// they hold within it; whatever is left is delivered again after restart.
+const shutdownTimeout = 30 * time.Second

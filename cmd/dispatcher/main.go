@@ -105,22 +105,30 @@ func run(path, id, metricsListen string) error {
 		return err
 	}
 	defer process.Flush(tel)
-	metrics, err := telemetry.ServeMetrics(cfg.Dispatcher.MetricsListen, tel, logger, telemetry.MetricsOptions{Pprof: cfg.Telemetry.Pprof})
-	if err != nil {
-		return err
-	}
-	defer func() { _ = metrics.Shutdown(context.Background()) }()
 	d, err := dispatcher.New(cfg, logger, tel)
 	if err != nil {
 		return err
 	}
+	// Bounded, so that the process exits within its grace whatever state
+	// the dispatcher is in (even connecting to a collector it cannot reach).
+	shutdown := func() error {
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.Dispatcher.ShutdownGrace+5*time.Second)
+		defer cancel()
+		return d.Shutdown(sctx)
+	}
+	metrics, err := telemetry.ServeMetrics(cfg.Dispatcher.MetricsListen, tel, logger, telemetry.MetricsOptions{
+		Pprof: cfg.Telemetry.Pprof, Readiness: d.Readiness()})
+	if err != nil {
+		_ = shutdown()
+		return err
+	}
+	defer func() { _ = metrics.Shutdown(context.Background()) }()
 	if err := d.Start(ctx); err != nil {
+		_ = shutdown()
 		return err
 	}
 	logger.Info("dispatcher running", "id", d.ID())
 	<-ctx.Done()
 	logger.Info("stopping")
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.Dispatcher.ShutdownGrace+5*time.Second)
-	defer cancel()
-	return d.Shutdown(sctx)
+	return shutdown()
 }

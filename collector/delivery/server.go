@@ -9,17 +9,23 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
+	"sync"
 	"time"
+	"unicode"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ccbridge/bridge/collector/eventstore"
 	"github.com/ccbridge/bridge/collector/scheduler"
 	deliveryv1 "github.com/ccbridge/bridge/gen/ccbridge/delivery/v1"
+	"github.com/ccbridge/bridge/internal/grpcauth"
 	"github.com/ccbridge/bridge/internal/telemetry"
 )
 
@@ -32,6 +38,18 @@ type Server struct {
 	maxAge time.Duration
 	// onSent, when set, is told of every delivery handed to a dispatcher.
 	onSent func(e eventstore.Entry, dispatcher string, redelivery int)
+
+	mu sync.Mutex
+	// live holds each dispatcher id claimed by a stream that has not ended:
+	// an id is bound to one stream, so a second client cannot take its
+	// interactions by reusing it.
+	live map[string]holder
+}
+
+// holder is the stream that holds a dispatcher id.
+type holder struct {
+	peer, credential string
+	since            time.Time
 }
 
 // OnSent sets a function told of every delivery sent to a dispatcher (the
@@ -52,7 +70,61 @@ func (s *Server) SetMaxAge(d time.Duration) { s.maxAge = d }
 // delivery is a span ("collector.deliver", in the event's trace) from the
 // moment it is sent until the dispatcher settles it or the stream ends.
 func NewServer(sched *scheduler.Scheduler, tracer trace.Tracer, logger *slog.Logger) *Server {
-	return &Server{sched: sched, tracer: tracer, logger: logger}
+	return &Server{sched: sched, tracer: tracer, logger: logger, live: map[string]holder{}}
+}
+
+// MaxDispatcherIDBytes bounds a dispatcher id (it is logged and kept per
+// stream).
+const MaxDispatcherIDBytes = 256
+
+// SessionHeader is the response header sent once the collector has
+// accepted a Subscribe stream (its Hello is valid and its dispatcher id
+// free): a dispatcher that reads it knows it is connected, before any
+// delivery. Its value is "subscribed".
+const SessionHeader = "ccbridge-session"
+
+// checkID reports an id the collector will not take.
+func checkID(id string) error {
+	switch {
+	case id == "":
+		return status.Error(codes.InvalidArgument, "the first message must be a Hello with a dispatcher_id")
+	case len(id) > MaxDispatcherIDBytes:
+		return status.Errorf(codes.InvalidArgument, "dispatcher_id is longer than %d bytes", MaxDispatcherIDBytes)
+	}
+	for _, r := range id {
+		if !unicode.IsPrint(r) || unicode.IsSpace(r) {
+			return status.Error(codes.InvalidArgument, "dispatcher_id must be printable, without spaces")
+		}
+	}
+	return nil
+}
+
+// claim binds id to the stream of ctx until release is called, or refuses
+// with AlreadyExists while another stream holds it.
+func (s *Server) claim(ctx context.Context, id string, logger *slog.Logger) (release func(), err error) {
+	h := holder{peer: "unknown", credential: "none", since: time.Now()}
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		h.peer = p.Addr.String()
+	}
+	if i, ok := grpcauth.TokenIndex(ctx); ok {
+		h.credential = "tokens[" + strconv.Itoa(i) + "]"
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, taken := s.live[id]; taken {
+		logger.Warn("refused a stream claiming a dispatcher id held by a live stream: two dispatchers share an id, or a client impersonates one",
+			"peer", h.peer, "credential", h.credential, "holder_peer", old.peer, "holder_credential", old.credential,
+			"held_for", time.Since(old.since).Round(time.Second))
+		return nil, status.Errorf(codes.AlreadyExists,
+			"dispatcher id %q is held by another live stream; give each dispatcher its own id (dispatcher.id or -id), "+
+				"or retry once the other stream has ended", id)
+	}
+	s.live[id] = h
+	return func() {
+		s.mu.Lock()
+		delete(s.live, id)
+		s.mu.Unlock()
+	}, nil
 }
 
 // Subscribe runs one dispatcher session for the life of the stream. When the
@@ -64,12 +136,28 @@ func (s *Server) Subscribe(stream deliveryv1.DeliveryService_SubscribeServer) er
 		return err
 	}
 	hello := first.GetHello()
-	if hello == nil || hello.GetDispatcherId() == "" {
+	if hello == nil {
 		return status.Error(codes.InvalidArgument, "the first message must be a Hello with a dispatcher_id")
 	}
+	if err := checkID(hello.GetDispatcherId()); err != nil {
+		return err
+	}
+	logger := s.logger.With("dispatcher", hello.GetDispatcherId())
+	release, err := s.claim(stream.Context(), hello.GetDispatcherId(), logger)
+	if err != nil {
+		return err
+	}
+	// Released after Leave (defers run last in, first out): the id is free
+	// once the session's deliveries are back in the queue.
+	defer release()
 	sess := s.sched.Join(hello.GetDispatcherId(), int(hello.GetMaxInFlight()))
 	defer s.sched.Leave(sess)
-	logger := s.logger.With("dispatcher", hello.GetDispatcherId())
+	if err := stream.SendHeader(metadata.Pairs(SessionHeader, "subscribed")); err != nil {
+		return err
+	}
+	if i, ok := grpcauth.TokenIndex(stream.Context()); ok {
+		logger = logger.With("credential", "tokens["+strconv.Itoa(i)+"]")
+	}
 	logger.Info("dispatcher subscribed", "max_in_flight", hello.GetMaxInFlight())
 
 	ctx, cancel := context.WithCancelCause(stream.Context())

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -44,6 +45,10 @@ type Config struct {
 	Prefetch     int
 	ReconnectMin time.Duration
 	ReconnectMax time.Duration
+	// WarnEvery is how often, while the collector cannot be reached or
+	// refuses the stream, a warning says so (the retries in between are
+	// logged at debug level). Default 15 s.
+	WarnEvery time.Duration
 }
 
 func (c *Config) defaults() {
@@ -56,6 +61,9 @@ func (c *Config) defaults() {
 	if c.ReconnectMax <= 0 {
 		c.ReconnectMax = 5 * time.Second
 	}
+	if c.WarnEvery <= 0 {
+		c.WarnEvery = 15 * time.Second
+	}
 }
 
 // Subscriber holds the subscription. Create with New, then Start.
@@ -64,7 +72,9 @@ type Subscriber struct {
 	client  deliveryv1.DeliveryServiceClient
 	handle  Handler
 	logger  *slog.Logger
-	stopCh  chan struct{}
+	stopCh  <-chan struct{}
+	stopCtx context.Context // done once Shutdown is called
+	stopF   context.CancelFunc
 	force   context.Context
 	cancelF context.CancelFunc
 	done    chan struct{}
@@ -73,6 +83,8 @@ type Subscriber struct {
 	started bool
 	mu      sync.Mutex
 	stats   Stats
+	// connected is true while a stream the collector accepted is open.
+	connected atomic.Bool
 }
 
 // Stats counts what the subscriber did.
@@ -87,15 +99,23 @@ type Stats struct {
 func New(conn grpc.ClientConnInterface, cfg Config, handle Handler, logger *slog.Logger) *Subscriber {
 	cfg.defaults()
 	force, cancel := context.WithCancel(context.Background())
+	stopCtx, stop := context.WithCancel(context.Background())
 	return &Subscriber{
 		cfg: cfg, client: deliveryv1.NewDeliveryServiceClient(conn), handle: handle, logger: logger,
-		stopCh: make(chan struct{}), force: force, cancelF: cancel, done: make(chan struct{}),
+		stopCh: stopCtx.Done(), stopCtx: stopCtx, stopF: stop, force: force, cancelF: cancel, done: make(chan struct{}),
 	}
 }
 
+// Connected reports whether a delivery stream is open and accepted by the
+// collector: the dispatcher's readiness.
+func (s *Subscriber) Connected() bool { return s.connected.Load() }
+
 // Start opens the subscription in the background and keeps it open,
-// reconnecting with backoff, until Shutdown.
+// reconnecting with backoff, until Shutdown. It fails after Shutdown.
 func (s *Subscriber) Start(context.Context) error {
+	if s.stopping() {
+		return errors.New("subscriber: shut down")
+	}
 	s.start.Do(func() {
 		s.mu.Lock()
 		s.started = true
@@ -108,9 +128,11 @@ func (s *Subscriber) Start(context.Context) error {
 // Shutdown stops taking deliveries, lets the running handlers finish and
 // acknowledges them, then closes the stream. When ctx ends first, the
 // handlers are cancelled (they acknowledge as retryable, or not at all; the
-// collector delivers those events again). Idempotent and safe before Start.
+// collector delivers those events again). A subscription not yet accepted
+// by the collector (it cannot be reached, or refuses) ends at once.
+// Idempotent and safe before Start.
 func (s *Subscriber) Shutdown(ctx context.Context) error {
-	s.stop.Do(func() { close(s.stopCh) })
+	s.stop.Do(s.stopF)
 	s.mu.Lock()
 	started := s.started
 	s.mu.Unlock()
@@ -148,9 +170,12 @@ func (s *Subscriber) stopping() bool {
 func (s *Subscriber) run() {
 	defer close(s.done)
 	backoff := s.cfg.ReconnectMin
+	// While no stream is accepted, a warning every WarnEvery says so; the
+	// retries in between are logged at debug level.
+	var downSince, lastWarn time.Time
 	for !s.stopping() {
 		start := time.Now()
-		err := s.session()
+		accepted, err := s.session()
 		if s.stopping() {
 			return
 		}
@@ -158,12 +183,27 @@ func (s *Subscriber) run() {
 			backoff = s.cfg.ReconnectMin
 		}
 		wait := backoff/2 + rand.N(backoff/2+1)
-		if errors.Is(err, io.EOF) {
+		switch {
+		case accepted && errors.Is(err, io.EOF):
 			// The collector ended the stream on purpose (max age, rebalancing).
 			s.logger.Info("delivery stream ended by the collector; subscribing again")
 			wait = 0
-		} else {
+			downSince, lastWarn = time.Time{}, time.Time{}
+		case accepted:
 			s.logger.Warn("delivery stream ended; reconnecting", "err", err, "in", wait)
+			downSince, lastWarn = time.Now(), time.Now()
+		default:
+			now := time.Now()
+			if downSince.IsZero() {
+				downSince = now
+			}
+			if lastWarn.IsZero() || now.Sub(lastWarn) >= s.cfg.WarnEvery {
+				lastWarn = now
+				s.logger.Warn("cannot subscribe to the collector; retrying: no event is delivered meanwhile",
+					"err", err, "down_for", now.Sub(downSince).Round(time.Second), "next_warning_in", s.cfg.WarnEvery)
+			} else {
+				s.logger.Debug("cannot subscribe to the collector; retrying", "err", err, "in", wait)
+			}
 		}
 		select {
 		case <-time.After(wait):
@@ -174,19 +214,43 @@ func (s *Subscriber) run() {
 	}
 }
 
-// session runs one stream from Hello to its end.
-func (s *Subscriber) session() error {
-	streamCtx, cancelStream := context.WithCancel(context.Background())
+// session runs one stream from Hello to its end. accepted says whether the
+// collector took the stream (it sent its response headers, or a delivery).
+func (s *Subscriber) session() (accepted bool, err error) {
+	// The stream ends when the shutdown grace runs out, whatever it waits
+	// for.
+	streamCtx, cancelStream := context.WithCancel(s.force)
 	defer cancelStream()
-	stream, err := s.client.Subscribe(streamCtx, grpc.WaitForReady(true))
+	// Until the collector accepts the stream nothing is in flight, so a
+	// stop ends it at once. Without WaitForReady, a collector that cannot
+	// be reached fails the call (and is reported) instead of holding it.
+	stopWait := context.AfterFunc(s.stopCtx, cancelStream)
+	stream, err := s.client.Subscribe(streamCtx)
 	if err != nil {
-		return fmt.Errorf("subscribe: %w", err)
+		stopWait()
+		return false, fmt.Errorf("subscribe: %w", err)
 	}
 	hello := &deliveryv1.SubscribeRequest{Kind: &deliveryv1.SubscribeRequest_Hello{Hello: &deliveryv1.Hello{
 		DispatcherId: s.cfg.DispatcherID, MaxInFlight: uint32(s.cfg.MaxInFlight + s.cfg.Prefetch)}}}
-	if err := stream.Send(hello); err != nil {
-		return fmt.Errorf("send hello: %w", err)
+	if err := stream.Send(hello); err != nil && !errors.Is(err, io.EOF) {
+		stopWait()
+		return false, fmt.Errorf("send hello: %w", err)
 	}
+	// The collector sends its headers once it has accepted the Hello; a
+	// refusal (authentication, an id held by another stream) ends the
+	// stream without them, and its status comes from Recv.
+	if md, err := stream.Header(); err != nil || md == nil {
+		stopWait()
+		if _, rerr := stream.Recv(); rerr != nil {
+			return false, fmt.Errorf("subscribe: %w", rerr)
+		}
+		return false, fmt.Errorf("subscribe: stream ended before the collector accepted it: %v", err)
+	}
+	if !stopWait() {
+		return false, errors.New("subscriber stopping")
+	}
+	s.connected.Store(true)
+	defer s.connected.Store(false)
 	s.mu.Lock()
 	s.stats.Streams++
 	s.mu.Unlock()
@@ -317,8 +381,8 @@ loop:
 	<-senderDone
 	select {
 	case err := <-sendErr:
-		return errors.Join(endErr, err)
+		return true, errors.Join(endErr, err)
 	default:
 	}
-	return endErr
+	return true, endErr
 }

@@ -48,6 +48,8 @@ type collectorFixture struct {
 	sched *scheduler.Scheduler
 	sink  *settleSink
 	conn  *grpc.ClientConn
+	// dial opens another connection to the collector; the caller closes it.
+	dial func(t testing.TB) *grpc.ClientConn
 }
 
 func startCollector(t *testing.T) *collectorFixture {
@@ -78,18 +80,22 @@ func startCollectorTB(t testing.TB, maxAge time.Duration) *collectorFixture {
 	ds.SetMaxAge(maxAge)
 	deliveryv1.RegisterDeliveryServiceServer(srv, ds)
 	go func() { _ = srv.Serve(lis) }()
-	conn, err := grpc.NewClient("passthrough:///bufnet",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
+	dial := func(t testing.TB) *grpc.ClientConn {
+		conn, err := grpc.NewClient("passthrough:///bufnet",
+			grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+			grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return conn
 	}
+	conn := dial(t)
 	t.Cleanup(func() {
 		_ = conn.Close()
 		_ = sched.Shutdown(context.Background())
 		srv.Stop()
 	})
-	return &collectorFixture{sched: sched, sink: sink, conn: conn}
+	return &collectorFixture{sched: sched, sink: sink, conn: conn, dial: dial}
 }
 
 var n int

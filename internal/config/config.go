@@ -406,6 +406,13 @@ func (c *Config) ValidateCollector() error {
 	if cc.Query.Listen != "" && !isHostPort(cc.Query.Listen) {
 		p.add("collector.query.listen must be host:port (e.g. 127.0.0.1:7071)")
 	}
+	if cc.GRPCListen != "" {
+		// Events carry phones in clear and an ack settles them for good:
+		// off loopback, only authenticated dispatchers may take them.
+		if err := grpcauth.RequireOffLoopback(cc.DeliveryAuth, cc.GRPCListen, "collector.grpc_listen", "collector.delivery_auth"); err != nil {
+			p.add("%s", err.Error())
+		}
+	}
 	p = append(p, sameAddress(map[string]string{"collector.grpc_listen": cc.GRPCListen,
 		"collector.metrics_listen": cc.MetricsListen, "collector.query.listen": cc.Query.Listen})...)
 	if cc.StreamMaxAge < 0 {

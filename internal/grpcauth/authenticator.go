@@ -69,7 +69,8 @@ func NewAuthenticator(tokens []secret.Secret, opts ...Option) (*Authenticator, e
 // UnaryServerInterceptor rejects unary calls without a valid token.
 func (a *Authenticator) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if err := a.check(ctx, info.FullMethod); err != nil {
+		ctx, err := a.check(ctx, info.FullMethod)
+		if err != nil {
 			return nil, err
 		}
 		return handler(ctx, req)
@@ -80,47 +81,75 @@ func (a *Authenticator) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 // before the handler runs (nothing is read from or sent on the stream).
 func (a *Authenticator) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		if err := a.check(ss.Context(), info.FullMethod); err != nil {
+		ctx, err := a.check(ss.Context(), info.FullMethod)
+		if err != nil {
 			return err
+		}
+		if ctx != ss.Context() {
+			ss = &streamWithContext{ServerStream: ss, ctx: ctx}
 		}
 		return handler(srv, ss)
 	}
 }
 
-// check returns nil when the call may proceed, else an Unauthenticated
-// status error.
-func (a *Authenticator) check(ctx context.Context, fullMethod string) error {
+// check returns the call's context, carrying the index of the token that
+// authenticated it (TokenIndex), when the call may proceed, else an
+// Unauthenticated status error.
+func (a *Authenticator) check(ctx context.Context, fullMethod string) (context.Context, error) {
 	if a.public[serviceOf(fullMethod)] {
-		return nil
+		return ctx, nil
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
 	values := md.Get("authorization")
 	if len(values) == 0 {
-		return status.Error(codes.Unauthenticated, msgMissing)
+		return nil, status.Error(codes.Unauthenticated, msgMissing)
 	}
 	if len(values) > 1 {
-		return status.Error(codes.Unauthenticated, msgMalformed)
+		return nil, status.Error(codes.Unauthenticated, msgMalformed)
 	}
 	scheme, token, ok := strings.Cut(values[0], " ")
 	if !ok || !strings.EqualFold(scheme, "bearer") || strings.TrimSpace(token) == "" {
-		return status.Error(codes.Unauthenticated, msgMalformed)
+		return nil, status.Error(codes.Unauthenticated, msgMalformed)
 	}
-	if !a.valid(strings.TrimSpace(token)) {
-		return status.Error(codes.Unauthenticated, msgInvalid)
+	i := a.index(strings.TrimSpace(token))
+	if i < 0 {
+		return nil, status.Error(codes.Unauthenticated, msgInvalid)
 	}
-	return nil
+	return context.WithValue(ctx, tokenIndexKey{}, i), nil
 }
 
-// valid compares the digest of token with every configured digest, all of
-// them, in constant time.
-func (a *Authenticator) valid(token string) bool {
+// index compares the digest of token with every configured digest, all of
+// them, in constant time, and returns the position of the one it matches,
+// or -1.
+func (a *Authenticator) index(token string) int {
 	d := sha256.Sum256([]byte(token))
-	match := 0
+	found := -1
 	for i := range a.digests {
-		match |= subtle.ConstantTimeCompare(d[:], a.digests[i][:])
+		found = subtle.ConstantTimeSelect(subtle.ConstantTimeCompare(d[:], a.digests[i][:]), i, found)
 	}
-	return match == 1
+	return found
 }
+
+type tokenIndexKey struct{}
+
+// TokenIndex returns the position, in the configured tokens, of the token
+// that authenticated the call of ctx: with two tokens listed during a
+// rotation, it tells which clients still use the old one. ok is false when
+// no token authenticated the call (no tokens configured, or a public
+// service). The token itself is never exposed.
+func TokenIndex(ctx context.Context) (i int, ok bool) {
+	i, ok = ctx.Value(tokenIndexKey{}).(int)
+	return i, ok
+}
+
+// streamWithContext is a server stream whose Context carries what the
+// interceptor learned.
+type streamWithContext struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *streamWithContext) Context() context.Context { return s.ctx }
 
 // serviceOf returns "pkg.Service" of "/pkg.Service/Method".
 func serviceOf(fullMethod string) string {

@@ -17,9 +17,15 @@ import (
 const metricsReadHeaderTimeout = 5 * time.Second
 
 // MetricsServer is the HTTP server a service exposes to Prometheus and to
-// liveness probes:
+// its orchestrator's probes:
 //   - GET /metrics: the Telemetry's metrics (MetricsHandler);
-//   - GET /healthz: 200 "ok" while the process serves HTTP;
+//   - GET /healthz: liveness, 200 "ok" while the process serves HTTP and
+//     every MetricsOptions.Liveness check holds, else 503 with the failing
+//     checks. It never depends on Redis or on another service: a failing
+//     liveness probe restarts the process, which cures none of those;
+//   - GET /readyz: readiness, 200 "ready" while every
+//     MetricsOptions.Readiness check holds, else 503 "not ready" and the
+//     failing checks, one "name: reason" a line;
 //   - /debug/pprof/: Go's profiles, only when MetricsOptions.Pprof is set
 //     (they reveal code paths and cost CPU while a profile runs).
 type MetricsServer struct {
@@ -35,6 +41,12 @@ type MetricsServer struct {
 type MetricsOptions struct {
 	// Pprof serves net/http/pprof's handlers under /debug/pprof/.
 	Pprof bool
+	// Liveness are the checks of /healthz: that the process's own loops
+	// turn. Keep dependencies out of them.
+	Liveness []Check
+	// Readiness are the checks of /readyz: that the service does its work
+	// (its dependencies answer, it is connected).
+	Readiness []Check
 }
 
 // ServeMetrics listens on addr (e.g. "127.0.0.1:9464", or port 0 for a free
@@ -44,6 +56,8 @@ func ServeMetrics(addr string, t *Telemetry, logger *slog.Logger, opts ...Metric
 	var o MetricsOptions
 	for _, x := range opts {
 		o.Pprof = o.Pprof || x.Pprof
+		o.Liveness = append(o.Liveness, x.Liveness...)
+		o.Readiness = append(o.Readiness, x.Readiness...)
 	}
 	listener, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -51,10 +65,8 @@ func ServeMetrics(addr string, t *Telemetry, logger *slog.Logger, opts ...Metric
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", t.MetricsHandler())
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
-	})
+	mux.HandleFunc("GET /healthz", probeHandler(o.Liveness, "ok", "not live"))
+	mux.HandleFunc("GET /readyz", probeHandler(o.Readiness, "ready", "not ready"))
 	if o.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
