@@ -141,7 +141,7 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 	for _, t := range cfg.Tenants {
 		sc := sapi.Config{BaseURL: t.SAPI.BaseURL, Tenant: t.Name, Username: t.SAPI.Username, Token: t.SAPI.Token,
 			SubscriptionID: t.SAPI.SubscriptionID, MaxEventBytes: cc.MaxEventBytes, IdleTimeout: cc.IdleTimeout,
-			Transport: cc.Transport}
+			IdleTimeoutMin: cc.IdleTimeoutMin, MissedHeartbeats: cc.MissedHeartbeats, Transport: cc.Transport}
 		if cc.OutputFormat != "" {
 			f, err := sapi.ParseFormat(cc.OutputFormat)
 			if err != nil {

@@ -65,7 +65,7 @@ func forEachTransport(t *testing.T, test func(t *testing.T, transport string)) {
 
 // startDoubleRun starts a double (127.0.0.1, free port) and a client
 // subscribed to it over transport with test timings.
-func startDoubleRun(t *testing.T, transport string, tweakDouble func(*sapidouble.Config), tweakClient func(*sapi.Config)) *doubleRun {
+func startDoubleRun(t *testing.T, transport string, tweakDouble func(*sapidouble.Config), tweakClient func(*sapi.Config), opts ...sapi.Option) *doubleRun {
 	t.Helper()
 	cfg := sapidouble.Config{
 		Tenants: map[string]sapidouble.Credentials{doubleTenant: {Username: doubleTenant, Token: doubleToken}},
@@ -92,7 +92,7 @@ func startDoubleRun(t *testing.T, transport string, tweakDouble func(*sapidouble
 	if tweakClient != nil {
 		tweakClient(&clientCfg)
 	}
-	run.client = sapi.NewClient(clientCfg, run.handle, slog.New(slog.NewTextHandler(run.logs, nil)))
+	run.client = sapi.NewClient(clientCfg, run.handle, slog.New(slog.NewTextHandler(run.logs, nil)), opts...)
 	if err := run.client.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -84,6 +84,10 @@ type Framer struct {
 
 	frame []byte // current frame, never more than max bytes
 	size  int    // bytes the current frame occupies, including skipped ones
+
+	// onPadding, if set, is called for each "X" heartbeat padding skipped,
+	// as soon as it is read: the Client learns the heartbeat interval from it.
+	onPadding func()
 }
 
 // NewFramer returns a Framer reading r. maxEventBytes <= 0 means
@@ -121,6 +125,10 @@ func (f *Framer) Next() ([]byte, error) {
 		}
 		frame := trimSpace(f.frame)
 		if isHeartbeat(frame) {
+			// A length-prefixed heartbeat ("1|X") arrives as a frame.
+			if len(frame) > 0 {
+				f.padding()
+			}
 			continue
 		}
 		return frame, nil
@@ -210,7 +218,10 @@ func (f *Framer) keep(p []byte) {
 func (f *Framer) skipSeparators() bool {
 	for f.fill() {
 		for f.head < f.tail {
-			if !isSeparator(f.buf[f.head]) {
+			switch b := f.buf[f.head]; {
+			case b == 'X':
+				f.padding()
+			case !isSpace(b):
 				return true
 			}
 			f.head++
@@ -240,6 +251,13 @@ func (f *Framer) lengthPrefix() (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// padding reports an "X" heartbeat.
+func (f *Framer) padding() {
+	if f.onPadding != nil {
+		f.onPadding()
+	}
 }
 
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }

@@ -112,7 +112,14 @@ type Collector struct {
 	// MaxEventBytes bounds one SAPI event.
 	MaxEventBytes int `yaml:"max_event_bytes"`
 	// IdleTimeout drops and reconnects a SAPI stream silent for this long.
+	// It is the ceiling: once the stream's heartbeat interval is learned,
+	// MissedHeartbeats intervals of silence are a stall.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// IdleTimeoutMin is the floor of the learned stall timeout.
+	IdleTimeoutMin time.Duration `yaml:"idle_timeout_min"`
+	// MissedHeartbeats is how many learned heartbeat intervals of silence
+	// make a stall.
+	MissedHeartbeats int `yaml:"missed_heartbeats"`
 	// AdmitBatch is the most events admitted to Redis in one round trip.
 	AdmitBatch int       `yaml:"admit_batch"`
 	Store      Store     `yaml:"store"`
@@ -305,6 +312,8 @@ func Default() *Config {
 				RetryDelayMin: 500 * time.Millisecond, RetryDelayMax: 30 * time.Second,
 				MaxAttempts: 100, MaxRetryAge: 30 * time.Minute, SettleLinger: 2 * time.Millisecond},
 			Query: Query{Listen: "127.0.0.1:7071", Retention: 7 * 24 * time.Hour, RawMaxBytes: 16 << 10},
+
+			IdleTimeoutMin: 15 * time.Second, MissedHeartbeats: 3,
 		},
 		Dispatcher: Dispatcher{
 			CollectorAddr: "127.0.0.1:7070",
@@ -358,6 +367,12 @@ func (c *Config) ValidateCollector() error {
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	if c.Collector.GRPCListen == "" {
 		add("collector.grpc_listen is required")
+	}
+	if cc := c.Collector; cc.IdleTimeoutMin <= 0 || cc.IdleTimeoutMin > cc.IdleTimeout {
+		add("collector.idle_timeout_min (%s) must be positive and at most collector.idle_timeout (%s)", cc.IdleTimeoutMin, cc.IdleTimeout)
+	}
+	if c.Collector.MissedHeartbeats < 2 {
+		add("collector.missed_heartbeats must be at least 2, got %d", c.Collector.MissedHeartbeats)
 	}
 	if err := c.Collector.DeliveryAuth.Validate(); err != nil {
 		add("collector.delivery_auth: %v", err)

@@ -108,6 +108,8 @@ func TestValidateServiceSections(t *testing.T) {
 		{"bad_tenant_name", func(c *Config) { c.Tenants[0].Name = "acme corp{1}" }, (*Config).Validate, "must be 1-64"},
 		{"duplicate_tenant", func(c *Config) { c.Tenants[1].Name = c.Tenants[0].Name }, (*Config).Validate, "listed twice"},
 		{"bad_log_level", func(c *Config) { c.Log.Level = "loud" }, (*Config).Validate, "log.level"},
+		{"stall_floor_above_ceiling", func(c *Config) { c.Collector.IdleTimeout = 10 * time.Second }, (*Config).ValidateCollector, "collector.idle_timeout_min (15s) must be positive and at most collector.idle_timeout (10s)"},
+		{"one_missed_heartbeat", func(c *Config) { c.Collector.MissedHeartbeats = 1 }, (*Config).ValidateCollector, "collector.missed_heartbeats must be at least 2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
