@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -107,7 +108,7 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 		}
 	}
 	store, err := eventstore.New(rdb, eventstore.Config{KeyPrefix: cc.Store.KeyPrefix, Partitions: cc.Store.Partitions,
-		DedupTTL: cc.Store.DedupTTL, TraceTTL: cc.Store.TraceTTL, MalformedMaxLen: cc.Store.MalformedMaxLen})
+		DedupTTL: cc.Store.DedupTTL, TraceTTL: cc.Store.TraceTTL, MalformedMaxLen: cc.Store.MalformedMaxLen, MalformedMaxBytes: cmp.Or(cc.Store.MalformedMaxBytes, eventstore.DefaultMalformedMaxBytes)})
 	if err != nil {
 		closeRedis()
 		return nil, err

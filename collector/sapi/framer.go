@@ -16,8 +16,10 @@ const (
 	// maxPrefixDigits bounds an Atmosphere "<len>|" prefix; more digits than
 	// this cannot be a message length.
 	maxPrefixDigits = 10
-	// frameErrorPrefixBytes is how much of a rejected frame FrameError keeps.
-	frameErrorPrefixBytes = 1 << 10
+	// frameErrorPrefixBytes is how much of a rejected frame FrameError
+	// keeps: as much as the collector keeps of any malformed frame by
+	// default.
+	frameErrorPrefixBytes = 4 << 10
 )
 
 // FrameError reports a frame the Framer rejected (today: one longer than
@@ -29,8 +31,8 @@ type FrameError struct {
 	// Size is the number of bytes the frame occupied on the wire. The bytes
 	// beyond the limit were counted, never buffered.
 	Size int
-	// Prefix holds the first bytes of the frame (at most 1 KiB) for logs and
-	// dead-letter storage.
+	// Prefix holds the first bytes of the frame (at most 4 KiB), to be kept
+	// with the malformed frames.
 	Prefix []byte
 }
 

@@ -107,7 +107,9 @@ func TestClient_stall_detected_after_missed_heartbeats(t *testing.T) {
 		forEachTransport(t, func(t *testing.T, transport string) {
 			t.Run(tt.name, func(t *testing.T) {
 				clock := newFakeClock()
-				run := startDoubleRun(t, transport, nil, func(c *sapi.Config) {
+				// ReplayLast covers the edge where the stall ends just as the
+				// watchdog drops the stream: the write lands in a closed socket.
+				run := startDoubleRun(t, transport, func(c *sapidouble.Config) { c.ReplayLast = 1 }, func(c *sapi.Config) {
 					// Default settings: the helper's test timings undone.
 					c.ReconnectMin, c.ReconnectMax, c.IdleTimeout = 0, 0, 0
 				}, sapi.WithClock(clock))

@@ -159,6 +159,10 @@ type Store struct {
 	DedupTTL        time.Duration `yaml:"dedup_ttl"`
 	TraceTTL        time.Duration `yaml:"trace_ttl"`
 	MalformedMaxLen int64         `yaml:"malformed_max_len"`
+	// MalformedMaxBytes is how much of each malformed frame is kept (its
+	// prefix): with malformed_max_len it bounds the malformed stream's bytes.
+	// 0 means eventstore.DefaultMalformedMaxBytes (4 KiB).
+	MalformedMaxBytes int `yaml:"malformed_max_bytes"`
 }
 
 // Scheduler configures delivery scheduling.

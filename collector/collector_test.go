@@ -1,0 +1,191 @@
+package collector_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/ccbridge/bridge/collector"
+	"github.com/ccbridge/bridge/doubles/sapidouble"
+	"github.com/ccbridge/bridge/internal/config"
+	"github.com/ccbridge/bridge/internal/redistest"
+	"github.com/ccbridge/bridge/internal/secret"
+	"github.com/ccbridge/bridge/internal/telemetry"
+	"github.com/ccbridge/bridge/test/promtext"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const (
+	tenant    = "acmecorp01"
+	sapiToken = secret.Secret("sapi-token-for-collector-tests")
+)
+
+// startDouble runs a SAPI double serving tenant.
+func startDouble(t *testing.T) *sapidouble.Server {
+	t.Helper()
+	d := sapidouble.New(sapidouble.Config{
+		Tenants: map[string]sapidouble.Credentials{tenant: {Username: tenant, Token: sapiToken}},
+	}, nil)
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := d.Shutdown(ctx); err != nil {
+			t.Errorf("double shutdown: %v", err)
+		}
+	})
+	return d
+}
+
+// collectorConfig is a collector of tenant reading double on loopback and
+// keeping its state in the Redis at redisAddr.
+func collectorConfig(redisAddr string, double *sapidouble.Server) *config.Config {
+	cfg := config.Default()
+	cfg.Redis.Addr = redisAddr
+	cfg.Tenants = []config.Tenant{{
+		Name: tenant,
+		SAPI: config.TenantSAPI{BaseURL: double.URL(), Username: tenant, Token: sapiToken, SubscriptionID: "regal-bridge"},
+	}}
+	cfg.Collector.GRPCListen = "127.0.0.1:0"
+	cfg.Collector.Store.KeyPrefix = "ct"
+	return cfg
+}
+
+// runningCollector is a started collector and its metrics.
+type runningCollector struct {
+	*collector.Collector
+	tel *telemetry.Telemetry
+}
+
+// newCollector builds a collector; its Shutdown and its telemetry's run
+// at the end of the test.
+func newCollector(t *testing.T, cfg *config.Config, logs *bytes.Buffer) *runningCollector {
+	t.Helper()
+	tel, err := telemetry.Setup(context.Background(), telemetry.Config{ServiceName: "collector"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	if logs != nil {
+		logger = slog.New(slog.NewTextHandler(logs, nil))
+	}
+	c, err := collector.New(cfg, logger, tel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := c.Shutdown(ctx); err != nil {
+			t.Errorf("collector shutdown: %v", err)
+		}
+		if err := tel.Shutdown(ctx); err != nil {
+			t.Errorf("telemetry shutdown: %v", err)
+		}
+	})
+	return &runningCollector{Collector: c, tel: tel}
+}
+
+// metric sums the collector's series of name with the given labels.
+func (c *runningCollector) metric(t *testing.T, name string, labels ...string) float64 {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	c.tel.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	m, err := promtext.Parse(rec.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return promtext.Sum(m, name, labels...)
+}
+
+// waitFor polls cond every 5 ms for up to 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func interactionEvent(i int) []byte {
+	return fmt.Appendf(nil, `{"Interaction":{"event":"InteractionCreated","interactionGUID":"int-%d","interactionEventTS":%d}}`,
+		i, 1724685483+i)
+}
+
+// TestCollector_bad_input_is_counted_kept_bounded_and_skipped sends frames
+// that are not events through a real collector: each is counted by
+// reason, kept in Redis as at most 4 KiB of its start with its full size,
+// and skipped, and the valid event behind it is still admitted.
+func TestCollector_bad_input_is_counted_kept_bounded_and_skipped(t *testing.T) {
+	double := startDouble(t)
+	redis := redistest.Start(t, redistest.Options{AppendOnly: true})
+	cfg := collectorConfig(redis.Addr, double)
+	cfg.Collector.MaxEventBytes = 64 << 10
+	c := newCollector(t, cfg, nil)
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := double.WaitSubscribed(ctx, tenant, 1); err != nil {
+		t.Fatal(err)
+	}
+
+	bigValid := `{"Interaction":{"interactionGUID":"int-big","pad":"` + strings.Repeat("p", 200<<10) + `"}}`
+	bigInvalid := `{"Interaction":{"interactionGUID":"int-bad","pad":"` + strings.Repeat("p", 30<<10) + "\xff\"}}"
+	tests := []struct {
+		name   string
+		frame  string
+		reason string
+	}{
+		{"invalid_utf8_in_a_field_value", "{\"Interaction\":{\"interactionGUID\":\"int-1\",\"agentId\":\"ag\xe9nt\"}}", "invalid utf-8"},
+		{"invalid_utf8_in_a_key", "{\"Interaction\":{\"interactionGUID\":\"int-1\",\"\xc3\x28\":\"x\"}}", "invalid utf-8"},
+		{"invalid_utf8_at_the_end_of_a_30_KiB_event", bigInvalid, "invalid utf-8"},
+		{"frame_over_max_event_bytes", bigValid, "event larger than 65536 bytes"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := c.Stats()
+			metricBefore := c.metric(t, "ccb_collector_frames_malformed_total", `reason="`+tt.reason+`"`)
+			double.PublishRaw(tenant, []byte(tt.frame+"\n"))
+			if err := double.Publish(tenant, interactionEvent(i)); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the valid event behind the bad frame admitted", func() bool {
+				return c.Stats().Admitted == before.Admitted+1
+			})
+			after := c.Stats()
+			if after.Malformed != before.Malformed+1 || after.Received != before.Received+1 {
+				t.Errorf("malformed %d → %d, received %d → %d; want one more of each (the bad frame is no event)",
+					before.Malformed, after.Malformed, before.Received, after.Received)
+			}
+			if got := c.metric(t, "ccb_collector_frames_malformed_total", `reason="`+tt.reason+`"`); got != metricBefore+1 {
+				t.Errorf("ccb_collector_frames_malformed_total{reason=%q} = %v, want %v", tt.reason, got, metricBefore+1)
+			}
+			kept, err := c.Store().RecentMalformed(ctx, tenant, 1)
+			if err != nil || len(kept) != 1 {
+				t.Fatalf("kept %v, %v", kept, err)
+			}
+			k := kept[0]
+			if !strings.HasPrefix(tt.frame, string(k.Frame)) || len(k.Frame) != min(len(tt.frame), 4<<10) ||
+				k.Size != len(tt.frame) || !strings.Contains(k.Reason, tt.reason) {
+				t.Errorf("kept %d bytes (a prefix: %v) of size %d, reason %q; want the first %d bytes of %d, reason %q",
+					len(k.Frame), strings.HasPrefix(tt.frame, string(k.Frame)), k.Size, k.Reason,
+					min(len(tt.frame), 4<<10), len(tt.frame), tt.reason)
+			}
+		})
+	}
+}
