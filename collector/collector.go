@@ -23,6 +23,7 @@ import (
 
 	"github.com/ccbridge/bridge/collector/delivery"
 	"github.com/ccbridge/bridge/collector/eventstore"
+	"github.com/ccbridge/bridge/collector/lease"
 	"github.com/ccbridge/bridge/collector/query"
 	"github.com/ccbridge/bridge/collector/sapi"
 	"github.com/ccbridge/bridge/collector/scheduler"
@@ -79,6 +80,7 @@ type Collector struct {
 	recovery  sync.WaitGroup
 	stopOnce  sync.Once
 	stopRecov context.CancelFunc
+	leases    *lease.Manager // one collector per tenant
 }
 
 // newRedisClient connects to the Redis r describes.
@@ -119,6 +121,10 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 		return nil, fmt.Errorf("collector metrics: %w", err)
 	}
 	c := &Collector{cfg: cfg, logger: logger, rdb: rdb, timelineRDB: ownTimelineRDB, store: store, tel: tel, inst: inst}
+	if err := c.setupLeases(tel); err != nil {
+		closeRedis()
+		return nil, err
+	}
 	c.timeline, err = timeline.New(timelineRDB, timeline.Config{KeyPrefix: cc.Store.KeyPrefix, Retention: cc.Query.Retention,
 		RawMaxBytes: cc.Query.RawMaxBytes, HistoryMaxLen: timeline.DefaultHistoryMaxLen, DefaultRegion: cfg.Dispatcher.Mapping.DefaultRegion})
 	if err != nil {
@@ -238,6 +244,9 @@ func (c *Collector) Stats() Snapshot {
 func (c *Collector) Start(ctx context.Context) error {
 	if err := c.waitRedis(ctx); err != nil {
 		return fmt.Errorf("redis %s: %w", c.cfg.Redis.Addr, err)
+	}
+	if err := c.acquireLeases(ctx); err != nil { // before anything of the tenants is touched
+		return err
 	}
 	for _, w := range c.store.CheckServer(ctx) {
 		c.logger.Warn(w)
@@ -404,6 +413,7 @@ func (c *Collector) Shutdown(ctx context.Context) error {
 			}
 		}
 		errs = append(errs, c.recorder.Close(ctx)) // after the scheduler: every settlement is recorded
+		errs = append(errs, c.releaseLeases(ctx))  // last: a collector started now recovers what is left
 		errs = append(errs, c.rdb.Close())
 		if c.timelineRDB != nil {
 			errs = append(errs, c.timelineRDB.Close())

@@ -3,16 +3,19 @@ package collector_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/ccbridge/bridge/collector"
+	"github.com/ccbridge/bridge/collector/lease"
 	"github.com/ccbridge/bridge/doubles/sapidouble"
 	"github.com/ccbridge/bridge/internal/config"
 	"github.com/ccbridge/bridge/internal/redistest"
@@ -61,6 +64,24 @@ func collectorConfig(redisAddr string, double *sapidouble.Server) *config.Config
 	return cfg
 }
 
+// lockedBuffer is a log sink the test reads while the collector writes.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // runningCollector is a started collector and its metrics.
 type runningCollector struct {
 	*collector.Collector
@@ -69,7 +90,7 @@ type runningCollector struct {
 
 // newCollector builds a collector; its Shutdown and its telemetry's run
 // at the end of the test.
-func newCollector(t *testing.T, cfg *config.Config, logs *bytes.Buffer) *runningCollector {
+func newCollector(t *testing.T, cfg *config.Config, logs *lockedBuffer) *runningCollector {
 	t.Helper()
 	tel, err := telemetry.Setup(context.Background(), telemetry.Config{ServiceName: "collector"})
 	if err != nil {
@@ -187,5 +208,108 @@ func TestCollector_bad_input_is_counted_kept_bounded_and_skipped(t *testing.T) {
 					min(len(tt.frame), 4<<10), len(tt.frame), tt.reason)
 			}
 		})
+	}
+}
+
+// TestCollector_a_second_collector_on_a_served_tenant_refuses_to_start runs
+// two real collectors for one tenant on one Redis: the second refuses,
+// naming the first, and touches nothing; once the first shuts down, a new
+// one starts at once.
+func TestCollector_a_second_collector_on_a_served_tenant_refuses_to_start(t *testing.T) {
+	double := startDouble(t)
+	redis := redistest.Start(t, redistest.Options{AppendOnly: true})
+	config := func() *config.Config {
+		cfg := collectorConfig(redis.Addr, double)
+		// Renewed every 1.7 s: the second sees the first renew soon.
+		cfg.Collector.Lease.TTL = 5 * time.Second
+		return cfg
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	first := newCollector(t, config(), nil)
+	if err := first.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := double.WaitSubscribed(ctx, tenant, 1); err != nil {
+		t.Fatal(err)
+	}
+
+	second := newCollector(t, config(), nil)
+	err := second.Start(ctx)
+	var held *lease.HeldError
+	if !errors.As(err, &held) || held.Tenant != tenant || held.Holder != first.Leases().Owner() {
+		t.Fatalf("second Start = %v, want the tenant refused as held by %s", err, first.Leases().Owner())
+	}
+	want := "tenant " + tenant + " is served by collector " + first.Leases().Owner() + " (lease held, expires in "
+	if !strings.HasPrefix(err.Error(), want) || !strings.HasSuffix(err.Error(), "; stop it first") {
+		t.Errorf("refusal %q, want it to start %q", err, want)
+	}
+	if n := double.Subscribers(tenant); n != 1 {
+		t.Errorf("%d SAPI subscribers, want only the first collector's", n)
+	}
+	if !first.Leases().AllHeld() || second.Leases().AllHeld() {
+		t.Errorf("leases held: first %v, second %v; want only the first", first.Leases().AllHeld(), second.Leases().AllHeld())
+	}
+	if got := first.metric(t, "ccb_collector_lease_held", `tenant="`+tenant+`"`); got != 1 {
+		t.Errorf("ccb_collector_lease_held = %v on the first collector, want 1", got)
+	}
+
+	// The first still serves the tenant.
+	if err := double.Publish(tenant, interactionEvent(1)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the event admitted by the first collector", func() bool { return first.Stats().Admitted == 1 })
+
+	// Shut down, it hands the tenant over at once: its lease is gone, not
+	// waiting out its 5 s.
+	if err := first.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.Client(t)
+	if n := rdb.Exists(ctx, "ct:{"+tenant+"}:lease").Val(); n != 0 {
+		t.Fatal("the tenant's lease outlived the first collector's shutdown")
+	}
+	third := newCollector(t, config(), nil)
+	if err := third.Start(ctx); err != nil {
+		t.Fatalf("a collector started after the first shut down: %v", err)
+	}
+	if !third.Leases().Held(tenant) {
+		t.Error("the third collector does not hold the tenant's lease")
+	}
+}
+
+// TestCollector_a_lost_lease_stops_the_tenant_stream: when a renewal finds
+// another collector holding the tenant's lease, the tenant's SAPI stream
+// stops, with an alert in the log and the metrics.
+func TestCollector_a_lost_lease_stops_the_tenant_stream(t *testing.T) {
+	double := startDouble(t)
+	redis := redistest.Start(t, redistest.Options{AppendOnly: true})
+	cfg := collectorConfig(redis.Addr, double)
+	cfg.Collector.Lease.TTL = time.Second
+	logs := &lockedBuffer{}
+	c := newCollector(t, cfg, logs)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := double.WaitSubscribed(ctx, tenant, 1); err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.Client(t)
+	if err := rdb.Set(ctx, "ct:{"+tenant+"}:lease", `{"id":"9","host":"host-2","pid":4321}`, time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the tenant's stream closed", func() bool { return double.Subscribers(tenant) == 0 })
+	if c.Leases().Held(tenant) {
+		t.Error("the lease is still reported held")
+	}
+	if !strings.Contains(logs.String(), "ALERT: another collector took over this tenant's lease") ||
+		!strings.Contains(logs.String(), "host-2/pid 4321") {
+		t.Errorf("no alert naming the new holder in the log:\n%s", logs)
+	}
+	if lost, held := c.metric(t, "ccb_collector_lease_lost_total", `tenant="`+tenant+`"`),
+		c.metric(t, "ccb_collector_lease_held", `tenant="`+tenant+`"`); lost != 1 || held != 0 {
+		t.Errorf("ccb_collector_lease_lost_total %v, ccb_collector_lease_held %v; want 1 and 0", lost, held)
 	}
 }

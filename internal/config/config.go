@@ -129,6 +129,16 @@ type Collector struct {
 	DeliveryAuth grpcauth.ServerConfig `yaml:"delivery_auth"`
 	// Query is the operators' QueryService and the timeline it reads.
 	Query Query `yaml:"query"`
+	// Lease keeps one collector per tenant (see collector/lease).
+	Lease Lease `yaml:"lease"`
+}
+
+// Lease configures the tenant leases that keep a second collector from
+// serving a tenant one already serves.
+type Lease struct {
+	// TTL is how long a lease lasts unrenewed (renewed every TTL/3): how
+	// long a collector started after a crash waits for the dead one's.
+	TTL time.Duration `yaml:"ttl"`
 }
 
 // Query configures the QueryService and the timeline store behind it.
@@ -318,6 +328,7 @@ func Default() *Config {
 			Query: Query{Listen: "127.0.0.1:7071", Retention: 7 * 24 * time.Hour, RawMaxBytes: 16 << 10},
 
 			IdleTimeoutMin: 15 * time.Second, MissedHeartbeats: 3,
+			Lease: Lease{TTL: 15 * time.Second},
 		},
 		Dispatcher: Dispatcher{
 			CollectorAddr: "127.0.0.1:7070",
@@ -377,6 +388,9 @@ func (c *Config) ValidateCollector() error {
 	}
 	if c.Collector.MissedHeartbeats < 2 {
 		add("collector.missed_heartbeats must be at least 2, got %d", c.Collector.MissedHeartbeats)
+	}
+	if c.Collector.Lease.TTL < time.Second {
+		add("collector.lease.ttl must be at least 1s, got %s", c.Collector.Lease.TTL)
 	}
 	if err := c.Collector.DeliveryAuth.Validate(); err != nil {
 		add("collector.delivery_auth: %v", err)

@@ -110,6 +110,7 @@ func TestValidateServiceSections(t *testing.T) {
 		{"bad_log_level", func(c *Config) { c.Log.Level = "loud" }, (*Config).Validate, "log.level"},
 		{"stall_floor_above_ceiling", func(c *Config) { c.Collector.IdleTimeout = 10 * time.Second }, (*Config).ValidateCollector, "collector.idle_timeout_min (15s) must be positive and at most collector.idle_timeout (10s)"},
 		{"one_missed_heartbeat", func(c *Config) { c.Collector.MissedHeartbeats = 1 }, (*Config).ValidateCollector, "collector.missed_heartbeats must be at least 2"},
+		{"lease_ttl_too_short", func(c *Config) { c.Collector.Lease.TTL = 100 * time.Millisecond }, (*Config).ValidateCollector, "collector.lease.ttl must be at least 1s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
