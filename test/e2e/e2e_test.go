@@ -351,7 +351,7 @@ func TestMalformedLinesAreCountedKeptAndSkipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(kept) != 2 || !bytes.Equal(kept[0].Frame, bad[1].line) || !bytes.Equal(kept[1].Frame, bad[0].line) {
-		t.Errorf("kept malformed frames: %q, want the garbage then the truncated line (newest first)", kept)
+		t.Errorf("kept malformed frames: %+v, want the garbage then the truncated line (newest first)", kept)
 	}
 	for _, k := range kept {
 		if k.Reason == "" {
