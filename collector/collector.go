@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/ccbridge/bridge/collector/delivery"
 	"github.com/ccbridge/bridge/collector/eventstore"
+	"github.com/ccbridge/bridge/collector/lease"
 	"github.com/ccbridge/bridge/collector/query"
 	"github.com/ccbridge/bridge/collector/sapi"
 	"github.com/ccbridge/bridge/collector/scheduler"
@@ -78,6 +80,7 @@ type Collector struct {
 	recovery  sync.WaitGroup
 	stopOnce  sync.Once
 	stopRecov context.CancelFunc
+	leases    *lease.Manager // one collector per tenant
 
 	probes probes
 	// readyChecks are readiness checks beyond the built-in ones (started,
@@ -113,7 +116,7 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 		}
 	}
 	store, err := eventstore.New(rdb, eventstore.Config{KeyPrefix: cc.Store.KeyPrefix, Partitions: cc.Store.Partitions,
-		DedupTTL: cc.Store.DedupTTL, TraceTTL: cc.Store.TraceTTL, MalformedMaxLen: cc.Store.MalformedMaxLen})
+		DedupTTL: cc.Store.DedupTTL, TraceTTL: cc.Store.TraceTTL, MalformedMaxLen: cc.Store.MalformedMaxLen, MalformedMaxBytes: cmp.Or(cc.Store.MalformedMaxBytes, eventstore.DefaultMalformedMaxBytes)})
 	if err != nil {
 		closeRedis()
 		return nil, err
@@ -124,6 +127,10 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 		return nil, fmt.Errorf("collector metrics: %w", err)
 	}
 	c := &Collector{cfg: cfg, logger: logger, rdb: rdb, timelineRDB: ownTimelineRDB, store: store, tel: tel, inst: inst}
+	if err := c.setupLeases(tel); err != nil {
+		closeRedis()
+		return nil, err
+	}
 	c.timeline, err = timeline.New(timelineRDB, timeline.Config{KeyPrefix: cc.Store.KeyPrefix, Retention: cc.Query.Retention,
 		RawMaxBytes: cc.Query.RawMaxBytes, HistoryMaxLen: timeline.DefaultHistoryMaxLen, DefaultRegion: cfg.Dispatcher.Mapping.DefaultRegion})
 	if err != nil {
@@ -147,7 +154,7 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 	for _, t := range cfg.Tenants {
 		sc := sapi.Config{BaseURL: t.SAPI.BaseURL, Tenant: t.Name, Username: t.SAPI.Username, Token: t.SAPI.Token,
 			SubscriptionID: t.SAPI.SubscriptionID, MaxEventBytes: cc.MaxEventBytes, IdleTimeout: cc.IdleTimeout,
-			Transport: cc.Transport}
+			IdleTimeoutMin: cc.IdleTimeoutMin, MissedHeartbeats: cc.MissedHeartbeats, Transport: cc.Transport}
 		if cc.OutputFormat != "" {
 			f, err := sapi.ParseFormat(cc.OutputFormat)
 			if err != nil {
@@ -264,6 +271,9 @@ func (c *Collector) Start(ctx context.Context) error {
 		return fmt.Errorf("redis %s: %w", c.cfg.Redis.Addr, err)
 	}
 	c.probes.lastPing.Store(time.Now().UnixNano())
+	if err := c.acquireLeases(ctx); err != nil { // before anything of the tenants is touched
+		return err
+	}
 	for _, w := range c.store.CheckServer(ctx) {
 		c.logger.Warn(w)
 	}
@@ -455,6 +465,7 @@ func (c *Collector) Shutdown(ctx context.Context) error {
 			}
 		}
 		errs = append(errs, c.recorder.Close(ctx)) // after the scheduler: every settlement is recorded
+		errs = append(errs, c.releaseLeases(ctx))  // last: a collector started now recovers what is left
 		errs = append(errs, c.rdb.Close())
 		if c.timelineRDB != nil {
 			errs = append(errs, c.timelineRDB.Close())

@@ -84,12 +84,13 @@ func (c *Collector) observeGauges(tel *telemetry.Telemetry) error {
 	unauthorized, err5 := m.Int64ObservableGauge("ccb.collector.sapi.unauthorized", metric.WithDescription("1 while 8x8 refuses the tenant's token (401/403): the token was probably rotated."))
 	reconnects, err6 := m.Int64ObservableCounter("ccb.collector.sapi.reconnects", metric.WithDescription("SAPI reconnections."))
 	age, err7 := m.Float64ObservableGauge("ccb.collector.sapi.last_event_age", metric.WithDescription("Seconds since the tenant's SAPI stream delivered a frame."), metric.WithUnit("s"))
-	stalls, err8 := m.Int64ObservableCounter("ccb.collector.sapi.stalls", metric.WithDescription("SAPI streams dropped by the idle watchdog (no data, not even heartbeats)."))
+	stalls, err8 := m.Int64ObservableCounter("ccb.collector.sapi.stalls", metric.WithDescription("SAPI streams dropped by the stall watchdog (no data, not even heartbeats, for the stall timeout)."))
 	gaps, err9 := m.Int64ObservableCounter("ccb.collector.sapi.possible_gaps", metric.WithDescription("Reconnections after an outage longer than 8x8's 2-hour replay cache: events may be lost."))
 	outage, err10 := m.Float64ObservableGauge("ccb.collector.sapi.outage", metric.WithDescription("Seconds the tenant's SAPI stream has been down (0 while streaming); past 7200 8x8 no longer replays."), metric.WithUnit("s"))
 	tlChanges, err11 := m.Int64ObservableCounter("ccb.collector.timeline.changes", metric.WithDescription("Timeline changes (what happened to an event, for the query API), by result: recorded, dropped (queue full) or failed (Redis kept failing)."), metric.WithUnit("{change}"))
 	tlQueued, err12 := m.Int64ObservableGauge("ccb.collector.timeline.queued_bytes", metric.WithDescription("Event bytes held by timeline changes waiting to be written (bounded; above the bound changes are dropped)."), metric.WithUnit("By"))
-	for _, err := range []error{err1, err2, err3, err4, err5, err6, err7, err8, err9, err10, err11, err12} {
+	stallTimeout, err13 := m.Float64ObservableGauge("ccb.collector.sapi.stall_timeout", metric.WithDescription("Seconds of silence after which the tenant's SAPI stream is dropped and reopened: collector.missed_heartbeats learned heartbeat intervals, within [collector.idle_timeout_min, collector.idle_timeout]."), metric.WithUnit("s"))
+	for _, err := range []error{err1, err2, err3, err4, err5, err6, err7, err8, err9, err10, err11, err12, err13} {
 		if err != nil {
 			return err
 		}
@@ -116,6 +117,7 @@ func (c *Collector) observeGauges(tel *telemetry.Telemetry) error {
 				o.ObserveFloat64(age, time.Since(ss.LastFrameAt).Seconds(), tenant)
 			}
 			o.ObserveInt64(stalls, int64(ss.Stalls), tenant)
+			o.ObserveFloat64(stallTimeout, ss.StallTimeout.Seconds(), tenant)
 			o.ObserveInt64(gaps, int64(ss.PossibleGaps)+c.stats.restartGaps.Load(), tenant)
 			down := 0.0
 			if !ss.DisconnectedSince.IsZero() && ss.State != sapi.StateStreaming {
@@ -124,7 +126,7 @@ func (c *Collector) observeGauges(tel *telemetry.Telemetry) error {
 			o.ObserveFloat64(outage, down, tenant)
 		}
 		return nil
-	}, backlog, inflight, sessions, state, unauthorized, reconnects, age, stalls, gaps, outage, tlChanges, tlQueued)
+	}, backlog, inflight, sessions, state, unauthorized, reconnects, age, stalls, gaps, outage, tlChanges, tlQueued, stallTimeout)
 	return err
 }
 

@@ -48,7 +48,12 @@ func newPipeline(tenant, subsID string, batch int, store *eventstore.Store, sche
 // is behind, which slows the SAPI reader down instead of buffering.
 func (p *pipeline) handleFrame(ctx context.Context, f sapi.Frame) error {
 	if f.Err != nil {
-		p.keepMalformed(ctx, f.Bytes, f.Err)
+		size := len(f.Bytes)
+		var fe *sapi.FrameError
+		if errors.As(f.Err, &fe) {
+			size = fe.Size // f.Bytes is only the frame's start
+		}
+		p.keepMalformed(ctx, f.Bytes, size, f.Err)
 		return nil
 	}
 	ev, err := sapi.Decode(f.Bytes, p.tenant, p.subsID, f.ReceivedAt)
@@ -57,7 +62,7 @@ func (p *pipeline) handleFrame(ctx context.Context, f sapi.Frame) error {
 		p.stats.heartbeats.Add(1)
 		return nil
 	case err != nil:
-		p.keepMalformed(ctx, f.Bytes, err)
+		p.keepMalformed(ctx, f.Bytes, len(f.Bytes), err)
 		return nil
 	}
 	p.stats.received.Add(1)
@@ -71,15 +76,18 @@ func (p *pipeline) handleFrame(ctx context.Context, f sapi.Frame) error {
 	}
 }
 
-func (p *pipeline) keepMalformed(ctx context.Context, frame []byte, cause error) {
+// keepMalformed counts a frame that is not an event, keeps its start (the
+// store bounds what it keeps) and skips it; size is the frame's full size.
+func (p *pipeline) keepMalformed(ctx context.Context, frame []byte, size int, cause error) {
 	reason := cause.Error()
 	p.stats.malformed.Add(1)
 	p.inst.malformed.Add(ctx, 1, metric.WithAttributes(attribute.String("tenant", p.tenant),
 		attribute.String("reason", malformedReason(cause))))
 	// The reason comes from our decoder and holds no payload; the frame is
 	// kept in Redis, never logged (it may hold phone numbers).
-	p.logger.Warn("malformed SAPI frame skipped", "reason", reason, "bytes", len(frame))
-	if err := p.store.KeepMalformed(ctx, p.tenant, frame, reason, time.Now()); err != nil {
+	p.logger.Warn("malformed SAPI frame skipped", "reason", reason, "bytes", size)
+	m := eventstore.Malformed{Frame: frame, Size: size, Reason: reason, At: time.Now()}
+	if err := p.store.KeepMalformed(ctx, p.tenant, m); err != nil {
 		p.logger.Error("could not keep malformed frame", "err", err)
 	}
 }

@@ -27,11 +27,46 @@ type Config struct {
 	// MalformedMaxLen caps the per-tenant stream of malformed frames kept
 	// for inspection (oldest dropped first).
 	MalformedMaxLen int64 `yaml:"malformed_max_len"`
+	// MalformedMaxBytes is how much of each malformed frame is kept: its
+	// first bytes, the frame's full size beside them. With MalformedMaxLen
+	// it bounds a tenant's malformed stream in bytes (MalformedBound).
+	MalformedMaxBytes int `yaml:"malformed_max_bytes"`
+}
+
+// Defaults of the malformed stream: the latest 10,000 frames, 4 KiB of each,
+// at most about 59 MiB of Redis memory per tenant (MalformedBound).
+const (
+	DefaultMalformedMaxLen   = 10000
+	DefaultMalformedMaxBytes = 4 << 10
+	// maxMalformedMaxBytes keeps malformed_max_bytes a prefix, not a copy
+	// of whole frames.
+	maxMalformedMaxBytes = 64 << 10
+	// malformedReasonBytes bounds the reason kept with a malformed frame.
+	malformedReasonBytes = 256
+	// malformedEntryOverhead is what one kept malformed frame costs in
+	// Redis beyond its bytes and the allocator's rounding of them: the
+	// reason, its size and time, the entry id and the stream's own
+	// structures.
+	malformedEntryOverhead = 1024
+	// streamNodeBytes is Redis's stream-node-max-bytes default: trimming
+	// drops whole nodes, so up to one node more than the cap may remain.
+	streamNodeBytes = 4 << 10
+)
+
+// MalformedBound is the most memory, in bytes, one tenant's malformed
+// stream takes in Redis: MalformedMaxLen frames of at most
+// MalformedMaxBytes, each with its overhead, plus the node that
+// approximate trimming may leave. Redis's allocator rounds a block up by
+// at most a quarter of its size, hence the 5/4.
+func (c *Config) MalformedBound() int64 {
+	perEntry := int64(c.MalformedMaxBytes)*5/4 + malformedEntryOverhead
+	return c.MalformedMaxLen*perEntry + max(perEntry, streamNodeBytes)
 }
 
 // DefaultConfig returns the production defaults.
 func DefaultConfig() Config {
-	return Config{KeyPrefix: "ccb", Partitions: 16, DedupTTL: 3 * time.Hour, TraceTTL: 24 * time.Hour, MalformedMaxLen: 10000}
+	return Config{KeyPrefix: "ccb", Partitions: 16, DedupTTL: 3 * time.Hour, TraceTTL: 24 * time.Hour,
+		MalformedMaxLen: DefaultMalformedMaxLen, MalformedMaxBytes: DefaultMalformedMaxBytes}
 }
 
 // Validate reports the first invalid setting.
@@ -51,6 +86,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MalformedMaxLen < 1 {
 		errs = append(errs, fmt.Errorf("malformed_max_len must be positive, got %d", c.MalformedMaxLen))
+	}
+	if c.MalformedMaxBytes < 1 || c.MalformedMaxBytes > maxMalformedMaxBytes {
+		errs = append(errs, fmt.Errorf("malformed_max_bytes must be between 1 and %d, got %d", maxMalformedMaxBytes, c.MalformedMaxBytes))
 	}
 	return errors.Join(errs...)
 }

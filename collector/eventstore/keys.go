@@ -13,7 +13,7 @@ import (
 //	<prefix>:{<tenant>:<p>}:events            stream of admitted, unsettled events
 //	<prefix>:{<tenant>:<p>}:dead              stream of dead letters
 //	<prefix>:{<tenant>:<p>}:trace:<interaction> traceparent of the interaction's trace, TTL = TraceTTL
-//	<prefix>:{<tenant>}:malformed             capped stream of malformed frames
+//	<prefix>:{<tenant>}:malformed             capped stream of malformed frames' prefixes
 
 func (s *Store) partitionOf(orderKey string) int {
 	h := fnv.New32a()

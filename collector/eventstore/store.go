@@ -266,14 +266,23 @@ func (s *Store) DeadLetterCount(ctx context.Context, tenant string) (int64, erro
 	return n, nil
 }
 
-// KeepMalformed stores a frame that could not be decoded, with the reason,
-// in a capped per-tenant stream for inspection.
-func (s *Store) KeepMalformed(ctx context.Context, tenant string, frame []byte, reason string, at time.Time) error {
+// KeepMalformed stores a frame that could not be decoded in the tenant's
+// capped stream of malformed frames, for inspection: its first
+// MalformedMaxBytes bytes, its full size (m.Size, or the length of m.Frame
+// when 0), the reason (cut to 256 bytes) and the time. The stream keeps the
+// latest MalformedMaxLen frames, so it never takes more than
+// MalformedBound bytes, whatever arrives.
+func (s *Store) KeepMalformed(ctx context.Context, tenant string, m Malformed) error {
+	size := m.Size
+	if size == 0 {
+		size = len(m.Frame)
+	}
 	err := s.rdb.XAdd(ctx, &redis.XAddArgs{
 		Stream: s.malformedKey(tenant),
 		MaxLen: s.cfg.MalformedMaxLen,
 		Approx: true,
-		Values: []any{"frame", frame, "reason", reason, "at", at.UnixMilli()},
+		Values: []any{"frame", m.Frame[:min(len(m.Frame), s.cfg.MalformedMaxBytes)], "size", size,
+			"reason", m.Reason[:min(len(m.Reason), malformedReasonBytes)], "at", m.At.UnixMilli()},
 	}).Err()
 	if err != nil {
 		return fmt.Errorf("keep malformed frame: %w", err)
@@ -281,9 +290,12 @@ func (s *Store) KeepMalformed(ctx context.Context, tenant string, frame []byte, 
 	return nil
 }
 
-// Malformed is one kept malformed frame.
+// Malformed is one malformed frame.
 type Malformed struct {
-	Frame  []byte
+	// Frame is the frame, or as kept, its first MalformedMaxBytes bytes.
+	Frame []byte
+	// Size is the frame's full size in bytes.
+	Size   int
 	Reason string
 	At     time.Time
 }
@@ -300,7 +312,11 @@ func (s *Store) RecentMalformed(ctx context.Context, tenant string, count int64)
 		frame, _ := m.Values["frame"].(string)
 		reason, _ := m.Values["reason"].(string)
 		ms, _ := strconv.ParseInt(fmt.Sprint(m.Values["at"]), 10, 64)
-		out = append(out, Malformed{Frame: []byte(frame), Reason: reason, At: time.UnixMilli(ms)})
+		size, err := strconv.Atoi(fmt.Sprint(m.Values["size"]))
+		if err != nil { // kept before sizes were
+			size = len(frame)
+		}
+		out = append(out, Malformed{Frame: []byte(frame), Size: size, Reason: reason, At: time.UnixMilli(ms)})
 	}
 	return out, nil
 }

@@ -1,8 +1,10 @@
 package eventstore
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -267,14 +269,74 @@ var storeCases = []struct {
 	{"malformed_frames_kept_newest_first", func(t *testing.T, s *Store, _ redis.UniversalClient, _ backend) {
 		ctx := context.Background()
 		for i := range 3 {
-			if err := s.KeepMalformed(ctx, "acme", []byte{0xff, byte(i)}, "invalid json", time.Now()); err != nil {
+			if err := s.KeepMalformed(ctx, "acme", Malformed{Frame: []byte{0xff, byte(i)}, Reason: "invalid json", At: time.Now()}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		got, err := s.RecentMalformed(ctx, "acme", 2)
-		if err != nil || len(got) != 2 || got[0].Frame[1] != 2 || got[0].Reason != "invalid json" {
+		if err != nil || len(got) != 2 || got[0].Frame[1] != 2 || got[0].Reason != "invalid json" || got[0].Size != 2 {
 			t.Fatalf("got %+v %v", got, err)
 		}
+	}},
+	{"malformed_frame_kept_as_a_bounded_prefix", func(t *testing.T, s *Store, _ redis.UniversalClient, _ backend) {
+		ctx := context.Background()
+		tests := []struct {
+			name      string
+			frame     Malformed
+			wantBytes int
+			wantSize  int
+		}{
+			{"small_frame_whole", Malformed{Frame: []byte(`{"a":`), Reason: "invalid json"}, 5, 5},
+			{"big_frame_cut", Malformed{Frame: bytes.Repeat([]byte("x"), 1<<20), Reason: "invalid utf-8"}, DefaultMalformedMaxBytes, 1 << 20},
+			{"oversized_frame_keeps_its_size", Malformed{Frame: bytes.Repeat([]byte("y"), 1024), Size: 5 << 20, Reason: "event larger than 1048576 bytes"}, 1024, 5 << 20},
+			{"long_reason_cut", Malformed{Frame: []byte("z"), Reason: strings.Repeat("r", 10000)}, 1, 1},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				tt.frame.At = time.Now()
+				if err := s.KeepMalformed(ctx, "acme", tt.frame); err != nil {
+					t.Fatal(err)
+				}
+				got, err := s.RecentMalformed(ctx, "acme", 1)
+				if err != nil || len(got) != 1 {
+					t.Fatalf("got %+v %v", got, err)
+				}
+				if k := got[0]; len(k.Frame) != tt.wantBytes || !bytes.HasPrefix(tt.frame.Frame, k.Frame) || k.Size != tt.wantSize ||
+					len(k.Reason) > malformedReasonBytes || !strings.HasPrefix(tt.frame.Reason, k.Reason) {
+					t.Fatalf("kept %d bytes of size %d, reason of %d bytes; want %d bytes (a prefix) of size %d",
+						len(k.Frame), k.Size, len(k.Reason), tt.wantBytes, tt.wantSize)
+				}
+			})
+		}
+	}},
+	{"malformed_stream_bounded_in_bytes", func(t *testing.T, s *Store, rdb redis.UniversalClient, b backend) {
+		if b.restart == nil { // the real redis-server: MEMORY USAGE is its own
+			t.Skip("MEMORY USAGE needs redis-server")
+		}
+		cfg := s.cfg
+		cfg.MalformedMaxLen = 200
+		small, err := New(rdb, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		big := bytes.Repeat([]byte{0xff}, 1<<20) // each frame a MiB of invalid UTF-8
+		for i := range 1000 {
+			big[0] = byte(i)
+			if err := small.KeepMalformed(ctx, "acme", Malformed{Frame: big, Reason: "invalid utf-8", At: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		used, err := rdb.MemoryUsage(ctx, small.malformedKey("acme"), 0).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bound := cfg.MalformedBound(); used > bound || used < cfg.MalformedMaxLen*int64(cfg.MalformedMaxBytes) {
+			t.Fatalf("malformed stream takes %d bytes after 1000 frames of 1 MiB, want at most the bound %d (and the %d frames kept)",
+				used, bound, cfg.MalformedMaxLen)
+		}
+		n, _ := rdb.XLen(ctx, small.malformedKey("acme")).Result()
+		t.Logf("1000 malformed frames of 1 MiB: the stream takes %d bytes for %d entries (bound %d)", used, n, cfg.MalformedBound())
 	}},
 	{"restart_with_persistence_keeps_pending_and_dedup", func(t *testing.T, s *Store, _ redis.UniversalClient, b backend) {
 		if b.restart == nil {
@@ -326,6 +388,8 @@ func TestConfigValidate(t *testing.T) {
 		{"empty_prefix", func(c *Config) { c.KeyPrefix = "" }, true},
 		{"zero_partitions", func(c *Config) { c.Partitions = 0 }, true},
 		{"ttl_shorter_than_replay_horizon", func(c *Config) { c.DedupTTL = 2 * time.Hour }, true},
+		{"no_malformed_bytes", func(c *Config) { c.MalformedMaxBytes = 0 }, true},
+		{"malformed_bytes_beyond_a_prefix", func(c *Config) { c.MalformedMaxBytes = 1 << 20 }, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -35,10 +36,11 @@ var errIdle = errors.New("idle timeout")
 // Reconnects use the same subsId, so 8x8 replays what it cached meanwhile:
 // at once after a clean end of stream (the 60-minute cut), after an
 // exponential backoff with jitter after errors, and every ReconnectMax while
-// 8x8 answers 401/403. A stream silent for IdleTimeout is dropped and
-// reopened. A stream that ends before delivering a frame and sooner than
-// ReconnectMin counts as an error, so a misbehaving server cannot make the
-// client spin.
+// 8x8 answers 401/403. A stream silent for MissedHeartbeats of its learned
+// heartbeat intervals (within [IdleTimeoutMin, IdleTimeout]; IdleTimeout
+// until an interval is learned) is dropped and reopened. A stream that ends
+// before delivering a frame and sooner than ReconnectMin counts as an error,
+// so a misbehaving server cannot make the client spin.
 type Client struct {
 	cfg       Config
 	streamURL string
@@ -46,6 +48,10 @@ type Client struct {
 	log       *slog.Logger
 	transport *http.Transport
 	http      *http.Client
+	clock     Clock
+	// heartbeats learns the server's heartbeat interval; the stall
+	// watchdog's timeout follows it.
+	heartbeats heartbeats
 
 	mu      sync.Mutex
 	started bool
@@ -62,7 +68,7 @@ type Client struct {
 // Client logs it and goes on with the next frame: the handler is responsible
 // for not losing the frame. ctx passed to handle is cancelled on Shutdown.
 // A nil logger discards logs.
-func NewClient(cfg Config, handle func(ctx context.Context, f Frame) error, logger *slog.Logger) *Client {
+func NewClient(cfg Config, handle func(ctx context.Context, f Frame) error, logger *slog.Logger, opts ...Option) *Client {
 	cfg.SetDefaults()
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -70,14 +76,32 @@ func NewClient(cfg Config, handle func(ctx context.Context, f Frame) error, logg
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	// A compressing proxy would hold events back until its buffer fills.
 	transport.DisableCompression = true
-	return &Client{
+	c := &Client{
 		cfg:       cfg,
 		streamURL: cfg.StreamURL(),
 		handle:    handle,
 		log:       logger.With("component", "sapi", "tenant", cfg.Tenant, "subscription_id", cfg.SubscriptionID),
 		transport: transport,
 		http:      &http.Client{Transport: transport},
+		clock:     realClock{},
 	}
+	for _, opt := range opts {
+		opt(c)
+	}
+	c.stallTimeoutNanos.Store(int64(c.stallTimeout()))
+	return c
+}
+
+// stallTimeout is how long the stream may stay silent now.
+func (c *Client) stallTimeout() time.Duration {
+	return c.heartbeats.stallTimeout(c.cfg.MissedHeartbeats, c.cfg.IdleTimeoutMin, c.cfg.IdleTimeout)
+}
+
+// learnHeartbeat records a heartbeat (a ClientCheck or "X" padding) read at
+// now; the stall timeout it implies applies from the watchdog's next kick.
+func (c *Client) learnHeartbeat(now time.Time) {
+	c.heartbeats.observe(now)
+	c.stallTimeoutNanos.Store(int64(c.stallTimeout()))
 }
 
 // Start validates the configuration and launches the read loop in its own
@@ -149,9 +173,9 @@ func (c *Client) run(ctx context.Context) {
 			c.disconnectedNanos.Store(time.Now().UnixNano())
 		}
 		if errors.Is(res.err, errIdle) {
-			c.stalls.Add(1)
+			interval, learned := c.heartbeats.interval()
 			c.log.Error("ALERT: the SAPI stream stalled (no data, not even a heartbeat); dropping it and reconnecting",
-				"idle_for", c.cfg.IdleTimeout)
+				"idle_for", res.idleFor, "heartbeat_interval", interval, "heartbeat_learned", learned)
 		}
 		var wait time.Duration
 		switch {
@@ -177,7 +201,7 @@ func (c *Client) run(ctx context.Context) {
 			c.log.Warn("sapi stream failed; reconnecting after backoff",
 				"error", res.err, "status", res.status, "retry_in", wait.Round(time.Millisecond))
 		}
-		if !sleep(ctx, wait) {
+		if !sleep(ctx, c.clock, wait) {
 			return
 		}
 	}
@@ -190,7 +214,8 @@ type streamResult struct {
 	err          error // nil for a clean end of stream
 	frames       int   // frames the stream delivered
 	duration     time.Duration
-	connected    bool // the server answered 200 (101 for WebSocket) and the stream was read
+	connected    bool          // the server answered 200 (101 for WebSocket) and the stream was read
+	idleFor      time.Duration // with errIdle: the silence that made the stall
 }
 
 // stream opens one subscription and reads it until it ends.
@@ -200,7 +225,18 @@ func (c *Client) stream(ctx context.Context) streamResult {
 	}
 	streamCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	watchdog := newWatchdog(c.cfg.IdleTimeout, func() { cancel(errIdle) })
+	c.heartbeats.newStream()
+	var idleFor atomic.Int64 // the timeout in force when the watchdog fired
+	watchdog := newWatchdog(c.clock, func() time.Duration {
+		d := c.stallTimeout()
+		idleFor.Store(int64(d))
+		return d
+	}, func() {
+		// Counted here, when it fires, so the count is exact even if the
+		// stream also ends for another reason meanwhile.
+		c.stalls.Add(1)
+		cancel(errIdle)
+	})
 	defer watchdog.pause()
 
 	started := time.Now()
@@ -211,7 +247,8 @@ func (c *Client) stream(ctx context.Context) streamResult {
 	opened, failed := open(streamCtx)
 	if opened == nil {
 		if failed.err != nil {
-			failed.err = streamError(streamCtx, c.cfg.IdleTimeout, failed.err)
+			failed.err = streamError(streamCtx, time.Duration(idleFor.Load()), failed.err)
+			failed.idleFor = time.Duration(idleFor.Load())
 		}
 		return failed
 	}
@@ -222,9 +259,10 @@ func (c *Client) stream(ctx context.Context) streamResult {
 	c.checkGap()
 	body := &activityReader{r: opened.body, watchdog: watchdog}
 	frames, err := c.readFrames(ctx, body, watchdog)
-	res := streamResult{status: opened.status, frames: frames, duration: time.Since(started), connected: true}
+	res := streamResult{status: opened.status, frames: frames, duration: time.Since(started), connected: true,
+		idleFor: time.Duration(idleFor.Load())}
 	if err != nil && !errors.Is(err, io.EOF) {
-		res.err = streamError(streamCtx, c.cfg.IdleTimeout, err)
+		res.err = streamError(streamCtx, res.idleFor, err)
 	}
 	return res
 }
@@ -249,6 +287,11 @@ func (c *Client) checkGap() {
 // them.
 func (c *Client) readFrames(ctx context.Context, body io.Reader, watchdog *watchdog) (frames int, err error) {
 	framer := NewFramer(body, c.cfg.OutputFormat, c.cfg.MaxEventBytes)
+	framer.onPadding = func() {
+		c.learnHeartbeat(c.clock.Now())
+		watchdog.kick() // with the timeout just learned
+		c.heartbeatCount.Add(1)
+	}
 	for ; ; frames++ {
 		b, err := framer.Next()
 		now := time.Now()
@@ -257,7 +300,16 @@ func (c *Client) readFrames(ctx context.Context, body io.Reader, watchdog *watch
 		case err == nil:
 			c.frames.Add(1)
 			c.lastFrameNanos.Store(now.UnixNano())
+			heartbeat := isClientCheck(b)
+			if heartbeat {
+				// Before delivery, whose end kicks the watchdog with the
+				// timeout this heartbeat implies.
+				c.learnHeartbeat(c.clock.Now())
+			}
 			c.deliver(ctx, watchdog, Frame{Bytes: b, ReceivedAt: now})
+			if heartbeat {
+				c.heartbeatCount.Add(1)
+			}
 		case errors.As(err, &rejected):
 			c.oversized.Add(1)
 			c.log.Warn("sapi frame rejected", "reason", rejected.Reason, "size", rejected.Size)
@@ -283,9 +335,9 @@ func (c *Client) deliver(ctx context.Context, watchdog *watchdog, f Frame) {
 }
 
 // streamError names the idle watchdog when it is what ended the stream.
-func streamError(streamCtx context.Context, idleTimeout time.Duration, err error) error {
+func streamError(streamCtx context.Context, idleFor time.Duration, err error) error {
 	if errors.Is(context.Cause(streamCtx), errIdle) {
-		return fmt.Errorf("no data for %s, dropping the stream: %w", idleTimeout, errIdle)
+		return fmt.Errorf("no data for %s, dropping the stream: %w", idleFor, errIdle)
 	}
 	return err
 }
@@ -314,16 +366,4 @@ func (c *Client) backoff(failures int) time.Duration {
 	d = min(d, c.cfg.ReconnectMax)
 	d = d/2 + rand.N(d/2+1)
 	return max(d, c.cfg.ReconnectMin)
-}
-
-// sleep waits d unless ctx ends first; it reports whether it waited.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

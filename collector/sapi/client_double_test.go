@@ -45,8 +45,9 @@ type doubleRun struct {
 	client *sapi.Client
 	logs   *lockedBuffer
 
-	mu     sync.Mutex
-	events []string // event names received, heartbeats left out
+	mu       sync.Mutex
+	events   []string // event names received, heartbeats left out
+	rejected []string // the kept starts of frames the framer rejected
 }
 
 // transports are the client transports every fault test runs over.
@@ -65,7 +66,7 @@ func forEachTransport(t *testing.T, test func(t *testing.T, transport string)) {
 
 // startDoubleRun starts a double (127.0.0.1, free port) and a client
 // subscribed to it over transport with test timings.
-func startDoubleRun(t *testing.T, transport string, tweakDouble func(*sapidouble.Config), tweakClient func(*sapi.Config)) *doubleRun {
+func startDoubleRun(t *testing.T, transport string, tweakDouble func(*sapidouble.Config), tweakClient func(*sapi.Config), opts ...sapi.Option) *doubleRun {
 	t.Helper()
 	cfg := sapidouble.Config{
 		Tenants: map[string]sapidouble.Credentials{doubleTenant: {Username: doubleTenant, Token: doubleToken}},
@@ -92,7 +93,7 @@ func startDoubleRun(t *testing.T, transport string, tweakDouble func(*sapidouble
 	if tweakClient != nil {
 		tweakClient(&clientCfg)
 	}
-	run.client = sapi.NewClient(clientCfg, run.handle, slog.New(slog.NewTextHandler(run.logs, nil)))
+	run.client = sapi.NewClient(clientCfg, run.handle, slog.New(slog.NewTextHandler(run.logs, nil)), opts...)
 	if err := run.client.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -108,6 +109,12 @@ func startDoubleRun(t *testing.T, transport string, tweakDouble func(*sapidouble
 }
 
 func (r *doubleRun) handle(_ context.Context, f sapi.Frame) error {
+	if f.Err != nil {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.rejected = append(r.rejected, string(f.Bytes))
+		return nil
+	}
 	ev, err := sapi.Decode(f.Bytes, doubleTenant, "regal", f.ReceivedAt)
 	if errors.Is(err, sapi.ErrHeartbeat) {
 		return nil
@@ -260,6 +267,31 @@ func TestClientAgainstDouble_clean_cut_reconnects_at_once(t *testing.T) {
 		}
 		if got := run.client.Stats(); got.Connects < 2 || got.LastHTTPStatus != successStatus[transport] {
 			t.Fatalf("after a cut: %+v", got)
+		}
+	})
+}
+
+// An event over MaxEventBytes is rejected with its start kept, and the
+// stream goes on: over WebSocket too, where a read limit that dropped the
+// connection would have 8x8 replay the same message on every reconnect.
+func TestClientAgainstDouble_oversized_frame_is_rejected_and_the_stream_goes_on(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, transport string) {
+		run := startDoubleRun(t, transport, nil, func(c *sapi.Config) { c.MaxEventBytes = 1024 })
+		big := `{"Interaction":{"interactionGUID":"int-big","pad":"` + strings.Repeat("x", 64<<10) + `"}}`
+		run.double.PublishRaw(doubleTenant, []byte(big+"\n"))
+		run.publish(t, "InteractionCreated")
+		run.waitEvents(t, "InteractionCreated")
+		run.mu.Lock()
+		rejected := slices.Clone(run.rejected)
+		run.mu.Unlock()
+		if len(rejected) != 1 {
+			t.Fatalf("%d rejected frames, want 1", len(rejected))
+		}
+		if kept := rejected[0]; !strings.HasPrefix(big, kept) || len(kept) == 0 || len(kept) > 4<<10 {
+			t.Fatalf("rejected frame kept as %d bytes, want the big frame's start, at most 4 KiB", len(kept))
+		}
+		if st := run.client.Stats(); st.Oversized != 1 || st.Connects != 1 {
+			t.Fatalf("stats %+v, want 1 oversized frame on the first connection", st)
 		}
 	})
 }

@@ -18,9 +18,17 @@ const subscribePath = "/api/streaming/v1/clientconnect/subscribe/"
 const (
 	DefaultReconnectMin = time.Second
 	DefaultReconnectMax = 60 * time.Second
-	// DefaultIdleTimeout is about three heartbeat intervals: a stream silent
-	// for that long is dead even if TCP has not noticed.
+	// DefaultIdleTimeout is the longest a stream may stay silent: three of
+	// the longest heartbeat intervals 8x8 is thought to use (60 s). It
+	// applies until the stream's own interval is learned.
 	DefaultIdleTimeout = 180 * time.Second
+	// DefaultIdleTimeoutMin is the shortest stall timeout, whatever the
+	// learned heartbeat interval: a shorter silence is a hiccup, and a
+	// reconnect costs more than it saves.
+	DefaultIdleTimeoutMin = 15 * time.Second
+	// DefaultMissedHeartbeats is how many heartbeat intervals of silence make
+	// a stall.
+	DefaultMissedHeartbeats = 3
 	// DefaultReplayHorizon is how long 8x8 caches a subscription's events
 	// after a disconnect: an outage longer than that may have lost events.
 	DefaultReplayHorizon = 2 * time.Hour
@@ -50,8 +58,18 @@ type Config struct {
 	// ReconnectMax caps the backoff and paces probes while 8x8 answers
 	// 401/403; default 60s. Keep outages well under 8x8's 2-hour cache.
 	ReconnectMax time.Duration `yaml:"reconnect_max"`
-	// IdleTimeout drops a stream that delivered no byte for this long.
+	// IdleTimeout is the ceiling of the stall watchdog: a stream that
+	// delivered no byte for this long is dropped and reopened. Once the
+	// stream's heartbeat interval is learned, MissedHeartbeats intervals of
+	// silence are enough (see IdleTimeoutMin).
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// IdleTimeoutMin is the floor of the stall watchdog: however short the
+	// learned heartbeat interval, a stream is not dropped before this much
+	// silence. Set it to IdleTimeout for a fixed watchdog.
+	IdleTimeoutMin time.Duration `yaml:"idle_timeout_min"`
+	// MissedHeartbeats is how many learned heartbeat intervals of silence
+	// make a stall; default 3.
+	MissedHeartbeats int `yaml:"missed_heartbeats"`
 	// ReplayHorizon is 8x8's replay cache (2 h): reconnecting after a longer
 	// outage raises a possible-gap alert.
 	ReplayHorizon time.Duration `yaml:"replay_horizon"`
@@ -99,6 +117,12 @@ func (c *Config) SetDefaults() {
 	}
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.IdleTimeoutMin == 0 {
+		c.IdleTimeoutMin = min(DefaultIdleTimeoutMin, c.IdleTimeout)
+	}
+	if c.MissedHeartbeats == 0 {
+		c.MissedHeartbeats = DefaultMissedHeartbeats
 	}
 	if c.Transport == "" {
 		c.Transport = TransportStreaming
@@ -149,6 +173,12 @@ func (c *Config) Validate() error {
 	}
 	if c.IdleTimeout <= 0 {
 		bad("idle_timeout must be positive")
+	}
+	if c.IdleTimeoutMin <= 0 || c.IdleTimeoutMin > c.IdleTimeout {
+		bad("idle_timeout_min (%s) must be positive and at most idle_timeout (%s)", c.IdleTimeoutMin, c.IdleTimeout)
+	}
+	if c.MissedHeartbeats < 2 {
+		bad("missed_heartbeats must be at least 2, got %d (one late heartbeat is not a stall)", c.MissedHeartbeats)
 	}
 	if c.Transport != TransportStreaming && c.Transport != TransportWebSocket {
 		bad("transport %q must be %q or %q", c.Transport, TransportStreaming, TransportWebSocket)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"time"
+	"unicode/utf8"
 
 	eventv1 "github.com/ccbridge/bridge/gen/ccbridge/event/v1"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -16,6 +17,10 @@ const (
 	familyInteraction = "Interaction"
 	familyHeartbeat   = "ClientCheck"
 )
+
+// ReasonInvalidUTF8 is the DecodeError reason of a frame that is not valid
+// UTF-8.
+const ReasonInvalidUTF8 = "invalid utf-8"
 
 // ErrHeartbeat is returned by Decode for a ClientCheck heartbeat: proof the
 // stream is alive, not an event.
@@ -50,9 +55,14 @@ func (e *DecodeError) Unwrap() error { return e.Err }
 // caller may reuse it.
 //
 // Decode returns ErrHeartbeat for a ClientCheck and a *DecodeError for a
-// frame that is not an event. Unknown root keys and unknown event names are
-// not errors: they decode with family set to the root key.
+// frame that is not an event, among them a frame that is not valid UTF-8
+// (JSON and SAPI's XML are UTF-8: such a frame is damaged, and its text
+// could not be stored as it came). Unknown root keys and unknown event names
+// are not errors: they decode with family set to the root key.
 func Decode(frame []byte, tenant, subscriptionID string, receivedAt time.Time) (*eventv1.Event, error) {
+	if !utf8.Valid(frame) {
+		return nil, &DecodeError{Reason: ReasonInvalidUTF8}
+	}
 	d := getDocument()
 	defer d.release()
 	root, err := d.parseFrame(frame)

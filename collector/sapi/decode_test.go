@@ -172,7 +172,12 @@ func TestDecode_rejects_malformed_frames(t *testing.T) {
 		reason string
 	}{
 		{"truncated_json", `{"Interaction":{"interactionGUID":"i"`, "invalid json"},
-		{"binary_garbage", "\x00\x01\xfe\xff", "invalid json"},
+		{"binary_garbage", "\x00\x01\xfe\xff", ReasonInvalidUTF8},
+		{"control_bytes", "\x00\x01", "invalid json"},
+		{"invalid_utf8_in_a_field_value", "{\"Interaction\":{\"interactionGUID\":\"int-1\",\"agentId\":\"ag\xe9nt\"}}", ReasonInvalidUTF8},
+		{"invalid_utf8_in_a_key", "{\"Interaction\":{\"interactionGUID\":\"int-1\",\"\xff\":\"x\"}}", ReasonInvalidUTF8},
+		{"truncated_multibyte_character", "{\"Interaction\":{\"interactionGUID\":\"int-\xe2\x82\"}}", ReasonInvalidUTF8},
+		{"invalid_utf8_in_xml", "<Interaction><interactionGUID>int-\xc0\xaf</interactionGUID></Interaction>", ReasonInvalidUTF8},
 		{"trailing_data", `{"Interaction":{}}{"Interaction":{}}`, "invalid json"},
 		{"atmosphere_handshake", "0b1c6f8e-4b1e|60000|X|", "invalid json"},
 		{"empty_object", `{}`, "no root key"},
@@ -219,16 +224,19 @@ func TestDecode_raw_is_a_copy(t *testing.T) {
 	}
 }
 
+// A lone surrogate escape is valid UTF-8 on the wire but no character: it
+// reads as U+FFFD, so every text fits a protobuf string.
 func TestDecode_strings_are_valid_utf8(t *testing.T) {
-	ev := decodeOK(t, "{\"Interaction\":{\"interactionGUID\":\"int-\xff\",\"agentId\":\"\\ud800x\",\"callState\":\"\\u00e9\\ud83d\\ude00\"}}")
+	ev := decodeOK(t, "{\"Interaction\":{\"interactionGUID\":\"int-\\udc00\",\"agentId\":\"\\ud800x\",\"callState\":\"\\u00e9\\ud83d\\ude00\"}}")
 	if ev.InteractionId != "int-\uFFFD" || ev.Interaction.AgentId != "\uFFFDx" || ev.Interaction.CallState != "é😀" {
 		t.Fatalf("interaction_id %q, agent_id %q, call_state %q", ev.InteractionId, ev.Interaction.AgentId, ev.Interaction.CallState)
 	}
 }
 
-// A field sent as an object or array reads as its wire bytes; invalid UTF-8
-// inside them is replaced as in strings, so the event still marshals.
-func TestDecode_composite_texts_are_valid_utf8(t *testing.T) {
+// Decode rejects a frame that is not valid UTF-8, but the parser beneath it
+// does not rely on that: a field sent as an object or array reads as its
+// wire bytes, with invalid UTF-8 inside them replaced as in strings.
+func TestParser_composite_texts_are_valid_utf8(t *testing.T) {
 	tests := []struct {
 		name      string
 		frame     string
@@ -246,9 +254,14 @@ func TestDecode_composite_texts_are_valid_utf8(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ev := decodeOK(t, tt.frame)
-			wantString(t, "agent_id", ev.GetInteraction().GetAgentId(), tt.agentID)
-			wantString(t, `attached_data["k"]`, ev.GetAttachedData()["k"], tt.attached1)
+			d := getDocument()
+			defer d.release()
+			if _, err := d.parseFrame([]byte(tt.frame)); err != nil {
+				t.Fatal(err)
+			}
+			body := d.eventFields()
+			wantString(t, "agent_id", d.textOf(body.agentID), tt.agentID)
+			wantString(t, `attached_data["k"]`, d.attachedData(body.attachedData)["k"], tt.attached1)
 		})
 	}
 }

@@ -16,8 +16,10 @@ const (
 	// maxPrefixDigits bounds an Atmosphere "<len>|" prefix; more digits than
 	// this cannot be a message length.
 	maxPrefixDigits = 10
-	// frameErrorPrefixBytes is how much of a rejected frame FrameError keeps.
-	frameErrorPrefixBytes = 1 << 10
+	// frameErrorPrefixBytes is how much of a rejected frame FrameError
+	// keeps: as much as the collector keeps of any malformed frame by
+	// default.
+	frameErrorPrefixBytes = 4 << 10
 )
 
 // FrameError reports a frame the Framer rejected (today: one longer than
@@ -29,8 +31,8 @@ type FrameError struct {
 	// Size is the number of bytes the frame occupied on the wire. The bytes
 	// beyond the limit were counted, never buffered.
 	Size int
-	// Prefix holds the first bytes of the frame (at most 1 KiB) for logs and
-	// dead-letter storage.
+	// Prefix holds the first bytes of the frame (at most 4 KiB), to be kept
+	// with the malformed frames.
 	Prefix []byte
 }
 
@@ -84,6 +86,10 @@ type Framer struct {
 
 	frame []byte // current frame, never more than max bytes
 	size  int    // bytes the current frame occupies, including skipped ones
+
+	// onPadding, if set, is called for each "X" heartbeat padding skipped,
+	// as soon as it is read: the Client learns the heartbeat interval from it.
+	onPadding func()
 }
 
 // NewFramer returns a Framer reading r. maxEventBytes <= 0 means
@@ -121,6 +127,10 @@ func (f *Framer) Next() ([]byte, error) {
 		}
 		frame := trimSpace(f.frame)
 		if isHeartbeat(frame) {
+			// A length-prefixed heartbeat ("1|X") arrives as a frame.
+			if len(frame) > 0 {
+				f.padding()
+			}
 			continue
 		}
 		return frame, nil
@@ -210,7 +220,10 @@ func (f *Framer) keep(p []byte) {
 func (f *Framer) skipSeparators() bool {
 	for f.fill() {
 		for f.head < f.tail {
-			if !isSeparator(f.buf[f.head]) {
+			switch b := f.buf[f.head]; {
+			case b == 'X':
+				f.padding()
+			case !isSpace(b):
 				return true
 			}
 			f.head++
@@ -240,6 +253,13 @@ func (f *Framer) lengthPrefix() (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// padding reports an "X" heartbeat.
+func (f *Framer) padding() {
+	if f.onPadding != nil {
+		f.onPadding()
+	}
 }
 
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }

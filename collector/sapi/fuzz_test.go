@@ -8,6 +8,7 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
 )
@@ -61,8 +62,9 @@ func frameAll(t *testing.T, r io.Reader, format Format, limit int) []string {
 	}
 }
 
-// FuzzDecode checks that no frame panics Decode, that every decoded event
-// can be marshalled (valid UTF-8 everywhere), and that the JSON parser
+// FuzzDecode checks that no frame panics Decode, that only valid UTF-8
+// frames decode, that every decoded event can be marshalled (valid UTF-8
+// everywhere), and that the JSON parser
 // accepts exactly what encoding/json accepts.
 func FuzzDecode(f *testing.F) {
 	for _, seed := range []string{
@@ -77,6 +79,9 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, frame []byte) {
 		ev, err := Decode(frame, "tenant", "subs", time.Unix(1, 0))
+		if err == nil && !utf8.Valid(frame) {
+			t.Fatalf("a frame that is not valid UTF-8 decoded as an event")
+		}
 		if err == nil {
 			if _, err := proto.Marshal(ev); err != nil {
 				t.Fatalf("decoded event does not marshal: %v", err)

@@ -10,18 +10,16 @@ import (
 	"github.com/coder/websocket"
 )
 
-// webSocketReadSlack leaves room, above MaxEventBytes, for an Atmosphere
-// "<len>|" prefix and padding in one message.
-const webSocketReadSlack = 4 << 10
-
 // openWebSocket opens the subscription over WebSocket (the StreamURL in
 // its ws(s) form, X-Atmosphere-Transport=websocket) with the same Basic
 // credentials. On success the stream reads the messages as one byte
 // stream, a newline after each, so the Framer cuts them exactly as it cuts
 // HTTP streaming (padding, "X" heartbeats and length prefixes included). A
 // refused upgrade is reported like a refused HTTP request: 401/403 are
-// unauthorized. A message over MaxEventBytes ends the connection (the
-// WebSocket library enforces the limit), and the client reconnects.
+// unauthorized. Messages are streamed, not read whole, so a message over
+// MaxEventBytes costs no more memory than any frame: the Framer rejects it
+// and the stream goes on (a limit that ended the connection would make 8x8
+// replay the message on every reconnect).
 func (c *Client) openWebSocket(ctx context.Context) (*openStream, streamResult) {
 	header := http.Header{}
 	header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(c.cfg.Username+":"+c.cfg.Token.Reveal())))
@@ -39,40 +37,62 @@ func (c *Client) openWebSocket(ctx context.Context) (*openStream, streamResult) 
 		}
 		return nil, streamResult{err: err}
 	}
-	conn.SetReadLimit(int64(c.cfg.MaxEventBytes) + webSocketReadSlack)
+	conn.SetReadLimit(-1) // the Framer bounds what is kept of a message
 	return &openStream{body: &messageReader{ctx: ctx, conn: conn}, status: resp.StatusCode}, streamResult{}
 }
 
 // messageReader reads a WebSocket's text messages as one byte stream, a
-// newline after each message. A close with status 1000 (normal) or 1001
-// (going away) is the clean end of stream, io.EOF.
+// newline after each message, streaming each message rather than reading
+// it whole. Binary messages are skipped. A close with status 1000 (normal)
+// or 1001 (going away) is the clean end of stream, io.EOF.
 type messageReader struct {
-	ctx     context.Context
-	conn    *websocket.Conn
-	pending []byte
+	ctx  context.Context
+	conn *websocket.Conn
+	msg  io.Reader // the text message being read; nil between messages
+	// newline: the message just read still owes its newline.
+	newline bool
 }
 
 // Read implements io.Reader.
 func (m *messageReader) Read(p []byte) (int, error) {
-	for len(m.pending) == 0 {
-		kind, data, err := m.conn.Read(m.ctx)
-		if err != nil {
-			switch websocket.CloseStatus(err) {
-			case websocket.StatusNormalClosure, websocket.StatusGoingAway:
-				return 0, io.EOF
-			}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	for {
+		switch {
+		case m.msg != nil:
+			n, err := m.msg.Read(p)
 			if errors.Is(err, io.EOF) {
-				return 0, io.ErrUnexpectedEOF // the connection dropped without a close frame
+				m.msg, m.newline, err = nil, true, nil
 			}
-			return 0, err
-		}
-		if kind == websocket.MessageText {
-			m.pending = append(data, '\n')
+			if n > 0 || err != nil {
+				return n, err
+			}
+		case m.newline:
+			m.newline = false
+			p[0] = '\n'
+			return 1, nil
+		default:
+			kind, r, err := m.conn.Reader(m.ctx)
+			if err != nil {
+				switch websocket.CloseStatus(err) {
+				case websocket.StatusNormalClosure, websocket.StatusGoingAway:
+					return 0, io.EOF
+				}
+				if errors.Is(err, io.EOF) {
+					return 0, io.ErrUnexpectedEOF // the connection dropped without a close frame
+				}
+				return 0, err
+			}
+			if kind != websocket.MessageText {
+				if _, err := io.Copy(io.Discard, r); err != nil {
+					return 0, err
+				}
+				continue
+			}
+			m.msg = r
 		}
 	}
-	n := copy(p, m.pending)
-	m.pending = m.pending[n:]
-	return n, nil
 }
 
 // Close closes the connection at once, without the close handshake.

@@ -59,6 +59,14 @@ type Stats struct {
 	Unauthorized uint64
 	// Stalls counts streams dropped by the idle watchdog.
 	Stalls uint64
+	// Heartbeats counts heartbeats read: ClientCheck messages and "X"
+	// padding.
+	Heartbeats uint64
+	// StallTimeout is how long the stream may stay silent before it is
+	// dropped: MissedHeartbeats learned heartbeat intervals within
+	// [IdleTimeoutMin, IdleTimeout], or IdleTimeout until an interval is
+	// learned.
+	StallTimeout time.Duration
 	// PossibleGaps counts reconnections after an outage longer than the
 	// replay horizon: events of that outage may be lost for good.
 	PossibleGaps uint64
@@ -79,7 +87,10 @@ type counters struct {
 	lastHTTPStatus atomic.Int32
 	unauthorized   atomic.Uint64
 	stalls         atomic.Uint64
-	possibleGaps   atomic.Uint64
+	heartbeatCount atomic.Uint64
+	// stallTimeoutNanos is the stall watchdog's current timeout.
+	stallTimeoutNanos atomic.Int64
+	possibleGaps      atomic.Uint64
 	// disconnectedNanos is when the last stream ended, 0 while streaming.
 	disconnectedNanos atomic.Int64
 }
@@ -95,6 +106,8 @@ func (c *counters) snapshot() Stats {
 		LastHTTPStatus: int(c.lastHTTPStatus.Load()),
 		Unauthorized:   c.unauthorized.Load(),
 		Stalls:         c.stalls.Load(),
+		Heartbeats:     c.heartbeatCount.Load(),
+		StallTimeout:   time.Duration(c.stallTimeoutNanos.Load()),
 		PossibleGaps:   c.possibleGaps.Load(),
 	}
 	if n := c.lastFrameNanos.Load(); n != 0 {

@@ -27,6 +27,7 @@ import (
 //	POST /_double/reset?tenant=T         Reset (abort streams with a TCP RST)
 //	POST /_double/stall?tenant=T[&for=D] Stall for a Go duration D, or until unstall
 //	POST /_double/unstall?tenant=T       Unstall
+//	POST /_double/heartbeat?tenant=T     SendHeartbeat (a ClientCheck now)
 //	POST /_double/rotate-token?tenant=T  body: the new token (empty: accept none); RotateToken
 //	POST /_double/restore-token?tenant=T RestoreToken
 //	POST /_double/idle-heartbeat?mode=M  SetIdleHeartbeat, M one of off, x, space

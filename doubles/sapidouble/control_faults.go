@@ -17,6 +17,7 @@ const maxTokenBytes = 4 << 10
 // ControlPrefix).
 func (s *Server) faultRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+ControlPrefix+"reset", s.tenantControl(s.Reset))
+	mux.HandleFunc("POST "+ControlPrefix+"heartbeat", s.tenantControl(s.SendHeartbeat))
 	mux.HandleFunc("POST "+ControlPrefix+"unstall", s.tenantControl(s.Unstall))
 	mux.HandleFunc("POST "+ControlPrefix+"restore-token", s.tenantControl(s.RestoreToken))
 	mux.HandleFunc("POST "+ControlPrefix+"stall", s.handleStall)

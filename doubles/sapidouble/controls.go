@@ -88,6 +88,26 @@ func (s *Server) PublishRaw(tenant string, b []byte) {
 	}
 }
 
+// SendHeartbeat writes a ClientCheck, stamped like the timed ones, to each
+// open stream of the tenant now, in the stream's format: tests that set
+// HeartbeatInterval to 0 pace heartbeats with it. During a stall it waits
+// with the events. It is neither buffered for a disconnected subsId nor
+// replayed.
+func (s *Server) SendHeartbeat(tenant string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tenants[tenant]
+	if t == nil {
+		return
+	}
+	now := time.Now()
+	for _, sub := range t.subs {
+		if sub.live != nil {
+			sub.enqueue(item{event: heartbeatJSON(t.nextMsgInfo(now), sub.id, tenant), heartbeat: true})
+		}
+	}
+}
+
 // Cut ends the tenant's open streams cleanly, like 8x8's 60-minute cut.
 // Events published afterwards are buffered for each subsId.
 func (s *Server) Cut(tenant string) {

@@ -16,7 +16,8 @@
 //
 // Tests drive it with Publish, PublishRaw, Cut, Failover, ReplayLast,
 // Subscribers, WaitSubscribed and Stats, and inject faults with Reset
-// (abrupt TCP reset), Stall/Unstall (silence, no heartbeat),
+// (abrupt TCP reset), Stall/Unstall (silence, no heartbeat), SendHeartbeat
+// (a ClientCheck on demand, for tests that pace heartbeats themselves),
 // RotateToken/RestoreToken (401 for the old token), SetIdleHeartbeat and
 // SetOrderingFaults (adjacent reordering, dropped optional events). With Config.Control, another
 // process drives it over HTTP under ControlPrefix (see control.go).

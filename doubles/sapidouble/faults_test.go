@@ -2,6 +2,7 @@ package sapidouble
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"regexp"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ccbridge/bridge/collector/sapi"
 	"github.com/ccbridge/bridge/internal/secret"
 )
 
@@ -320,5 +322,65 @@ func TestFaultControls_reject_bad_values(t *testing.T) {
 	}
 	if status, _ := control(t, s, http.MethodPost, "/_double/reset?tenant=nobody", ""); status != http.StatusNotFound {
 		t.Errorf("reset of an unknown tenant: HTTP %d, want 404", status)
+	}
+}
+
+func TestSendHeartbeat_writes_a_clientcheck_now(t *testing.T) {
+	tests := []struct {
+		name   string
+		format string
+		send   func(t *testing.T, s *Server)
+	}{
+		{"go_control_json", "NEWLINE_JSON", func(_ *testing.T, s *Server) { s.SendHeartbeat(tenant) }},
+		{"go_control_xml", "XML", func(_ *testing.T, s *Server) { s.SendHeartbeat(tenant) }},
+		{"control_endpoint", "NEWLINE_JSON", func(t *testing.T, s *Server) {
+			if status, body := control(t, s, http.MethodPost, "/_double/heartbeat?tenant="+tenant, ""); status != http.StatusNoContent {
+				t.Fatalf("heartbeat: HTTP %d %s", status, body)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := startDouble(t, func(c *Config) { c.Control, c.ReplayLast = true, 1 })
+			sub := subscribe(t, s, "regal", tt.format)
+			waitSubscribed(t, s, 1)
+			must(t, s.Publish(tenant, event("InteractionCreated", 1)))
+			created := sub.next(t)
+			tt.send(t, s)
+			beat := sub.next(t)
+			if _, err := sapi.Decode([]byte(beat), tenant, "regal", time.Now()); !errors.Is(err, sapi.ErrHeartbeat) {
+				t.Fatalf("got %s (%v), want a ClientCheck", beat, err)
+			}
+			if !strings.Contains(beat, "regal") {
+				t.Errorf("heartbeat %s does not name its subscription", beat)
+			}
+
+			// A heartbeat is not an event: neither counted nor replayed.
+			s.Cut(tenant)
+			if err := sub.waitEnd(t); err != nil {
+				t.Fatalf("cut: %v", err)
+			}
+			again := subscribe(t, s, "regal", tt.format)
+			if got := again.next(t); got != created {
+				t.Fatalf("replayed %s, want the last event %s", got, created)
+			}
+			waitFor(t, func() bool { return s.Stats().Written >= 2 }) // counted after the write returned
+			if st := s.Stats().Tenants[tenant]; st.Published != 1 || st.Written != 2 {
+				t.Errorf("stats %+v, want 1 published and 2 written (the event and its replay)", st)
+			}
+		})
+	}
+}
+
+func TestSendHeartbeat_waits_out_a_stall(t *testing.T) {
+	s := startDouble(t, nil)
+	sub := subscribe(t, s, "regal", "NEWLINE_JSON")
+	waitSubscribed(t, s, 1)
+	s.Stall(tenant, 0)
+	s.SendHeartbeat(tenant)
+	sub.expectSilence(t, 100*time.Millisecond)
+	s.Unstall(tenant)
+	if got := sub.next(t); !strings.Contains(got, "ClientCheck") {
+		t.Fatalf("after the stall got %s, want the heartbeat", got)
 	}
 }

@@ -36,6 +36,10 @@ type item struct {
 	event []byte    // a stamped JSON event, or raw bytes
 	raw   bool      // write verbatim, whatever the output format
 	due   time.Time // not written before (PublishPaced); zero: at once
+
+	// heartbeat: a ClientCheck from SendHeartbeat, rendered like an event
+	// but neither counted as one nor replayed.
+	heartbeat bool
 }
 
 // stream is one connected response.
@@ -134,7 +138,7 @@ func (sub *subscription) detach(now time.Time) {
 func (sub *subscription) remember(batch []item, keep int) int {
 	events := 0
 	for _, it := range batch {
-		if !it.raw {
+		if !it.raw && !it.heartbeat {
 			sub.recent = append(sub.recent, it)
 			events++
 		}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 
 	"github.com/ccbridge/bridge/collector/eventstore"
@@ -30,7 +31,8 @@ func (c *Config) collectorComponentProblems() []string {
 		where := fmt.Sprintf("tenants[%d]", i)
 		sc := sapi.Config{BaseURL: t.SAPI.BaseURL, Tenant: t.Name, Username: t.SAPI.Username, Token: t.SAPI.Token,
 			SubscriptionID: t.SAPI.SubscriptionID, OutputFormat: format, MaxEventBytes: cc.MaxEventBytes,
-			IdleTimeout: cc.IdleTimeout, Transport: cc.Transport}
+			IdleTimeout: cc.IdleTimeout, IdleTimeoutMin: cc.IdleTimeoutMin, MissedHeartbeats: cc.MissedHeartbeats,
+			Transport: cc.Transport}
 		sc.SetDefaults()
 		out = append(out, component{
 			section:  where + ".sapi",
@@ -40,15 +42,17 @@ func (c *Config) collectorComponentProblems() []string {
 				"token": where + ".sapi.token", "subscription_id": where + ".sapi.subscription_id",
 				"output_format": "collector.output_format", "max_event_bytes": "collector.max_event_bytes",
 				"idle_timeout": "collector.idle_timeout", "transport": "collector.transport",
+				"idle_timeout_min": "collector.idle_timeout_min", "missed_heartbeats": "collector.missed_heartbeats",
 			},
 			literals: []string{sapi.TransportStreaming, sapi.TransportWebSocket},
 		}.problems(sc.Validate())...)
 	}
 	sc := cc.Store
 	es := eventstore.Config{KeyPrefix: sc.KeyPrefix, Partitions: sc.Partitions, DedupTTL: sc.DedupTTL,
-		TraceTTL: sc.TraceTTL, MalformedMaxLen: sc.MalformedMaxLen}
+		TraceTTL: sc.TraceTTL, MalformedMaxLen: sc.MalformedMaxLen,
+		MalformedMaxBytes: cmp.Or(sc.MalformedMaxBytes, eventstore.DefaultMalformedMaxBytes)}
 	out = append(out, component{section: "collector.store", keys: sectionKeys("collector.store",
-		"key_prefix", "partitions", "dedup_ttl", "trace_ttl", "malformed_max_len")}.problems(es.Validate())...)
+		"key_prefix", "partitions", "dedup_ttl", "trace_ttl", "malformed_max_len", "malformed_max_bytes")}.problems(es.Validate())...)
 
 	ss := scheduler.DefaultConfig()
 	ss.MaxBuffered, ss.DefaultMaxInFlight = cc.Scheduler.MaxBuffered, cc.Scheduler.DefaultMaxInFlight

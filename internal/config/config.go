@@ -121,7 +121,14 @@ type Collector struct {
 	// MaxEventBytes bounds one SAPI event.
 	MaxEventBytes int `yaml:"max_event_bytes"`
 	// IdleTimeout drops and reconnects a SAPI stream silent for this long.
+	// It is the ceiling: once the stream's heartbeat interval is learned,
+	// MissedHeartbeats intervals of silence are a stall.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// IdleTimeoutMin is the floor of the learned stall timeout.
+	IdleTimeoutMin time.Duration `yaml:"idle_timeout_min"`
+	// MissedHeartbeats is how many learned heartbeat intervals of silence
+	// make a stall.
+	MissedHeartbeats int `yaml:"missed_heartbeats"`
 	// AdmitBatch is the most events admitted to Redis in one round trip.
 	AdmitBatch int       `yaml:"admit_batch"`
 	Store      Store     `yaml:"store"`
@@ -131,6 +138,16 @@ type Collector struct {
 	DeliveryAuth grpcauth.ServerConfig `yaml:"delivery_auth"`
 	// Query is the operators' QueryService and the timeline it reads.
 	Query Query `yaml:"query"`
+	// Lease keeps one collector per tenant (see collector/lease).
+	Lease Lease `yaml:"lease"`
+}
+
+// Lease configures the tenant leases that keep a second collector from
+// serving a tenant one already serves.
+type Lease struct {
+	// TTL is how long a lease lasts unrenewed (renewed every TTL/3): how
+	// long a collector started after a crash waits for the dead one's.
+	TTL time.Duration `yaml:"ttl"`
 }
 
 // Query configures the QueryService and the timeline store behind it.
@@ -161,6 +178,10 @@ type Store struct {
 	DedupTTL        time.Duration `yaml:"dedup_ttl"`
 	TraceTTL        time.Duration `yaml:"trace_ttl"`
 	MalformedMaxLen int64         `yaml:"malformed_max_len"`
+	// MalformedMaxBytes is how much of each malformed frame is kept (its
+	// prefix): with malformed_max_len it bounds the malformed stream's bytes.
+	// 0 means eventstore.DefaultMalformedMaxBytes (4 KiB).
+	MalformedMaxBytes int `yaml:"malformed_max_bytes"`
 }
 
 // Scheduler configures delivery scheduling.
@@ -341,6 +362,9 @@ func Default() *Config {
 				RetryDelayMin: 500 * time.Millisecond, RetryDelayMax: 30 * time.Second,
 				MaxAttempts: 100, MaxRetryAge: 30 * time.Minute, SettleLinger: 2 * time.Millisecond},
 			Query: Query{Listen: "127.0.0.1:7071", Retention: 7 * 24 * time.Hour, RawMaxBytes: 16 << 10},
+
+			IdleTimeoutMin: 15 * time.Second, MissedHeartbeats: 3,
+			Lease: Lease{TTL: 15 * time.Second},
 		},
 		Dispatcher: Dispatcher{
 			CollectorAddr: "127.0.0.1:7070",
@@ -402,6 +426,15 @@ func (c *Config) ValidateCollector() error {
 	}
 	if cc.MetricsListen != "" && !isHostPort(cc.MetricsListen) {
 		p.add("collector.metrics_listen must be host:port (e.g. 127.0.0.1:9464)")
+	}
+	if cc.IdleTimeoutMin <= 0 || cc.IdleTimeoutMin > cc.IdleTimeout {
+		p.add("collector.idle_timeout_min must be positive and at most collector.idle_timeout")
+	}
+	if cc.MissedHeartbeats < 2 {
+		p.add("collector.missed_heartbeats must be at least 2")
+	}
+	if cc.Lease.TTL < time.Second {
+		p.add("collector.lease.ttl must be at least 1s")
 	}
 	if cc.Query.Listen != "" && !isHostPort(cc.Query.Listen) {
 		p.add("collector.query.listen must be host:port (e.g. 127.0.0.1:7071)")

@@ -127,6 +127,9 @@ func TestValidateServiceSections(t *testing.T) {
 		{"dispatcher_mapping_validator_reached", func(c *Config) { c.Dispatcher.Mapping.DefaultRegion = "Atlantis" }, (*Config).ValidateDispatcher, `dispatcher.mapping.default_region is not a supported region code (use an upper-case ISO 3166-1 code such as "US")`},
 		{"dispatcher_collector_auth", func(c *Config) { c.Dispatcher.CollectorAuth.TLS.CertFile = "c.pem" }, (*Config).ValidateDispatcher, "dispatcher.collector_auth.tls: cert_file and key_file go together"},
 		{"dispatcher_bad_collector_addr", func(c *Config) { c.Dispatcher.CollectorAddr = "collector" }, (*Config).ValidateDispatcher, "dispatcher.collector_addr must be host:port"},
+		{"stall_floor_above_ceiling", func(c *Config) { c.Collector.IdleTimeout = 10 * time.Second }, (*Config).ValidateCollector, "collector.idle_timeout_min must be positive and at most collector.idle_timeout"},
+		{"one_missed_heartbeat", func(c *Config) { c.Collector.MissedHeartbeats = 1 }, (*Config).ValidateCollector, "collector.missed_heartbeats must be at least 2"},
+		{"lease_ttl_too_short", func(c *Config) { c.Collector.Lease.TTL = 100 * time.Millisecond }, (*Config).ValidateCollector, "collector.lease.ttl must be at least 1s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

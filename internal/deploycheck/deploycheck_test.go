@@ -346,6 +346,7 @@ var withoutFor = map[string]string{
 	"CCBridgeMalformedFrames":    "each malformed frame was already skipped",
 	"CCBridgeRegalUnauthorized":  "each 401/403 is an event dead-lettered at once",
 	"CCBridgeRegalRejectsEvents": "each permanent 4xx is an event dead-lettered at once",
+	"CCBridgeLeaseLost":          "the tenant's stream has already stopped",
 }
 
 var (

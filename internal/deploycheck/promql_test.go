@@ -37,6 +37,9 @@ var knownMetrics = map[string][]string{
 	"ccb_collector_sapi_outage_seconds":         {"tenant"},
 	"ccb_collector_timeline_changes_total":      {"result"},
 	"ccb_collector_timeline_queued_bytes":       nil,
+	"ccb_collector_sapi_stall_timeout_seconds":  {"tenant"},
+	"ccb_collector_lease_held":                  {"tenant"},
+	"ccb_collector_lease_lost_total":            {"tenant"},
 	// dispatcher
 	"ccb_dispatcher_deliveries_total": {"outcome", "reason"},
 	"ccb_dispatcher_in_flight":        nil,

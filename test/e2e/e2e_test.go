@@ -118,9 +118,9 @@ func waitRegal(t *testing.T, s *stack.Stack, n int) []regaldouble.Received {
 
 func documentedSamples(t *testing.T) [][]byte {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "..", "..", "shared", "fixtures", "sapi", "documented-samples.ndjson"))
+	f, err := os.Open(filepath.Join("..", "..", "collector", "sapi", "testdata", "documented-samples.ndjson"))
 	if err != nil {
-		t.Fatalf("documented samples (../shared/fixtures/sapi beside the repository): %v", err)
+		t.Fatalf("documented samples (collector/sapi/testdata): %v", err)
 	}
 	defer f.Close()
 	var out [][]byte
@@ -351,7 +351,7 @@ func TestMalformedLinesAreCountedKeptAndSkipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(kept) != 2 || !bytes.Equal(kept[0].Frame, bad[1].line) || !bytes.Equal(kept[1].Frame, bad[0].line) {
-		t.Errorf("kept malformed frames: %q, want the garbage then the truncated line (newest first)", kept)
+		t.Errorf("kept malformed frames: %+v, want the garbage then the truncated line (newest first)", kept)
 	}
 	for _, k := range kept {
 		if k.Reason == "" {

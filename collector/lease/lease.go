@@ -1,0 +1,496 @@
+// Package lease keeps one collector per tenant: a collector holds a lease
+// in Redis for each tenant it serves, and a second collector started
+// against the same Redis refuses to serve a tenant whose lease another
+// live collector holds. Two collectors on one tenant would both recover its
+// unsettled events and both read its SAPI stream, and the order of its
+// interactions would break.
+//
+// A lease is one Redis key per tenant,
+//
+//	<prefix>:{<tenant>}:lease = {"id":…,"host":…,"pid":…}, PX = TTL
+//
+// taken with SET NX PX, renewed every RenewEvery by a compare-and-renew
+// script, and released on shutdown by a compare-and-delete script, so a
+// collector never extends or deletes a lease it does not hold. The owner is
+// a random instance id (unique per process) with the host and pid, for
+// messages.
+//
+// A collector that crashed leaves its lease until the TTL passes: a
+// collector started in its place waits for it. Leases do not fence: a
+// collector paused for longer than the TTL may still write for a moment
+// after another took its tenant over, until its next renewal tells it.
+package lease
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// DefaultTTL is how long a lease lasts without renewal: how long a
+// collector started after a crash waits for the dead one's lease.
+const DefaultTTL = 15 * time.Second
+
+// Config configures the leases of one collector.
+type Config struct {
+	// KeyPrefix starts the lease keys: the event store's prefix.
+	KeyPrefix string
+	// TTL is the lease's lifetime without renewal; default DefaultTTL.
+	TTL time.Duration
+	// RenewEvery is how often leases are renewed; default TTL/3, so two
+	// renewals may fail before a lease lapses.
+	RenewEvery time.Duration
+}
+
+// SetDefaults fills the fields left at zero.
+func (c *Config) SetDefaults() {
+	if c.TTL == 0 {
+		c.TTL = DefaultTTL
+	}
+	if c.RenewEvery == 0 {
+		c.RenewEvery = c.TTL / 3
+	}
+}
+
+// Validate reports every invalid setting.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.KeyPrefix == "" {
+		errs = append(errs, errors.New("lease: key_prefix must not be empty"))
+	}
+	if c.TTL < 10*time.Millisecond {
+		errs = append(errs, fmt.Errorf("lease: ttl must be at least 10ms, got %s", c.TTL))
+	}
+	if c.RenewEvery <= 0 || c.RenewEvery > c.TTL/2 {
+		errs = append(errs, fmt.Errorf("lease: renew_every (%s) must be positive and at most half the ttl (%s)", c.RenewEvery, c.TTL))
+	}
+	return errors.Join(errs...)
+}
+
+// HeldError is the refusal to serve a tenant another live collector
+// serves.
+type HeldError struct {
+	Tenant string
+	// Holder names the other collector: "host/pid N".
+	Holder string
+	// ExpiresIn is how long the lease had left when last seen; 0 when it
+	// has no expiry.
+	ExpiresIn time.Duration
+}
+
+// Error implements error.
+func (e *HeldError) Error() string {
+	expiry := "no expiry"
+	if e.ExpiresIn > 0 {
+		expiry = "expires in " + e.ExpiresIn.Round(time.Second).String()
+	}
+	return fmt.Sprintf("tenant %s is served by collector %s (lease held, %s); stop it first", e.Tenant, e.Holder, expiry)
+}
+
+// owner is what a lease key holds.
+type owner struct {
+	ID   string `json:"id"`
+	Host string `json:"host"`
+	PID  int    `json:"pid"`
+}
+
+// describe names the holder of a lease from its value, for messages.
+func describe(value string) string {
+	var o owner
+	if err := json.Unmarshal([]byte(value), &o); err != nil || o.Host == "" {
+		return strconv.Quote(value)
+	}
+	return o.Host + "/pid " + strconv.Itoa(o.PID)
+}
+
+// Scripts: compare-and-renew and compare-and-delete, so a collector never
+// touches a lease it does not hold.
+var (
+	// renewScript extends the lease when it is still ours (1), takes it
+	// again when it lapsed and nobody took it (2), or returns the other
+	// holder's value.
+	renewScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if not v then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 2
+end
+return v`)
+	// releaseScript deletes the lease when it is ours.
+	releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`)
+	// peekScript returns the holder and its time to live in ms, at one
+	// instant.
+	peekScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if not v then return false end
+return {v, redis.call('PTTL', KEYS[1])}`)
+)
+
+// state is one tenant's lease as this collector knows it.
+type state struct {
+	acquired   bool      // taken and neither released nor lost
+	validUntil time.Time // the last confirmed hold lasts until then
+	lost       bool      // another collector took it over
+}
+
+// Manager holds the leases of the tenants one collector serves. Its
+// methods are safe for concurrent use.
+type Manager struct {
+	rdb    redis.UniversalClient
+	cfg    Config
+	value  string // this collector's owner value
+	self   string // its description
+	log    *slog.Logger
+	onLost func(tenant, holder string)
+	meter  metric.Meter
+
+	mu      sync.Mutex
+	tenants map[string]*state
+	order   []string // tenants in the order first acquired
+	stop    chan struct{}
+	done    chan struct{}
+
+	lost metric.Int64Counter
+	// gauge is the held gauge's callback, unregistered by Release so that
+	// a collector made after this one in the same process reports alone.
+	gauge metric.Registration
+}
+
+// Option configures a Manager.
+type Option func(*Manager)
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(m *Manager) { m.log = l } }
+
+// WithOnLost calls f, once per tenant and from the renewal goroutine, when
+// a renewal finds that another collector holds the tenant's lease: the
+// caller must stop serving the tenant.
+func WithOnLost(f func(tenant, holder string)) Option { return func(m *Manager) { m.onLost = f } }
+
+// WithMeter exports ccb.collector.lease.held (1 while the tenant's lease is
+// held, else 0) and ccb.collector.lease.lost (leases another collector
+// took over) on meter.
+func WithMeter(meter metric.Meter) Option {
+	return func(m *Manager) { m.meter = meter }
+}
+
+// New returns a Manager holding no lease yet.
+func New(rdb redis.UniversalClient, cfg Config, opts ...Option) (*Manager, error) {
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown-host"
+	}
+	id := make([]byte, 8)
+	_, _ = rand.Read(id) // never fails
+	o := owner{ID: hex.EncodeToString(id), Host: host, PID: os.Getpid()}
+	value, _ := json.Marshal(o)
+	m := &Manager{rdb: rdb, cfg: cfg, value: string(value), self: describe(string(value)),
+		log: slog.New(slog.DiscardHandler), tenants: map[string]*state{}}
+	for _, opt := range opts {
+		opt(m)
+	}
+	if m.meter != nil {
+		if err := m.instrument(m.meter); err != nil {
+			return nil, fmt.Errorf("lease metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+func (m *Manager) instrument(meter metric.Meter) error {
+	held, err := meter.Int64ObservableGauge("ccb.collector.lease.held",
+		metric.WithDescription("1 while this collector holds the tenant's lease (it serves the tenant), else 0."))
+	if err != nil {
+		return err
+	}
+	if m.lost, err = meter.Int64Counter("ccb.collector.lease.lost",
+		metric.WithDescription("Tenant leases another collector took over while this one served the tenant: its stream was stopped.")); err != nil {
+		return err
+	}
+	m.gauge, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		now := time.Now()
+		for _, t := range m.order {
+			v := int64(0)
+			if m.heldLocked(t, now) {
+				v = 1
+			}
+			o.ObserveInt64(held, v, metric.WithAttributes(attribute.String("tenant", t)))
+		}
+		return nil
+	}, held)
+	return err
+}
+
+// Owner describes this collector as lease messages name it: "host/pid N".
+func (m *Manager) Owner() string { return m.self }
+
+func (m *Manager) key(tenant string) string { return m.cfg.KeyPrefix + ":{" + tenant + "}:lease" }
+
+// AcquireAll takes the lease of every tenant, in order, and starts renewing
+// them. It fails with a *HeldError when another live collector holds one
+// (after releasing those it took), or when ctx ends or Redis fails.
+func (m *Manager) AcquireAll(ctx context.Context, tenants []string) error {
+	for i, t := range tenants {
+		if err := m.Acquire(ctx, t); err != nil {
+			releaseCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			for _, taken := range tenants[:i] {
+				_ = m.release(releaseCtx, taken)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// Acquire takes the tenant's lease and starts renewing it.
+//
+// When another collector holds it, Acquire watches the lease: a holder
+// that renews it is alive, and Acquire fails at once with a *HeldError; a
+// holder that does not (it crashed) lets it expire within its TTL, and
+// Acquire takes it then. It fails when ctx ends or Redis fails.
+func (m *Manager) Acquire(ctx context.Context, tenant string) error {
+	key := m.key(tenant)
+	poll := min(max(m.cfg.TTL/20, 10*time.Millisecond), 500*time.Millisecond)
+	var lastValue string
+	var lastTTL time.Duration
+	waiting := false
+	for {
+		sentAt := time.Now()
+		ok, err := m.rdb.SetNX(ctx, key, m.value, m.cfg.TTL).Result()
+		if err != nil {
+			return fmt.Errorf("lease of tenant %s: %w", tenant, err)
+		}
+		if ok {
+			m.acquired(tenant, sentAt)
+			m.log.Info("tenant lease taken", "tenant", tenant, "owner", m.self, "ttl", m.cfg.TTL)
+			return nil
+		}
+		value, ttl, err := m.peek(ctx, key)
+		switch {
+		case err != nil:
+			return fmt.Errorf("lease of tenant %s: %w", tenant, err)
+		case value == "":
+			continue // it lapsed just now
+		case value == m.value:
+			m.acquired(tenant, sentAt) // ours already (taken earlier by this process)
+			return nil
+		case ttl < 0:
+			return &HeldError{Tenant: tenant, Holder: describe(value)}
+		case waiting && (value != lastValue || ttl > lastTTL):
+			// Renewed, or taken by yet another collector: alive.
+			return &HeldError{Tenant: tenant, Holder: describe(value), ExpiresIn: ttl}
+		case !waiting:
+			m.log.Warn("tenant lease held by another collector; waiting to see whether it is alive (a crashed one's lease expires)",
+				"tenant", tenant, "holder", describe(value), "expires_in", ttl.Round(time.Millisecond))
+		}
+		waiting, lastValue, lastTTL = true, value, ttl
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the lease of tenant %s held by %s: %w", tenant, describe(value), ctx.Err())
+		case <-time.After(poll):
+		}
+	}
+}
+
+// peek returns the lease's value ("" when there is none) and time to live
+// (negative when it has no expiry).
+func (m *Manager) peek(ctx context.Context, key string) (string, time.Duration, error) {
+	res, err := peekScript.Run(ctx, m.rdb, []string{key}).Slice()
+	if errors.Is(err, redis.Nil) {
+		return "", 0, nil
+	}
+	if err != nil || len(res) != 2 {
+		return "", 0, fmt.Errorf("read lease: %w", err)
+	}
+	value, _ := res[0].(string)
+	ms, _ := res[1].(int64)
+	if ms < 0 {
+		return value, -1, nil
+	}
+	return value, time.Duration(ms) * time.Millisecond, nil
+}
+
+// acquired records a lease taken at sentAt (when the command left) and
+// starts the renewal loop if it is not running.
+func (m *Manager) acquired(tenant string, sentAt time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := m.tenants[tenant]
+	if st == nil {
+		st = &state{}
+		m.tenants[tenant] = st
+		m.order = append(m.order, tenant)
+	}
+	*st = state{acquired: true, validUntil: sentAt.Add(m.cfg.TTL)}
+	if m.stop == nil {
+		m.stop, m.done = make(chan struct{}), make(chan struct{})
+		go m.renewLoop(m.stop, m.done)
+	}
+}
+
+// Held reports whether this collector holds the tenant's lease now: taken,
+// neither lost nor released, and confirmed by Redis less than a TTL ago.
+// While Redis cannot be reached, it turns false when the last confirmed
+// hold runs out.
+func (m *Manager) Held(tenant string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.heldLocked(tenant, time.Now())
+}
+
+func (m *Manager) heldLocked(tenant string, now time.Time) bool {
+	st := m.tenants[tenant]
+	return st != nil && st.acquired && !st.lost && now.Before(st.validUntil)
+}
+
+// AllHeld reports whether every tenant acquired is held now (false before
+// any is): the collector's readiness as far as leases go.
+func (m *Manager) AllHeld() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := time.Now()
+	for _, t := range m.order {
+		if !m.heldLocked(t, now) {
+			return false
+		}
+	}
+	return len(m.order) > 0
+}
+
+// renewLoop renews every acquired lease each RenewEvery until stop closes.
+func (m *Manager) renewLoop(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(m.cfg.RenewEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		m.mu.Lock()
+		var tenants []string
+		for _, name := range m.order {
+			if st := m.tenants[name]; st.acquired && !st.lost {
+				tenants = append(tenants, name)
+			}
+		}
+		m.mu.Unlock()
+		for _, tenant := range tenants {
+			m.renew(tenant)
+		}
+	}
+}
+
+// renew renews one lease and records the outcome.
+func (m *Manager) renew(tenant string) {
+	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.RenewEvery)
+	defer cancel()
+	sentAt := time.Now()
+	res, err := renewScript.Run(ctx, m.rdb, []string{m.key(tenant)}, m.value, m.cfg.TTL.Milliseconds()).Result()
+	m.mu.Lock()
+	st := m.tenants[tenant]
+	if !st.acquired { // released meanwhile
+		m.mu.Unlock()
+		return
+	}
+	switch v := res.(type) {
+	case int64:
+		st.validUntil = sentAt.Add(m.cfg.TTL)
+		m.mu.Unlock()
+		if v == 2 {
+			m.log.Warn("tenant lease had lapsed (Redis was out of reach for longer than its ttl) and nobody took it: taken again",
+				"tenant", tenant, "ttl", m.cfg.TTL)
+		}
+		return
+	case string:
+		st.lost = true
+		m.mu.Unlock()
+		holder := describe(v)
+		m.log.Error("ALERT: another collector took over this tenant's lease: its SAPI stream stops here",
+			"tenant", tenant, "holder", holder, "owner", m.self)
+		if m.lost != nil {
+			m.lost.Add(context.Background(), 1, metric.WithAttributes(attribute.String("tenant", tenant)))
+		}
+		if m.onLost != nil {
+			m.onLost(tenant, holder)
+		}
+		return
+	}
+	m.mu.Unlock()
+	// Redis is out of reach: keep trying; Held turns false when the last
+	// confirmed hold runs out.
+	m.log.Warn("tenant lease not renewed; retrying", "tenant", tenant, "err", err)
+}
+
+// Release stops renewing and gives up every lease this collector holds, so
+// another collector can take its tenants at once, and stops reporting the
+// held gauge. Idempotent.
+func (m *Manager) Release(ctx context.Context) error {
+	m.mu.Lock()
+	stop, done := m.stop, m.done
+	m.stop = nil
+	tenants := append([]string(nil), m.order...)
+	gauge := m.gauge
+	m.gauge = nil
+	m.mu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
+	}
+	var errs []error
+	for _, t := range tenants {
+		errs = append(errs, m.release(ctx, t))
+	}
+	if gauge != nil {
+		errs = append(errs, gauge.Unregister())
+	}
+	return errors.Join(errs...)
+}
+
+// release gives up one tenant's lease if this collector holds it.
+func (m *Manager) release(ctx context.Context, tenant string) error {
+	m.mu.Lock()
+	st := m.tenants[tenant]
+	if st == nil || !st.acquired || st.lost {
+		if st != nil {
+			st.acquired = false
+		}
+		m.mu.Unlock()
+		return nil
+	}
+	st.acquired = false
+	m.mu.Unlock()
+	if err := releaseScript.Run(ctx, m.rdb, []string{m.key(tenant)}, m.value).Err(); err != nil {
+		return fmt.Errorf("release the lease of tenant %s (it expires within %s): %w", tenant, m.cfg.TTL, err)
+	}
+	m.log.Info("tenant lease released", "tenant", tenant)
+	return nil
+}
