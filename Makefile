@@ -5,6 +5,11 @@ SHELL := bash
 .DEFAULT_GOAL := help
 MAKEFLAGS += --no-builtin-rules --warn-undefined-variables
 
+# go.mod needs Go 1.27: every go command of every recipe (and what it runs)
+# takes this toolchain, which the go command fetches from the module proxy
+# when the machine's own Go is older.
+export GOTOOLCHAIN := go1.27.3
+
 BUF := go tool -modfile=tools/go.mod buf
 GO_TEST_FLAGS ?= -race -count=1 -timeout=20m
 BREAKING_AGAINST ?= .git\#branch=main
