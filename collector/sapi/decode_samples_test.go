@@ -14,8 +14,8 @@ import (
 )
 
 // documentedSamples is 8x8's published sample events, one per line (A to J,
-// see the .index.txt beside it). The shared folder sits next to the repo.
-const documentedSamples = "../../../shared/fixtures/sapi/documented-samples.ndjson"
+// see the .index.txt beside it).
+const documentedSamples = "../../testdata/sapi/documented-samples.ndjson"
 
 func readSamples(t testing.TB) [][]byte {
 	t.Helper()
