@@ -27,12 +27,17 @@ include tools/jaeger/jaeger.mk
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+.PHONY: deps
+deps: ## Install what the tests need and is missing (redis-server, from Debian as root), or say what to install
+	@bash scripts/ensure-redis.sh
+
 .PHONY: demo
 demo: $(JAEGER_BIN) ## Run the whole bridge locally with both doubles, Jaeger and scripted calls (Ctrl-C to stop)
+	@bash scripts/ensure-redis.sh --optional
 	go run ./cmd/demo
 
 .PHONY: test
-test: ## Run every test (unit, conformance, end to end) with the race detector
+test: deps ## Run every test (unit, conformance, end to end) with the race detector
 	go test $(GO_TEST_FLAGS) ./...
 	go -C tools test $(GO_TEST_FLAGS) ./...
 
