@@ -125,7 +125,7 @@ func TestHandle_delivery_span_and_counter(t *testing.T) {
 			span := ended[0]
 			var attrs []string
 			for _, a := range span.Attributes() {
-				attrs = append(attrs, string(a.Key)+"="+a.Value.Emit())
+				attrs = append(attrs, string(a.Key)+"="+a.Value.String())
 			}
 			if got := strings.Join(attrs, " "); got != tt.wantAttrs {
 				t.Errorf("span attributes\n got %s\nwant %s", got, tt.wantAttrs)

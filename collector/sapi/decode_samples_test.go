@@ -15,7 +15,7 @@ import (
 
 // documentedSamples is 8x8's published sample events, one per line (A to J,
 // see the .index.txt beside it).
-const documentedSamples = "testdata/documented-samples.ndjson"
+const documentedSamples = "../../testdata/sapi/documented-samples.ndjson"
 
 func readSamples(t testing.TB) [][]byte {
 	t.Helper()

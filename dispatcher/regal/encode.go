@@ -164,9 +164,21 @@ func sortedKeys[V any](keys []string, m map[string]V) []string {
 
 const hexDigits = "0123456789abcdef"
 
+// invalidUTF8 is what json.Marshal writes for each byte of invalid UTF-8:
+// the escape \ufffd, or since encoding/json runs on its v2 implementation
+// (Go 1.27) U+FFFD itself. Asking it once keeps encodeEvent byte for byte
+// equal to json.Marshal under either.
+var invalidUTF8 = func() string {
+	b, err := json.Marshal("\xff")
+	if err != nil || len(b) < 2 {
+		return `\ufffd`
+	}
+	return string(b[1 : len(b)-1])
+}()
+
 // appendString quotes s as json.Marshal does: HTML-sensitive characters,
 // control characters, U+2028 and U+2029 are escaped, and invalid UTF-8
-// becomes U+FFFD.
+// becomes U+FFFD (see invalidUTF8).
 func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
@@ -200,7 +212,7 @@ func appendString(dst []byte, s string) []byte {
 		c, size := utf8.DecodeRuneInString(s[i:])
 		if c == utf8.RuneError && size == 1 {
 			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
+			dst = append(dst, invalidUTF8...)
 			i += size
 			start = i
 			continue

@@ -53,7 +53,7 @@ func (t *recordingTracer) Start(ctx context.Context, name string, opts ...trace.
 	cfg := trace.NewSpanStartConfig(opts...)
 	var attrs []string
 	for _, a := range cfg.Attributes() {
-		attrs = append(attrs, string(a.Key)+"="+a.Value.Emit())
+		attrs = append(attrs, string(a.Key)+"="+a.Value.String())
 	}
 	t.recorder.mu.Lock()
 	if !t.recorder.stopped {

@@ -18,9 +18,9 @@ import (
 // XML, NEWLINE_XML; chunked at random, padded, length-prefixed) and checks
 // that each decodes to the same normalized event in all four.
 func TestDocumentedSamplesDecodeAlikeInEveryFormat(t *testing.T) {
-	f, err := os.Open(filepath.Join("..", "..", "collector", "sapi", "testdata", "documented-samples.ndjson"))
+	f, err := os.Open(filepath.Join("..", "..", "testdata", "sapi", "documented-samples.ndjson"))
 	if err != nil {
-		t.Fatalf("documented samples (collector/sapi/testdata): %v", err)
+		t.Fatalf("documented samples: %v", err)
 	}
 	defer f.Close()
 	var samples [][]byte

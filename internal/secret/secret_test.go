@@ -23,6 +23,7 @@ func TestSecretNeverPrints(t *testing.T) {
 		out  string
 	}{
 		{"fmt_v", fmt.Sprintf("%v", s)},
+		//lint:ignore S1025 the case is fmt's %s verb itself, not String
 		{"fmt_s", fmt.Sprintf("%s", s)},
 		{"fmt_plus_v_struct", fmt.Sprintf("%+v", struct{ T Secret }{s})},
 		{"fmt_sharp_v", fmt.Sprintf("%#v", s)},

@@ -167,7 +167,7 @@ func measure(ctx context.Context, h *chaos.Harness, o Options) (*Report, error) 
 		return nil, err
 	}
 	if len(arrivals.bodies) == 0 {
-		return nil, errors.New("Regal received nothing: no body for the ceiling (publish more events)")
+		return nil, errors.New("nothing reached Regal: no body for the ceiling (publish more events)")
 	}
 	o.Logger.Info("running the ceiling", "for", o.CeilingFor, "concurrency", o.CeilingConcurrency)
 	ceiling := runCeiling(ctx, h.RegalURL(), h.RegalAPIKey(), arrivals.bodies, o.CeilingConcurrency, o.CeilingFor)
@@ -210,7 +210,7 @@ func waitAccepted(ctx context.Context, h *chaos.Harness, want int, timeout time.
 			last = st.Accepted
 		}
 		if err := sleepUntil(ctx, time.Now().Add(completePoll)); err != nil {
-			return fmt.Errorf("Regal accepted %d of %d events (see %s): %w", last, want, h.Dir(), err)
+			return fmt.Errorf("%d of %d events accepted by Regal (see %s): %w", last, want, h.Dir(), err)
 		}
 	}
 }

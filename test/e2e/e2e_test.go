@@ -118,9 +118,9 @@ func waitRegal(t *testing.T, s *stack.Stack, n int) []regaldouble.Received {
 
 func documentedSamples(t *testing.T) [][]byte {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "..", "collector", "sapi", "testdata", "documented-samples.ndjson"))
+	f, err := os.Open(filepath.Join("..", "..", "testdata", "sapi", "documented-samples.ndjson"))
 	if err != nil {
-		t.Fatalf("documented samples (collector/sapi/testdata): %v", err)
+		t.Fatalf("documented samples: %v", err)
 	}
 	defer f.Close()
 	var out [][]byte

@@ -1,6 +1,6 @@
 module github.com/ccbridge/bridge/tools/jaeger
 
-go 1.26.0
+go 1.27.0
 
 tool github.com/jaegertracing/jaeger/cmd/jaeger
 

@@ -6,6 +6,10 @@
 
 JAEGER_BIN := .tmp/bin/jaeger
 
+# The main Makefile sets it before the include; this keeps the file right
+# on its own.
+export GOTOOLCHAIN ?= go1.27.3
+
 # go build leaves an up-to-date binary untouched, so touch it for make.
 $(JAEGER_BIN): tools/jaeger/go.mod tools/jaeger/go.sum
 	@mkdir -p $(@D)
