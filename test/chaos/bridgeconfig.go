@@ -92,6 +92,10 @@ collector:
   grpc_listen: %s
   metrics_listen: %s
   stream_max_age: %s
+  # A collector killed by the harness is restarted at once; its tenant's
+  # lease (held by the dead process) must lapse before the new one serves.
+  lease:
+    ttl: 3s
 %s  store:
     key_prefix: %s
     partitions: %d
