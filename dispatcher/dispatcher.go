@@ -88,7 +88,7 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Di
 	if dc.Mapping.DispositionNames != nil {
 		mapping.DispositionNames = dc.Mapping.DispositionNames
 	}
-	tr, err := translate.New(mapping)
+	tr, err := translate.New(mapping, translate.WithMeterProvider(tel.MeterProvider()))
 	if err != nil {
 		return nil, fmt.Errorf("dispatcher.mapping: %w", err)
 	}
@@ -247,6 +247,12 @@ func (d *Dispatcher) handle(ctx context.Context, del *deliveryv1.Delivery) *deli
 		for phone := range re.Traits.Phones {
 			trace.SpanFromContext(ctx).SetAttributes(telemetry.PhoneHashKey.String(d.phoneHash(phone)))
 		}
+	}
+	if reason, noPhone := translate.IsNoPhone(err); noPhone {
+		// Dead-lettered, not skipped: kept with its reason (never the
+		// number), counted, alerted on, and replayable once fixed.
+		eventLogger(d.logger, ev).WarnContext(ctx, "event has no usable phone; dead-lettering", "reason", reason, "err", err)
+		return &deliveryv1.Ack{Outcome: deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT, Reason: err.Error()}
 	}
 	if reason, skip := translate.IsSkip(err); skip {
 		if d.logger.Enabled(ctx, slog.LevelDebug) {
