@@ -335,6 +335,8 @@ var requiredAlerts = []string{
 	"CCBridgeNoDispatcher",       // for 1m
 	"CCBridgeMalformedFrames",    // increasing
 	"CCBridgeAdmitErrors",        // Redis trouble
+	"CCBridgeEventsWithoutPhone", // no usable phone: dead-lettered
+	"CCBridgePhonesUnverified",   // many numbers unknown to libphonenumber
 }
 
 // withoutFor are the alerts on facts that waiting cannot change, which
@@ -346,6 +348,7 @@ var withoutFor = map[string]string{
 	"CCBridgeMalformedFrames":    "each malformed frame was already skipped",
 	"CCBridgeRegalUnauthorized":  "each 401/403 is an event dead-lettered at once",
 	"CCBridgeRegalRejectsEvents": "each permanent 4xx is an event dead-lettered at once",
+	"CCBridgeEventsWithoutPhone": "each event without a usable phone was already dead-lettered",
 }
 
 var (

@@ -42,6 +42,7 @@ var knownMetrics = map[string][]string{
 	"ccb_dispatcher_in_flight":        nil,
 	"ccb_regal_responses_total":       {"status_code"},
 	"ccb_regal_retries_total":         nil,
+	"ccb_dispatcher_phones_total":     {"tenant", "verdict"},
 }
 
 var knownHistograms = map[string][]string{
