@@ -82,7 +82,8 @@ func TestRegalRateAdaptsTo429s(t *testing.T) {
 		_ = metrics.Shutdown(ctx)
 		_ = tel.Shutdown(ctx)
 	})
-	scrapeRate := func() float64 {
+	// scrape reads the tenant's limit and its ceiling off /metrics.
+	scrape := func() (limit, limitCeiling float64) {
 		t.Helper()
 		resp, err := http.Get("http://" + metrics.Addr() + "/metrics")
 		if err != nil {
@@ -93,14 +94,20 @@ func TestRegalRateAdaptsTo429s(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		const series = `ccb_dispatcher_regal_rate_limit{`
-		for name, v := range m {
-			if strings.HasPrefix(name, series) && strings.Contains(name, `tenant="`+testTenant+`"`) {
-				return v
-			}
+		tenantLabel := `tenant="` + testTenant + `"`
+		if promtext.Sum(m, "ccb_dispatcher_regal_rate_limit_ceiling", tenantLabel) == 0 {
+			t.Fatalf("no ccb_dispatcher_regal_rate_limit_ceiling{%s} on /metrics", tenantLabel)
 		}
-		t.Fatalf("no %s…tenant=%q} series on /metrics", series, testTenant)
-		return 0
+		return promtext.Sum(m, "ccb_dispatcher_regal_rate_limit", tenantLabel),
+			promtext.Sum(m, "ccb_dispatcher_regal_rate_limit_ceiling", tenantLabel)
+	}
+	scrapeRate := func() float64 {
+		t.Helper()
+		limit, limitCeiling := scrape()
+		if limitCeiling != ceiling {
+			t.Fatalf("ccb_dispatcher_regal_rate_limit_ceiling = %v, want the configured %v", limitCeiling, ceiling)
+		}
+		return limit
 	}
 	if r := scrapeRate(); r != ceiling {
 		t.Fatalf("before any request the limit is %v, want the configured %v", r, ceiling)

@@ -8,15 +8,21 @@ import (
 )
 
 // observeRateLimits exports each tenant's shared Regal rate limit as this
-// dispatcher last saw it: the configured ceiling until Regal answers 429,
-// less after (ccb_dispatcher_regal_rate_limit{tenant}).
+// dispatcher last saw it (ccb_dispatcher_regal_rate_limit{tenant}): the
+// configured ceiling (ccb_dispatcher_regal_rate_limit_ceiling{tenant})
+// until Regal answers 429, less after.
 func (d *Dispatcher) observeRateLimits() error {
 	if len(d.limiters) == 0 {
 		return nil
 	}
 	m := d.tel.Meter(instrumentation)
-	gauge, err := m.Float64ObservableGauge("ccb.dispatcher.regal_rate_limit", metric.WithUnit("{request}"),
+	current, err := m.Float64ObservableGauge("ccb.dispatcher.regal_rate_limit", metric.WithUnit("{request}"),
 		metric.WithDescription("Requests per second the Regal account's shared rate limit allows now, as this dispatcher last saw it: dispatcher.regal.rate_limit, lowered after Regal's 429s and recovering."))
+	if err != nil {
+		return err
+	}
+	ceiling, err := m.Float64ObservableGauge("ccb.dispatcher.regal_rate_limit_ceiling", metric.WithUnit("{request}"),
+		metric.WithDescription("Requests per second the Regal account's shared rate limit allows at most: dispatcher.regal.rate_limit."))
 	if err != nil {
 		return err
 	}
@@ -26,9 +32,10 @@ func (d *Dispatcher) observeRateLimits() error {
 	}
 	_, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		for tenant, l := range d.limiters {
-			o.ObserveFloat64(gauge, l.Rate(), opts[tenant]...)
+			o.ObserveFloat64(current, l.Rate(), opts[tenant]...)
+			o.ObserveFloat64(ceiling, d.cfg.Regal.RateLimit, opts[tenant]...)
 		}
 		return nil
-	}, gauge)
+	}, current, ceiling)
 	return err
 }

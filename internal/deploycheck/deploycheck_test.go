@@ -337,6 +337,7 @@ var requiredAlerts = []string{
 	"CCBridgeAdmitErrors",        // Redis trouble
 	"CCBridgeEventsWithoutPhone", // no usable phone: dead-lettered
 	"CCBridgePhonesUnverified",   // many numbers unknown to libphonenumber
+	"CCBridgeRegalRateLowered",   // Regal holds the account under the configured rate
 }
 
 // withoutFor are the alerts on facts that waiting cannot change, which
