@@ -55,6 +55,9 @@ type Dispatcher struct {
 	phoneHashes *memo.Cache[string, string]
 	inst        *instruments
 
+	// limiters are each tenant's shared Regal rate limit; empty when off.
+	limiters map[string]ratelimit.Adaptive
+
 	mu    sync.Mutex
 	stats Stats
 	// started is set by Start and Shutdown: each dispatcher starts once.
@@ -95,7 +98,7 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Di
 	if dc.Mapping.DispositionNames != nil {
 		mapping.DispositionNames = dc.Mapping.DispositionNames
 	}
-	tr, err := translate.New(mapping)
+	tr, err := translate.New(mapping, translate.WithMeterProvider(tel.MeterProvider()))
 	if err != nil {
 		return nil, fmt.Errorf("dispatcher.mapping: %w", err)
 	}
@@ -122,19 +125,25 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Di
 	// One client per tenant: each Regal account has its own rate limit,
 	// shared by all dispatchers through Redis.
 	clients := map[string]*regal.Client{}
+	limiters := map[string]ratelimit.Adaptive{}
 	for _, t := range cfg.Tenants {
 		tc := rc
 		if rdb != nil {
-			tc.Limiter = ratelimit.NewRedis(rdb, ratelimit.Key(cfg.Collector.Store.KeyPrefix, t.Name),
+			// Adaptive: Regal's 429s lower the shared rate (see ratelimit.Adaptive).
+			limiters[t.Name] = ratelimit.NewRedis(rdb, ratelimit.Key(cfg.Collector.Store.KeyPrefix, t.Name),
 				dc.Regal.RateLimit, dc.Regal.RateBurst,
 				ratelimit.WithProcesses(dc.Regal.RateLimitDispatchers), ratelimit.WithLogger(logger))
+			tc.Limiter = limiters[t.Name]
 		}
 		clients[t.Name] = regal.NewClient(tc, nil)
 	}
-	d := &Dispatcher{cfg: dc, logger: logger, translator: tr, regal: clients, keys: keys, rdb: rdb,
+	d := &Dispatcher{cfg: dc, logger: logger, translator: tr, regal: clients, keys: keys, rdb: rdb, limiters: limiters,
 		stats: Stats{Skipped: map[string]int{}}, tel: tel, phoneSalt: cfg.Telemetry.PhoneHashSalt.Reveal(),
 		phoneHashes: memo.New[string, string](phoneHashCapacity, maphash.String)}
 	if err := d.instrument(); err != nil {
+		return nil, fmt.Errorf("dispatcher metrics: %w", err)
+	}
+	if err := d.observeRateLimits(); err != nil {
 		return nil, fmt.Errorf("dispatcher metrics: %w", err)
 	}
 	return d, nil
@@ -281,6 +290,12 @@ func (d *Dispatcher) handle(ctx context.Context, del *deliveryv1.Delivery) *deli
 		for phone := range re.Traits.Phones {
 			trace.SpanFromContext(ctx).SetAttributes(telemetry.PhoneHashKey.String(d.phoneHash(phone)))
 		}
+	}
+	if reason, noPhone := translate.IsNoPhone(err); noPhone {
+		// Dead-lettered, not skipped: kept with its reason (never the
+		// number), counted, alerted on, and replayable once fixed.
+		eventLogger(d.logger, ev).WarnContext(ctx, "event has no usable phone; dead-lettering", "reason", reason, "err", err)
+		return &deliveryv1.Ack{Outcome: deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT, Reason: err.Error()}
 	}
 	if reason, skip := translate.IsSkip(err); skip {
 		if d.logger.Enabled(ctx, slog.LevelDebug) {

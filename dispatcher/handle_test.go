@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -239,4 +240,52 @@ func BenchmarkHandleParallel(b *testing.B) {
 			i++
 		}
 	})
+}
+
+func TestHandle_phone_decides_between_sending_and_dead_lettering(t *testing.T) {
+	tests := []struct {
+		name        string
+		eventType   string
+		phone       string
+		wantOutcome deliveryv1.Outcome
+		wantReason  string
+		wantPhone   string // the traits.phones key Regal receives
+	}{
+		{name: "valid_number_is_delivered", eventType: "InteractionCreated", phone: "5515557212",
+			wantOutcome: deliveryv1.Outcome_OUTCOME_DELIVERED, wantPhone: "+15515557212"},
+		{name: "unverified_number_is_delivered_in_e164", eventType: "InteractionCreated", phone: "(473) 555-8383",
+			wantOutcome: deliveryv1.Outcome_OUTCOME_DELIVERED, wantPhone: "+14735558383"},
+		{name: "missing_phone_is_dead_lettered", eventType: "InteractionCreated", phone: "",
+			wantOutcome: deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT,
+			wantReason:  "translate: no usable customer phone (no_phone): the event carries none"},
+		{name: "impossible_phone_is_dead_lettered", eventType: "InteractionQueued", phone: "555-7212",
+			wantOutcome: deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT,
+			wantReason:  "translate: no usable customer phone (invalid_phone): not a possible number with default region US: a local number without its area code"},
+		{name: "unmapped_event_is_still_skipped", eventType: "InteractionEndPostProcess", phone: "",
+			wantOutcome: deliveryv1.Outcome_OUTCOME_SKIPPED, wantReason: "unmapped_event"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stub := startRegalStub(t, true)
+			d := newDispatcher(t, stub.URL)
+			ack := d.Handle(context.Background(), &deliveryv1.Delivery{DeliveryId: 1, Event: &eventv1.Event{
+				Tenant: testTenant, InteractionId: callID, Family: "Interaction", EventType: tt.eventType,
+				OccurredAt: timestamppb.New(time.Unix(1724685480, 0)), OrderKey: callID,
+				Interaction: &eventv1.InteractionFields{CustomerPhone: tt.phone},
+			}})
+			if ack.GetOutcome() != tt.wantOutcome || ack.GetReason() != tt.wantReason {
+				t.Fatalf("ack %v %q, want %v %q", ack.GetOutcome(), ack.GetReason(), tt.wantOutcome, tt.wantReason)
+			}
+			got := stub.received()
+			if tt.wantPhone == "" {
+				if len(got) != 0 {
+					t.Fatalf("Regal got %v, want nothing", got)
+				}
+				return
+			}
+			if len(got) != 1 || !strings.Contains(got[0], `"phones":{"`+tt.wantPhone+`":{}}`) {
+				t.Fatalf("Regal got %v, want one event for %s", got, tt.wantPhone)
+			}
+		})
+	}
 }

@@ -91,10 +91,10 @@ func TestHandle_delivery_span_and_counter(t *testing.T) {
 			wantAttrs: "cc.interaction_id=int-1 cc.event_type=InteractionCreated cc.tenant=acme cc.delivery_id=7 cc.dispatcher_id=d1 cc.redelivery=2 " +
 				"cc.phone_hash=" + phoneHash + " cc.outcome=delivered regal.attempts=1 regal.event_name=Interaction Created regal.status_code=200",
 			wantOutcome: "delivered"},
-		{name: "skipped_without_phone", tenant: "acme", eventType: "InteractionCreated",
+		{name: "dead_lettered_without_phone", tenant: "acme", eventType: "InteractionCreated",
 			wantAttrs: "cc.interaction_id=int-1 cc.event_type=InteractionCreated cc.tenant=acme cc.delivery_id=7 cc.dispatcher_id=d1 cc.redelivery=2 " +
-				"cc.outcome=skipped regal.attempts=0 cc.skip_reason=no_phone",
-			wantOutcome: "skipped", wantReason: "no_phone"},
+				"cc.outcome=failed_permanent regal.attempts=0",
+			wantStatus: codes.Error, wantOutcome: "failed_permanent"},
 		{name: "skipped_unmapped_event", tenant: "acme", eventType: "InteractionCustom", phone: "5515557212",
 			wantAttrs: "cc.interaction_id=int-1 cc.event_type=InteractionCustom cc.tenant=acme cc.delivery_id=7 cc.dispatcher_id=d1 cc.redelivery=2 " +
 				"cc.outcome=skipped regal.attempts=0 cc.skip_reason=unmapped_event",

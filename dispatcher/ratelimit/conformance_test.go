@@ -3,6 +3,7 @@ package ratelimit_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -12,14 +13,15 @@ import (
 )
 
 // limiterFactory builds instances limiters sharing one limit of rate per
-// second and burst, as that many dispatcher processes would.
-type limiterFactory func(t *testing.T, rate float64, burst, instances int) []ratelimit.Limiter
+// second (the ceiling) and burst, as that many dispatcher processes would,
+// with opts (WithAdaptation).
+type limiterFactory func(t *testing.T, rate float64, burst, instances int, opts ...ratelimit.Option) []ratelimit.Adaptive
 
 func TestLocal_conformance(t *testing.T) {
 	t.Parallel()
-	testConformance(t, func(_ *testing.T, rate float64, burst, instances int) []ratelimit.Limiter {
-		shared := ratelimit.NewLocal(rate, burst)
-		return slices.Repeat([]ratelimit.Limiter{shared}, instances)
+	testConformance(t, func(_ *testing.T, rate float64, burst, instances int, opts ...ratelimit.Option) []ratelimit.Adaptive {
+		shared := ratelimit.NewLocal(rate, burst, opts...)
+		return slices.Repeat([]ratelimit.Adaptive{shared}, instances)
 	})
 }
 
@@ -28,12 +30,12 @@ func TestRedis_conformance(t *testing.T) {
 	for _, backend := range redisBackends() {
 		t.Run(backend.name, func(t *testing.T) {
 			t.Parallel()
-			testConformance(t, func(t *testing.T, rate float64, burst, instances int) []ratelimit.Limiter {
+			testConformance(t, func(t *testing.T, rate float64, burst, instances int, opts ...ratelimit.Option) []ratelimit.Adaptive {
 				addr := backend.start(t)
-				limiters := make([]ratelimit.Limiter, instances)
+				limiters := make([]ratelimit.Adaptive, instances)
 				for i := range limiters {
 					limiters[i] = ratelimit.NewRedis(newClient(t, addr), ratelimit.Key("test", "acme"), rate, burst,
-						ratelimit.WithProcesses(instances), ratelimit.WithLogger(quiet))
+						append([]ratelimit.Option{ratelimit.WithProcesses(instances), ratelimit.WithLogger(quiet)}, opts...)...)
 				}
 				return limiters
 			})
@@ -41,24 +43,44 @@ func TestRedis_conformance(t *testing.T) {
 	}
 }
 
-// testConformance runs the Limiter contract against newLimiters. Cases
-// run in parallel, each on its own limit.
+// testConformance runs the Limiter contract, then the Adaptive one,
+// against newLimiters. The cases of each group run in parallel, each on
+// its own limit; the groups run one after the other, so that the adaptive
+// cases' load does not disturb the timing of the others.
 func testConformance(t *testing.T, newLimiters limiterFactory) {
-	cases := []struct {
+	type testCase struct {
 		name string
 		run  func(*testing.T, limiterFactory)
-	}{
-		{name: "never_exceeds_rate_times_duration_plus_burst", run: testNeverExceedsRate},
-		{name: "cancel_returns_promptly_with_ctx_err", run: testCancelReturnsPromptly},
-		{name: "done_context_returns_at_once_without_a_slot", run: testDoneContextUsesNoSlot},
-		{name: "canceled_wait_gives_its_slot_back", run: testCanceledWaitGivesSlotBack},
-		{name: "no_wait_under_the_rate", run: testNoWaitUnderRate},
-		{name: "burst_honoured_after_idle", run: testBurstHonoured},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			c.run(t, newLimiters)
+	groups := []struct {
+		name  string
+		cases []testCase
+	}{
+		{name: "limit", cases: []testCase{
+			{name: "never_exceeds_rate_times_duration_plus_burst", run: testNeverExceedsRate},
+			{name: "cancel_returns_promptly_with_ctx_err", run: testCancelReturnsPromptly},
+			{name: "done_context_returns_at_once_without_a_slot", run: testDoneContextUsesNoSlot},
+			{name: "canceled_wait_gives_its_slot_back", run: testCanceledWaitGivesSlotBack},
+			{name: "no_wait_under_the_rate", run: testNoWaitUnderRate},
+			{name: "burst_honoured_after_idle", run: testBurstHonoured},
+		}},
+		// Refusals lower the shared rate, which then recovers.
+		{name: "adaptive", cases: []testCase{
+			{name: "ceiling_until_a_refusal", run: testCeilingUntilRefusal},
+			{name: "refusals_within_the_hold_off_are_one_decrease", run: testRefusalsWithinHoldOffAreOneDecrease},
+			{name: "lowered_rate_paces_every_instance", run: testLoweredRatePacesEveryInstance},
+			{name: "rate_recovers_additively_up_to_the_ceiling", run: testRateRecoversAdditively},
+			{name: "rate_never_falls_below_the_floor", run: testRateFloor},
+		}},
+	}
+	for _, g := range groups {
+		t.Run(g.name, func(t *testing.T) {
+			for _, c := range g.cases {
+				t.Run(c.name, func(t *testing.T) {
+					t.Parallel()
+					c.run(t, newLimiters)
+				})
+			}
 		})
 	}
 }
@@ -271,4 +293,163 @@ func testBurstHonoured(t *testing.T, newLimiters limiterFactory) {
 		slices.Sort(waits)
 		t.Errorf("%d of %d calls passed at once, want the burst of %d; waits %v", immediate, len(waits), burst, waits)
 	}
+}
+
+// assertRate checks that limiter's Rate is within [low, high].
+func assertRate(t *testing.T, what string, limiter ratelimit.Adaptive, low, high float64) {
+	t.Helper()
+	if r := limiter.Rate(); r < low || r > high {
+		t.Errorf("%s: Rate = %.3f, want within [%.3f, %.3f]", what, r, low, high)
+	}
+}
+
+func testCeilingUntilRefusal(t *testing.T, newLimiters limiterFactory) {
+	limiters := newLimiters(t, 100, 10, 3)
+	for i, limiter := range limiters {
+		assertRate(t, fmt.Sprintf("instance %d before any Wait", i), limiter, 100, 100)
+		if err := limiter.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		assertRate(t, fmt.Sprintf("instance %d after a Wait", i), limiter, 100, 100)
+	}
+}
+
+// testRefusalsWithinHoldOffAreOneDecrease: a burst of refusals from every
+// instance halves the shared rate once; one after the hold-off halves it
+// again.
+func testRefusalsWithinHoldOffAreOneDecrease(t *testing.T, newLimiters limiterFactory) {
+	const holdOff = 300 * time.Millisecond
+	// Recovery: 1 request/s per second, so the rates below drift by at
+	// most about a third of a request/s during the test.
+	limiters := newLimiters(t, 100, 10, 3,
+		ratelimit.WithAdaptation(ratelimit.Adaptation{Decrease: 0.5, HoldOff: holdOff, Recovery: 0.01}))
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, limiter := range limiters {
+		for range 3 {
+			wg.Go(func() { limiter.Throttled(context.Background()) })
+		}
+	}
+	wg.Wait()
+	refused := time.Now()
+	if refused.Sub(start) >= holdOff {
+		t.Skip("the refusals took longer than the hold-off on this machine; nothing to conclude")
+	}
+	for i, limiter := range limiters {
+		assertRate(t, fmt.Sprintf("instance %d after 9 refusals within the hold-off", i), limiter, 50, 51)
+	}
+	// Every decrease so far was made before refused.
+	time.Sleep(time.Until(refused.Add(holdOff + 20*time.Millisecond)))
+	limiters[1].Throttled(context.Background())
+	// 0.5 × (50 + at most 1/s × elapsed)
+	assertRate(t, "after one more refusal past the hold-off", limiters[1], 25, 25.5+0.5*time.Since(start).Seconds())
+}
+
+// testLoweredRatePacesEveryInstance halves the rate with one refusal at
+// one instance, then checks that 3 instances with 4 callers each stay
+// within the lowered rate for 1 s, and get most of it.
+func testLoweredRatePacesEveryInstance(t *testing.T, newLimiters limiterFactory) {
+	const ceiling, burst, callersPerInstance = 100.0, 10, 4
+	const lowered = ceiling / 2
+	const slack = 3
+	limiters := newLimiters(t, ceiling, burst, 3,
+		ratelimit.WithAdaptation(ratelimit.Adaptation{Decrease: 0.5, HoldOff: time.Hour, Recovery: 0.01}))
+	limiters[0].Throttled(context.Background())
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	var grants []time.Time
+	start := time.Now()
+	var wg sync.WaitGroup
+	for caller := range len(limiters) * callersPerInstance {
+		limiter := limiters[caller%len(limiters)]
+		wg.Go(func() {
+			for limiter.Wait(ctx) == nil {
+				mu.Lock()
+				grants = append(grants, time.Now())
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	slices.SortFunc(grants, time.Time.Compare)
+	// The rate regains 1 request/s per second: about half a request more.
+	limit := int(lowered*elapsed.Seconds()+0.5*elapsed.Seconds()*elapsed.Seconds()) + burst + slack
+	t.Logf("%d grants in %s at the lowered rate (bound %d)", len(grants), elapsed, limit-slack)
+	if len(grants) > limit {
+		t.Errorf("%d grants in %s, want at most %d: the lowered rate does not pace every instance", len(grants), elapsed, limit)
+	}
+	if floor := int(0.7 * lowered * elapsed.Seconds()); len(grants) < floor {
+		t.Errorf("%d grants in %s, want at least %d: the limiter holds back more than the lowered rate", len(grants), elapsed, floor)
+	}
+	for i, limiter := range limiters {
+		assertRate(t, fmt.Sprintf("instance %d", i), limiter, lowered, lowered+2)
+	}
+}
+
+// testRateRecoversAdditively halves the rate, then follows it back: at
+// any moment it is 50 + 50/s × the time since the refusal, up to the
+// ceiling of 100, as every instance sees it.
+func testRateRecoversAdditively(t *testing.T, newLimiters limiterFactory) {
+	const ceiling, lowered, perSecond = 100.0, 50.0, 50.0
+	// The Redis limiter maps the server's time of the decrease to its own
+	// clock within a round trip; a slow one shifts the curve a little.
+	const tolerance = 2.0
+	limiters := newLimiters(t, ceiling, 10, 3,
+		ratelimit.WithAdaptation(ratelimit.Adaptation{Decrease: 0.5, HoldOff: time.Hour, Recovery: perSecond / ceiling}))
+	before := time.Now()
+	limiters[0].Throttled(context.Background())
+	after := time.Now()
+	expected := func(at time.Time, from time.Time) float64 {
+		return min(ceiling, lowered+perSecond*at.Sub(from).Seconds())
+	}
+	// The others learn of the decrease from their next reservation.
+	for _, limiter := range limiters[1:] {
+		if err := limiter.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	samples := 0
+	for {
+		for i, limiter := range limiters {
+			low := expected(time.Now(), after) - tolerance
+			r := limiter.Rate()
+			high := expected(time.Now(), before) + tolerance
+			if r < low || r > high {
+				t.Fatalf("instance %d, %s after the refusal: Rate = %.2f, want within [%.2f, %.2f]",
+					i, time.Since(before).Round(time.Millisecond), r, low, high)
+			}
+		}
+		samples++
+		if time.Since(before) > 1200*time.Millisecond {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for i, limiter := range limiters {
+		assertRate(t, fmt.Sprintf("instance %d once recovered", i), limiter, ceiling, ceiling)
+	}
+	t.Logf("%d samples on the recovery line", samples)
+}
+
+// testRateFloor: refusals past the hold-off, one after another, never take
+// the rate below the floor.
+func testRateFloor(t *testing.T, newLimiters limiterFactory) {
+	limiters := newLimiters(t, 100, 10, 2,
+		ratelimit.WithAdaptation(ratelimit.Adaptation{Decrease: 0.5, HoldOff: time.Microsecond, Recovery: 0.01, Floor: 0.1}))
+	// Refusals within one hold-off count once, and a loop may make several
+	// in one microsecond: refuse until the floor is reached, then 20 more.
+	for i := 0; i < 100_000 && limiters[0].Rate() > 10.5; i++ {
+		limiters[0].Throttled(context.Background())
+	}
+	for range 20 {
+		limiters[0].Throttled(context.Background())
+	}
+	assertRate(t, "after refusals past the floor", limiters[0], 10, 10.5)
+	if err := limiters[1].Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	assertRate(t, "the other instance", limiters[1], 10, 10.5)
 }

@@ -9,26 +9,31 @@ import (
 // local is an in-process GCRA limiter: tat is the theoretical arrival time
 // of the next slot, and a caller may go at tat minus the burst tolerance.
 // Each Wait reserves the next slot in call order, which makes it first
-// come, first served.
+// come, first served. The interval between slots follows the adaptive
+// rate.
 type local struct {
-	interval  time.Duration
-	tolerance time.Duration // (burst-1)·interval
+	burst int
 
-	mu  sync.Mutex
-	tat time.Time
+	mu   sync.Mutex
+	tat  time.Time
+	rate aimd
 }
 
-// NewLocal returns a Limiter for one process: rate requests per second,
-// up to burst at once after being idle. It panics when rate is not a
-// positive finite number or burst is less than 1.
+// NewLocal returns an Adaptive limiter for one process: rate requests per
+// second at most (its ceiling), up to burst at once after being idle. It
+// reads WithAdaptation among opts. It panics when rate is not a positive
+// finite number or burst is less than 1.
 //
 // A canceled Wait gives its slot back when no later Wait has reserved one
 // after it; otherwise the slot is lost, so the limiter errs on the side of
 // sending less.
-func NewLocal(rate float64, burst int) Limiter {
+func NewLocal(rate float64, burst int, opts ...Option) Adaptive {
 	mustBeValid(rate, burst)
-	step := interval(rate)
-	return &local{interval: step, tolerance: time.Duration(burst-1) * step}
+	var o redisOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return &local{burst: burst, rate: newAIMD(rate, o.adaptation)}
 }
 
 // Wait implements Limiter.
@@ -38,12 +43,13 @@ func (l *local) Wait(ctx context.Context) error {
 	}
 	now := time.Now()
 	l.mu.Lock()
+	step := interval(l.rate.current(now))
 	tat := l.tat
 	if tat.Before(now) {
 		tat = now
 	}
-	at := tat.Add(-l.tolerance)
-	l.tat = tat.Add(l.interval)
+	at := tat.Add(-time.Duration(l.burst-1) * step)
+	l.tat = tat.Add(step)
 	reservedUpTo := l.tat
 	l.mu.Unlock()
 
@@ -59,9 +65,23 @@ func (l *local) Wait(ctx context.Context) error {
 	case <-ctx.Done():
 		l.mu.Lock()
 		if l.tat.Equal(reservedUpTo) {
-			l.tat = l.tat.Add(-l.interval)
+			l.tat = l.tat.Add(-step)
 		}
 		l.mu.Unlock()
 		return ctx.Err()
 	}
+}
+
+// Throttled implements Adaptive.
+func (l *local) Throttled(context.Context) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.rate.throttle(time.Now())
+}
+
+// Rate implements Adaptive.
+func (l *local) Rate() float64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rate.current(time.Now())
 }

@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// Option tunes a limiter built by NewRedis.
+// Option tunes a limiter built by NewRedis; NewLocal reads only
+// WithAdaptation.
 type Option func(*redisOptions)
 
 // redisOptions are NewRedis's settings; zero values mean the defaults.
@@ -18,6 +19,7 @@ type redisOptions struct {
 	timeout       time.Duration
 	retryInterval time.Duration
 	logger        *slog.Logger
+	adaptation    Adaptation
 }
 
 // Defaults of the Redis limiter.
@@ -100,5 +102,6 @@ func (o redisOptions) resolve(rate float64, burst int) redisOptions {
 	if o.logger == nil {
 		o.logger = slog.Default()
 	}
+	o.adaptation = o.adaptation.withDefaults()
 	return o
 }

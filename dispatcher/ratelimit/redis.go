@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"log/slog"
+	"math"
 	"slices"
 	"strconv"
 	"sync"
@@ -20,25 +21,35 @@ import (
 // time; and a process keeps at most prefetch unused slots, so at most
 // processes·prefetch slots granted before a period are used in it, and
 // sharedBurst + processes·prefetch = burst.
+//
+// The rate adapts (see Adaptive): the rate set by the last decrease and
+// its time live in Redis next to the limit (adaptiveKey), the scripts
+// derive the current rate from them, and shared mirrors them on the local
+// clock for Rate and for skipping refusals within the hold-off without a
+// round trip.
 type redisLimiter struct {
-	rdb            redis.UniversalClient
-	key            string
-	intervalMicros float64
-	intervalArg    string // intervalMicros as the script's argument
-	sharedBurst    int    // burst − processes·prefetch, given to the script
-	opts           redisOptions
-	fallback       Limiter
-	logger         *slog.Logger
+	rdb         redis.UniversalClient
+	key         string
+	keys        []string // the scripts' KEYS: key, adaptiveKey(key)
+	ceilingArg  string   // the ceiling as the scripts' argument
+	stepArg     string   // the recovery per second as the scripts' argument
+	throttleArg []any    // throttleScript's ARGV
+	sharedBurst int      // burst − processes·prefetch, given to the script
+	opts        redisOptions
+	fallback    Adaptive
+	logger      *slog.Logger
 
-	mu        sync.Mutex
-	queue     []*waiter   // callers in arrival order, some canceled
-	unslotted int         // callers in queue still waiting for a slot
-	pool      []time.Time // reserved slots not given out, earliest first
-	pending   int         // slots given out whose time has not come
-	reserving bool        // a reservation or a probe is in flight
-	reserved  uint64      // number of reservations started, naming the one in flight
-	degraded  bool        // Redis failed; callers use fallback
-	nextProbe time.Time   // when a degraded limiter tries Redis again
+	mu         sync.Mutex
+	queue      []*waiter   // callers in arrival order, some canceled
+	unslotted  int         // callers in queue still waiting for a slot
+	pool       []time.Time // reserved slots not given out, earliest first
+	pending    int         // slots given out whose time has not come
+	reserving  bool        // a reservation or a probe is in flight
+	reserved   uint64      // number of reservations started, naming the one in flight
+	degraded   bool        // Redis failed; callers use fallback
+	nextProbe  time.Time   // when a degraded limiter tries Redis again
+	shared     aimd        // the shared rate's last decrease as last seen, on the local clock
+	throttling bool        // a throttleScript call is in flight
 }
 
 // waiter is one Wait call waiting for its turn. Its fields are written
@@ -52,36 +63,44 @@ type waiter struct {
 	canceled bool
 }
 
-// NewRedis returns a Limiter shared by every process using key on the same
-// Redis: rate requests per second in total, up to burst at once after an
-// idle period. Use Key for the key of a Regal account. It panics when rate
-// is not a positive finite number or burst is less than 1.
+// NewRedis returns an Adaptive limiter shared by every process using key
+// on the same Redis: rate requests per second in total at most (its
+// ceiling; less after refusals, see Adaptive and WithAdaptation), up to
+// burst at once after an idle period. Use Key for the key of a Regal
+// account. It panics when rate is not a positive finite number or burst is
+// less than 1.
 //
 // Redis's clock decides; the processes' clocks do not matter. When Redis
 // cannot be reached (an error or a reservation slower than
 // WithRedisTimeout), the limiter logs a warning once and limits locally
-// at rate/processes with burst/processes (see WithProcesses); it tries
+// at rate/processes with burst/processes (see WithProcesses), adapting on
+// its own, and tries
 // Redis again every WithRetryInterval and logs when it is back.
 //
 // A limiter runs no goroutine of its own beyond one reservation at a time,
 // which ends with the client's own timeouts, so it needs no Close.
-func NewRedis(rdb redis.UniversalClient, key string, rate float64, burst int, opts ...Option) Limiter {
+func NewRedis(rdb redis.UniversalClient, key string, rate float64, burst int, opts ...Option) Adaptive {
 	mustBeValid(rate, burst)
 	var o redisOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
 	o = o.resolve(rate, burst)
-	micros := float64(interval(rate)) / float64(time.Microsecond)
+	shared := newAIMD(rate, o.adaptation)
+	arg := func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 	return &redisLimiter{
-		rdb:            rdb,
-		key:            key,
-		intervalMicros: micros,
-		intervalArg:    strconv.FormatFloat(micros, 'f', -1, 64),
-		sharedBurst:    burst - o.processes*o.prefetch,
-		opts:           o,
-		fallback:       NewLocal(rate/float64(o.processes), max(1, burst/o.processes)),
-		logger:         o.logger,
+		rdb:         rdb,
+		key:         key,
+		keys:        []string{key, adaptiveKey(key)},
+		ceilingArg:  arg(rate),
+		stepArg:     arg(shared.step),
+		throttleArg: []any{arg(rate), arg(shared.step), arg(shared.factor), arg(shared.floor), shared.holdOff.Microseconds()},
+		sharedBurst: burst - o.processes*o.prefetch,
+		opts:        o,
+		fallback: NewLocal(rate/float64(o.processes), max(1, burst/o.processes),
+			WithAdaptation(o.adaptation)),
+		logger: o.logger,
+		shared: shared,
 	}
 }
 
@@ -179,8 +198,8 @@ func (l *redisLimiter) dropStale(now time.Time) {
 
 // settle gives pooled slots to waiting callers in arrival order, then
 // drops the stale ones left, and starts a reservation when callers still
-// wait and the process holds half its batch or less. When degraded, the
-// callers left go to the fallback. The caller holds l.mu.
+// wait and the process holds half its batch (adaptedBatch) or less. When
+// degraded, the callers left go to the fallback. The caller holds l.mu.
 func (l *redisLimiter) settle(now time.Time) {
 	for len(l.pool) > 0 && l.unslotted > 0 {
 		w := l.queue[0]
@@ -204,9 +223,19 @@ func (l *redisLimiter) settle(now time.Time) {
 		l.queue = l.queue[:0]
 	case l.degraded:
 		l.sendQueueToFallback()
-	case !l.reserving && l.held() <= l.opts.batch/2:
-		l.startReservation(min(l.unslotted+l.opts.prefetch, l.opts.batch-l.held()))
+	default:
+		if batch := l.adaptedBatch(now); !l.reserving && l.held() <= batch/2 {
+			l.startReservation(min(l.unslotted+l.opts.prefetch, batch-l.held()))
+		}
 	}
+}
+
+// adaptedBatch is the batch scaled by the shared rate's share of its
+// ceiling (the batch itself at the ceiling): the slots a process holds
+// span the same time at any rate, so that those handed out before a
+// decrease, which no Throttled takes back, are few. The caller holds l.mu.
+func (l *redisLimiter) adaptedBatch(now time.Time) int {
+	return max(1, int(math.Ceil(float64(l.opts.batch)*l.shared.current(now)/l.shared.ceiling)))
 }
 
 // held is the number of slots the process holds: in the pool or given out

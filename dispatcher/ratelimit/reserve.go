@@ -40,14 +40,14 @@ func (l *redisLimiter) overdue(id uint64) {
 // fallback; a success ends a degraded period.
 func (l *redisLimiter) reserve(n int, overdue *time.Timer) {
 	ctx, cancel := context.WithTimeout(context.Background(), l.opts.timeout)
-	reply, err := reserveScript.Run(ctx, l.rdb, []string{l.key}, l.intervalArg, l.sharedBurst, n).Int64Slice()
+	reply, err := reserveScript.Run(ctx, l.rdb, l.keys, l.ceilingArg, l.stepArg, l.sharedBurst, n).Int64Slice()
 	cancel()
 	overdue.Stop()
 	// The reply's "now" is mapped to its arrival, so slots are placed
 	// late rather than early, by up to the round trip.
 	received := time.Now()
-	if err == nil && len(reply) != 2 {
-		err = fmt.Errorf("reservation script answered %v, want [now base]", reply)
+	if err == nil && len(reply) != 5 {
+		err = fmt.Errorf("reservation script answered %v, want [now base interval rate at]", reply)
 	}
 
 	l.mu.Lock()
@@ -60,17 +60,83 @@ func (l *redisLimiter) reserve(n int, overdue *time.Timer) {
 	}
 	l.restore()
 	l.dropStale(received)
-	serverNow, base := reply[0], reply[1]
+	serverNow, base, intervalNanos := reply[0], reply[1], reply[2]
+	l.mirror(received, serverNow, reply[3], reply[4])
 	for k := range n {
-		ahead := float64(base-serverNow) + float64(k)*l.intervalMicros
+		ahead := float64(base-serverNow)*float64(time.Microsecond) + float64(k)*float64(intervalNanos)
 		at := received
 		if ahead > 0 {
-			at = received.Add(time.Duration(math.Ceil(ahead * float64(time.Microsecond))))
+			at = received.Add(time.Duration(math.Ceil(ahead)))
 		}
 		l.pool = insertSorted(l.pool, at)
 	}
 	// The new slots go to callers before any is dropped as stale.
 	l.settle(received)
+}
+
+// mirror records the shared rate's last decrease that a script reported
+// (rate in thousandths of a request/s, at in the server's microseconds, 0
+// if none) on the local clock, where the reply arrived at received. The
+// caller holds l.mu.
+func (l *redisLimiter) mirror(received time.Time, serverNow, rateMilli, at int64) {
+	if at == 0 {
+		l.shared.at = time.Time{}
+		return
+	}
+	l.shared.rate = float64(rateMilli) / 1000
+	l.shared.at = received.Add(-time.Duration(serverNow-at) * time.Microsecond)
+}
+
+// Throttled implements Adaptive: it decreases the shared rate in Redis
+// unless this process knows of a decrease within the hold-off, or has
+// one request for it in flight. A decrease drops the slots this process
+// holds in its pool, reserved at the old rate. The local fallback follows
+// too, so that it is slowed as well if Redis fails.
+func (l *redisLimiter) Throttled(ctx context.Context) {
+	l.fallback.Throttled(ctx)
+	now := time.Now()
+	l.mu.Lock()
+	if l.degraded || l.throttling || l.shared.holding(now) {
+		l.mu.Unlock()
+		return
+	}
+	l.throttling = true
+	l.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(ctx, l.opts.timeout)
+	reply, err := throttleScript.Run(ctx, l.rdb, l.keys[1:], l.throttleArg...).Int64Slice()
+	cancel()
+	received := time.Now()
+	if err == nil && len(reply) != 4 {
+		err = fmt.Errorf("throttle script answered %v, want [now rate at decreased]", reply)
+	}
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.throttling = false
+	if err != nil {
+		// Reservations notice an unreachable Redis; this one refusal
+		// goes uncounted.
+		l.logger.Debug("could not lower the shared rate limit", "key", l.key, "error", err)
+		return
+	}
+	l.mirror(received, reply[0], reply[1], reply[2])
+	if reply[3] == 1 {
+		l.logger.Debug("shared rate limit lowered after a refusal", "key", l.key, "rate", l.shared.rate)
+		clear(l.pool)
+		l.pool = l.pool[:0]
+		l.settle(received)
+	}
+}
+
+// Rate implements Adaptive.
+func (l *redisLimiter) Rate() float64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.degraded {
+		return l.fallback.Rate() * float64(l.opts.processes)
+	}
+	return l.shared.current(time.Now())
 }
 
 // degrade switches to the local fallback after a failed reservation,

@@ -133,6 +133,7 @@ func (c *Client) Send(ctx context.Context, apiKey secret.Secret, ev *Event) Resu
 			res.FirstAttemptAt = time.Now()
 		}
 		out := c.observedAttempt(ctx, res.Attempts, key, body)
+		c.reportRefusal(ctx, out.status)
 		if out.status != 0 {
 			res.Status = out.status
 		}

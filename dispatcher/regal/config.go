@@ -48,7 +48,9 @@ type Config struct {
 	TracerProvider trace.TracerProvider `yaml:"-"`
 	MeterProvider  metric.MeterProvider `yaml:"-"`
 	// Limiter, when set, is waited on before every attempt, so retries
-	// count against the Regal account's request rate too.
+	// count against the Regal account's request rate too. When it also
+	// has a Throttled(ctx) method (ratelimit.Adaptive), it is called on
+	// every 429, so that the rate backs off.
 	Limiter interface {
 		Wait(ctx context.Context) error
 	} `yaml:"-"`

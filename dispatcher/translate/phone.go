@@ -8,27 +8,89 @@ import (
 	"github.com/nyaruka/phonenumbers"
 )
 
-// ErrInvalidPhone is matched (errors.Is) by every NormalizePhone error.
-// The errors never contain the number.
+// ErrInvalidPhone is matched (errors.Is) by every ParsePhone and
+// NormalizePhone error. The errors never contain the number.
 var ErrInvalidPhone = errors.New("translate: invalid phone number")
 
-// NormalizePhone returns raw in E.164 ("+15515557212"). A number without a
-// country code is read as a number of defaultRegion, so with "US" the
-// inputs "+15515557212", "15515557212", "5515557212" and "(551) 555-7212"
-// all give "+15515557212". A number libphonenumber does not consider valid
-// is an error. It is safe for concurrent use.
-func NormalizePhone(raw, defaultRegion string) (string, error) {
+// PhoneVerdict says how far libphonenumber vouches for a number that
+// ParsePhone accepted. Its values are fit for a metric label.
+type PhoneVerdict string
+
+const (
+	// PhoneValid: libphonenumber's metadata lists the number's range.
+	PhoneValid PhoneVerdict = "valid"
+	// PhoneUnverified: the number has a possible length for its country,
+	// but its range is not in libphonenumber's metadata: a range
+	// allocated after the library's release, one the metadata leaves out
+	// (e.g. +1 473 555 8383), or one not in service. It is sent all the
+	// same, because only the carrier can tell; dropping it would lose a
+	// real contact's events.
+	PhoneUnverified PhoneVerdict = "unverified"
+)
+
+// Phone is a customer number in E.164 with libphonenumber's verdict.
+type Phone struct {
+	// E164 is the number in E.164, e.g. "+15515557212".
+	E164 string
+	// Verdict is PhoneValid or PhoneUnverified.
+	Verdict PhoneVerdict
+}
+
+// ParsePhone returns raw in E.164 ("+15515557212") with a verdict. A
+// number without a country code is read as a number of defaultRegion, so
+// with "US" the inputs "+15515557212", "15515557212", "5515557212" and
+// "(551) 555-7212" all give "+15515557212"; an extension is dropped.
+//
+// Every number whose length is possible for its country is accepted:
+// PhoneValid when libphonenumber knows its range, PhoneUnverified
+// otherwise. What cannot name a number at all is an error matching
+// ErrInvalidPhone that says why in words: not a number, an unknown country
+// code, too short or too long for its country, or a local number without
+// its area code (its E.164 form would be wrong). It is safe for
+// concurrent use.
+func ParsePhone(raw, defaultRegion string) (Phone, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		return "", fmt.Errorf("%w: empty", ErrInvalidPhone)
+		return Phone{}, fmt.Errorf("%w: empty", ErrInvalidPhone)
 	}
 	number, err := phonenumbers.Parse(raw, defaultRegion)
 	if err != nil {
 		// libphonenumber's parse errors are fixed texts without the input.
-		return "", fmt.Errorf("%w: %w", ErrInvalidPhone, err)
+		return Phone{}, fmt.Errorf("%w: %w", ErrInvalidPhone, err)
 	}
-	if !phonenumbers.IsValidNumber(number) {
-		return "", fmt.Errorf("%w: not a valid number", ErrInvalidPhone)
+	// IsPossibleNumber would also accept IS_POSSIBLE_LOCAL_ONLY (a number
+	// dialable only within its area), whose E.164 form would be wrong.
+	if possible := phonenumbers.IsPossibleNumberWithReason(number); possible != phonenumbers.IS_POSSIBLE {
+		return Phone{}, fmt.Errorf("%w: %s", ErrInvalidPhone, impossibleReason(possible))
 	}
-	return phonenumbers.Format(number, phonenumbers.E164), nil
+	p := Phone{E164: phonenumbers.Format(number, phonenumbers.E164), Verdict: PhoneUnverified}
+	if phonenumbers.IsValidNumber(number) {
+		p.Verdict = PhoneValid
+	}
+	return p, nil
+}
+
+// NormalizePhone is ParsePhone's E.164 form, for callers that need no
+// verdict (the timeline indexes valid and unverified numbers alike, as
+// Regal receives them).
+func NormalizePhone(raw, defaultRegion string) (string, error) {
+	p, err := ParsePhone(raw, defaultRegion)
+	return p.E164, err
+}
+
+// impossibleReason says in words why libphonenumber finds a number not
+// possible.
+func impossibleReason(r phonenumbers.ValidationResult) string {
+	switch r {
+	case phonenumbers.INVALID_COUNTRY_CODE:
+		return "unknown country code"
+	case phonenumbers.TOO_SHORT:
+		return "too short for its country"
+	case phonenumbers.TOO_LONG:
+		return "too long for its country"
+	case phonenumbers.IS_POSSIBLE_LOCAL_ONLY:
+		return "a local number without its area code"
+	default:
+		return "a length its country does not use"
+	}
 }

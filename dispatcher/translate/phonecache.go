@@ -11,7 +11,7 @@ import (
 // each of whose events carries the same number.
 const phoneCacheCapacity = 8192
 
-// phoneCache remembers NormalizePhone's results, failures included: parsing
+// phoneCache remembers ParsePhone's results, failures included: parsing
 // (libphonenumber's regular expressions) is the costliest step of
 // Translate, and its result depends only on the input and the library's
 // built-in metadata.
@@ -22,8 +22,8 @@ type phoneCache struct {
 type phoneKey struct{ raw, region string }
 
 type phoneResult struct {
-	e164 string
-	err  error
+	phone Phone
+	err   error
 }
 
 func newPhoneCache(capacity int) *phoneCache {
@@ -31,14 +31,14 @@ func newPhoneCache(capacity int) *phoneCache {
 		func(seed maphash.Seed, k phoneKey) uint64 { return maphash.String(seed, k.raw) })}
 }
 
-// normalize is NormalizePhone(raw, region), computed once per number while
-// the number stays in use.
-func (c *phoneCache) normalize(raw, region string) (string, error) {
+// parse is ParsePhone(raw, region), computed once per number while the
+// number stays in use.
+func (c *phoneCache) parse(raw, region string) (Phone, error) {
 	k := phoneKey{raw: raw, region: region}
 	if r, ok := c.results.Get(k); ok {
-		return r.e164, r.err
+		return r.phone, r.err
 	}
-	e164, err := NormalizePhone(raw, region)
-	c.results.Add(k, phoneResult{e164: e164, err: err})
-	return e164, err
+	p, err := ParsePhone(raw, region)
+	c.results.Add(k, phoneResult{phone: p, err: err})
+	return p, err
 }

@@ -22,6 +22,8 @@ var phoneCases = []struct {
 	{name: "other_country", raw: "07400 123456", region: "GB"},
 	{name: "letters_are_invalid", raw: "anonymous", region: "US"},
 	{name: "too_short_is_invalid", raw: "5557212", region: "US"},
+	{name: "unverified_range", raw: "+1 473 555 8383", region: "US"},
+	{name: "unverified_other_country", raw: "+44 1632 960000", region: "US"},
 	{name: "blank_is_invalid", raw: "   ", region: "US"},
 	{name: "unknown_region_is_invalid", raw: "5515557212", region: "ZZ"},
 }
@@ -33,11 +35,11 @@ func TestPhoneCache_hits_return_what_a_fresh_parse_returns(t *testing.T) {
 	c := newPhoneCache(32 * len(phoneCases))
 	for _, tt := range phoneCases {
 		t.Run(tt.name, func(t *testing.T) {
-			want, wantErr := NormalizePhone(tt.raw, tt.region)
+			want, wantErr := ParsePhone(tt.raw, tt.region)
 			for _, call := range []string{"miss", "hit", "hit_again"} {
-				got, err := c.normalize(tt.raw, tt.region)
+				got, err := c.parse(tt.raw, tt.region)
 				if got != want || (err == nil) != (wantErr == nil) {
-					t.Fatalf("%s: normalize(%q, %q) = %q, %v; NormalizePhone gives %q, %v", call, tt.raw, tt.region, got, err, want, wantErr)
+					t.Fatalf("%s: parse(%q, %q) = %+v, %v; ParsePhone gives %+v, %v", call, tt.raw, tt.region, got, err, want, wantErr)
 				}
 				if err != nil && (err.Error() != wantErr.Error() || !errors.Is(err, ErrInvalidPhone)) {
 					t.Fatalf("%s: error %q, want %q matching ErrInvalidPhone", call, err, wantErr)
@@ -64,9 +66,9 @@ func TestPhoneCache_stays_within_its_capacity(t *testing.T) {
 			c := newPhoneCache(tt.capacity)
 			for i := range tt.numbers {
 				raw := fmt.Sprintf("212555%04d", i)
-				got, err := c.normalize(raw, "US")
-				if want := "+1" + raw; got != want || err != nil {
-					t.Fatalf("normalize(%q) = %q, %v; want %q", raw, got, err, want)
+				got, err := c.parse(raw, "US")
+				if want := "+1" + raw; got.E164 != want || err != nil {
+					t.Fatalf("parse(%q) = %+v, %v; want %q", raw, got, err, want)
 				}
 				if n := c.results.Len(); n > tt.capacity {
 					t.Fatalf("after %d numbers the cache holds %d entries, capacity %d", i+1, n, tt.capacity)
@@ -76,15 +78,15 @@ func TestPhoneCache_stays_within_its_capacity(t *testing.T) {
 	}
 }
 
-func TestPhoneCache_concurrent_use_agrees_with_NormalizePhone(t *testing.T) {
+func TestPhoneCache_concurrent_use_agrees_with_ParsePhone(t *testing.T) {
 	type result struct {
-		e164 string
-		err  string
+		phone Phone
+		err   string
 	}
 	want := make([]result, len(phoneCases))
 	for i, tt := range phoneCases {
-		e164, err := NormalizePhone(tt.raw, tt.region)
-		want[i].e164 = e164
+		p, err := ParsePhone(tt.raw, tt.region)
+		want[i].phone = p
 		if err != nil {
 			want[i].err = err.Error()
 		}
@@ -97,8 +99,8 @@ func TestPhoneCache_concurrent_use_agrees_with_NormalizePhone(t *testing.T) {
 		wg.Go(func() {
 			for i := range 200 {
 				n := (i + g) % len(phoneCases)
-				e164, err := c.normalize(phoneCases[n].raw, phoneCases[n].region)
-				got := result{e164: e164}
+				p, err := c.parse(phoneCases[n].raw, phoneCases[n].region)
+				got := result{phone: p}
 				if err != nil {
 					got.err = err.Error()
 				}

@@ -24,61 +24,26 @@ func newTranslator(t testing.TB, m translate.Mapping) *translate.Translator {
 	return tr
 }
 
-func TestTranslate_skips_events_it_must_not_send(t *testing.T) {
+func TestTranslate_skips_unmapped_events(t *testing.T) {
 	const phone = "5515557212"
 	withCustomer := func(p string) func(*eventv1.InteractionFields) {
 		return func(f *eventv1.InteractionFields) { f.CustomerPhone = p }
 	}
 	tests := []struct {
-		name       string
-		event      *eventv1.Event
-		wantReason string
+		name  string
+		event *eventv1.Event
 	}{
 		{
-			name: "agent_status_change_is_unmapped",
+			name: "agent_status_change",
 			event: &eventv1.Event{
 				Family: "AgentStatusChange", EventType: "AgentStatusChange", OrderKey: "agent:ag64oyEUb_Sk6bxVB9P5yaaa",
 				OccurredAt: timestamp(1669235544),
 			},
-			wantReason: translate.ReasonUnmappedEvent,
 		},
-		{
-			name:       "interaction_event_missing_from_mapping_is_unmapped",
-			event:      interactionEvent("InteractionEndPostProcess", firstCallID, 1724686700, withCustomer(phone)),
-			wantReason: translate.ReasonUnmappedEvent,
-		},
-		{
-			name:       "event_type_differing_in_case_is_unmapped",
-			event:      interactionEvent("interactioncreated", firstCallID, 1724686700, withCustomer(phone)),
-			wantReason: translate.ReasonUnmappedEvent,
-		},
-		{
-			name:       "interaction_without_customer_phone_has_no_phone",
-			event:      interactionEvent("InteractionCreated", firstCallID, 1724686700, nil),
-			wantReason: translate.ReasonNoPhone,
-		},
-		{
-			name: "mapped_event_without_interaction_fields_has_no_phone",
-			event: &eventv1.Event{
-				Family: "Interaction", EventType: "InteractionCreated", InteractionId: firstCallID,
-			},
-			wantReason: translate.ReasonNoPhone,
-		},
-		{
-			name:       "too_short_phone_is_invalid",
-			event:      interactionEvent("InteractionCreated", firstCallID, 1724686700, withCustomer("5557212")),
-			wantReason: translate.ReasonInvalidPhone,
-		},
-		{
-			name:       "text_instead_of_phone_is_invalid",
-			event:      interactionEvent("InteractionCreated", firstCallID, 1724686700, withCustomer("anonymous")),
-			wantReason: translate.ReasonInvalidPhone,
-		},
-		{
-			name:       "unassigned_area_code_is_invalid",
-			event:      interactionEvent("InteractionCreated", firstCallID, 1724686700, withCustomer("1115557212")),
-			wantReason: translate.ReasonInvalidPhone,
-		},
+		{name: "interaction_event_missing_from_mapping", event: interactionEvent("InteractionEndPostProcess", firstCallID, 1724686700, withCustomer(phone))},
+		{name: "event_type_differing_in_case", event: interactionEvent("interactioncreated", firstCallID, 1724686700, withCustomer(phone))},
+		// An unmapped event needs no phone: it is skipped, not dead-lettered.
+		{name: "unmapped_event_without_phone", event: interactionEvent("InteractionEndPostProcess", firstCallID, 1724686700, nil)},
 	}
 	tr := newTranslator(t, translate.DefaultMapping())
 	for _, tt := range tests {
@@ -88,15 +53,112 @@ func TestTranslate_skips_events_it_must_not_send(t *testing.T) {
 				t.Errorf("Translate returned an event, want none")
 			}
 			reason, ok := translate.IsSkip(err)
-			if !ok || reason != tt.wantReason {
-				t.Fatalf("IsSkip(%v) = %q, %v; want %q, true", err, reason, ok, tt.wantReason)
+			if !ok || reason != translate.ReasonUnmappedEvent {
+				t.Fatalf("IsSkip(%v) = %q, %v; want %q, true", err, reason, ok, translate.ReasonUnmappedEvent)
 			}
-			var skip *translate.SkipError
-			if !errors.As(err, &skip) || skip.Reason != tt.wantReason {
-				t.Errorf("error %T is not a *SkipError with reason %q", err, tt.wantReason)
+			if _, noPhone := translate.IsNoPhone(err); noPhone {
+				t.Errorf("error %v is also a NoPhoneError", err)
+			}
+		})
+	}
+}
+
+func TestTranslate_mapped_event_without_usable_phone_is_a_no_phone_failure(t *testing.T) {
+	withCustomer := func(p string) func(*eventv1.InteractionFields) {
+		return func(f *eventv1.InteractionFields) { f.CustomerPhone = p }
+	}
+	tests := []struct {
+		name       string
+		event      *eventv1.Event
+		wantReason string
+		wantText   string
+	}{
+		{
+			name:       "interaction_without_customer_phone",
+			event:      interactionEvent("InteractionCreated", firstCallID, 1724686700, nil),
+			wantReason: translate.ReasonNoPhone,
+			wantText:   "translate: no usable customer phone (no_phone): the event carries none",
+		},
+		{
+			name: "mapped_event_without_interaction_fields",
+			event: &eventv1.Event{
+				Family: "Interaction", EventType: "InteractionCreated", InteractionId: firstCallID,
+			},
+			wantReason: translate.ReasonNoPhone,
+			wantText:   "translate: no usable customer phone (no_phone): the event carries none",
+		},
+		{
+			name:       "local_number_without_area_code",
+			event:      interactionEvent("InteractionCreated", firstCallID, 1724686700, withCustomer("5557212")),
+			wantReason: translate.ReasonInvalidPhone,
+			wantText:   "translate: no usable customer phone (invalid_phone): not a possible number with default region US: a local number without its area code",
+		},
+		{
+			name:       "text_instead_of_phone",
+			event:      interactionEvent("InteractionCreated", firstCallID, 1724686700, withCustomer("anonymous")),
+			wantReason: translate.ReasonInvalidPhone,
+			wantText:   "translate: no usable customer phone (invalid_phone): not a possible number with default region US: the phone number supplied is not a number",
+		},
+		{
+			name:       "national_number_of_another_country",
+			event:      interactionEvent("InteractionDeleted", firstCallID, 1724686700, withCustomer("07400 123456")),
+			wantReason: translate.ReasonInvalidPhone,
+			wantText:   "translate: no usable customer phone (invalid_phone): not a possible number with default region US: too long for its country",
+		},
+	}
+	tr := newTranslator(t, translate.DefaultMapping())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tr.Translate(tt.event)
+			if got != nil {
+				t.Errorf("Translate returned an event, want none")
+			}
+			reason, ok := translate.IsNoPhone(err)
+			if !ok || reason != tt.wantReason {
+				t.Fatalf("IsNoPhone(%v) = %q, %v; want %q, true", err, reason, ok, tt.wantReason)
+			}
+			if _, skip := translate.IsSkip(err); skip {
+				t.Errorf("error %v is a skip; it must be dead-lettered", err)
+			}
+			if !errors.Is(err, translate.ErrNoPhone) {
+				t.Errorf("error %v does not match ErrNoPhone", err)
+			}
+			if wantInvalid := tt.wantReason == translate.ReasonInvalidPhone; errors.Is(err, translate.ErrInvalidPhone) != wantInvalid {
+				t.Errorf("errors.Is(%v, ErrInvalidPhone) = %v, want %v", err, !wantInvalid, wantInvalid)
+			}
+			if err.Error() != tt.wantText {
+				t.Errorf("error text\n got %q\nwant %q", err, tt.wantText)
 			}
 			if p := tt.event.GetInteraction().GetCustomerPhone(); p != "" && strings.Contains(err.Error(), p) {
 				t.Errorf("error %q contains the phone number", err)
+			}
+		})
+	}
+}
+
+func TestTranslate_sends_possible_numbers_in_E164(t *testing.T) {
+	tests := []struct {
+		name  string
+		phone string
+		want  string
+	}{
+		{name: "valid_national", phone: "5515557212", want: customerE164},
+		{name: "unverified_grenada_555", phone: "+1 473 555 8383", want: "+14735558383"},
+		{name: "unverified_national_digits", phone: "4735558383", want: "+14735558383"},
+		{name: "unverified_other_country", phone: "+44 1632 960000", want: "+441632960000"},
+	}
+	tr := newTranslator(t, translate.DefaultMapping())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tr.Translate(withPhone(seedEvents()["Interaction Deassigned"], tt.phone))
+			if err != nil {
+				t.Fatalf("Translate: %v", err)
+			}
+			if len(got.Traits.Phones) != 1 {
+				t.Fatalf("traits.phones = %v, want one number", got.Traits.Phones)
+			}
+			if _, ok := got.Traits.Phones[tt.want]; !ok {
+				t.Errorf("traits.phones = %v, want %s", got.Traits.Phones, tt.want)
 			}
 		})
 	}
@@ -113,7 +175,7 @@ func TestTranslate_nil_event_is_an_error_not_a_skip(t *testing.T) {
 }
 
 func TestIsSkip_rejects_other_errors(t *testing.T) {
-	for _, err := range []error{nil, errors.New("boom"), translate.ErrInvalidPhone} {
+	for _, err := range []error{nil, errors.New("boom"), translate.ErrInvalidPhone, &translate.NoPhoneError{Reason: translate.ReasonNoPhone}} {
 		if reason, ok := translate.IsSkip(err); ok {
 			t.Errorf("IsSkip(%v) = %q, true; want false", err, reason)
 		}
@@ -267,8 +329,9 @@ func TestTranslate_repeated_phone_gives_identical_events(t *testing.T) {
 		{name: "national_digits", phone: "5515557212"},
 		{name: "e164", phone: "+15515557212"},
 		{name: "formatted", phone: "(551) 555-7212"},
-		{name: "invalid_is_skipped_every_time", phone: "1115557212", wantReason: translate.ReasonInvalidPhone},
-		{name: "letters_are_skipped_every_time", phone: "anonymous", wantReason: translate.ReasonInvalidPhone},
+		{name: "unverified", phone: "1115557212"},
+		{name: "too_short_fails_every_time", phone: "5557212", wantReason: translate.ReasonInvalidPhone},
+		{name: "letters_fail_every_time", phone: "anonymous", wantReason: translate.ReasonInvalidPhone},
 	}
 	tr := newTranslator(t, translate.DefaultMapping())
 	for _, tt := range tests {
@@ -278,8 +341,8 @@ func TestTranslate_repeated_phone_gives_identical_events(t *testing.T) {
 			for i := range 3 {
 				got, err := tr.Translate(ev)
 				if tt.wantReason != "" {
-					if reason, ok := translate.IsSkip(err); !ok || reason != tt.wantReason {
-						t.Fatalf("translation %d: err %v, want skip %q", i+1, err, tt.wantReason)
+					if reason, ok := translate.IsNoPhone(err); !ok || reason != tt.wantReason {
+						t.Fatalf("translation %d: err %v, want no phone %q", i+1, err, tt.wantReason)
 					}
 					continue
 				}

@@ -335,6 +335,9 @@ var requiredAlerts = []string{
 	"CCBridgeNoDispatcher",       // for 1m
 	"CCBridgeMalformedFrames",    // increasing
 	"CCBridgeAdmitErrors",        // Redis trouble
+	"CCBridgeEventsWithoutPhone", // no usable phone: dead-lettered
+	"CCBridgePhonesUnverified",   // many numbers unknown to libphonenumber
+	"CCBridgeRegalRateLowered",   // Regal holds the account under the configured rate
 }
 
 // withoutFor are the alerts on facts that waiting cannot change, which
@@ -347,6 +350,7 @@ var withoutFor = map[string]string{
 	"CCBridgeRegalUnauthorized":  "each 401/403 is an event dead-lettered at once",
 	"CCBridgeRegalRejectsEvents": "each permanent 4xx is an event dead-lettered at once",
 	"CCBridgeLeaseLost":          "the tenant's stream has already stopped",
+	"CCBridgeEventsWithoutPhone": "each event without a usable phone was already dead-lettered",
 }
 
 var (

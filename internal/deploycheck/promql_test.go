@@ -45,6 +45,11 @@ var knownMetrics = map[string][]string{
 	"ccb_dispatcher_in_flight":        nil,
 	"ccb_regal_responses_total":       {"status_code"},
 	"ccb_regal_retries_total":         nil,
+
+	// dispatcher: phone verdicts and the adaptive Regal rate limit
+	"ccb_dispatcher_phones_total":             {"tenant", "verdict"},
+	"ccb_dispatcher_regal_rate_limit":         {"tenant"},
+	"ccb_dispatcher_regal_rate_limit_ceiling": {"tenant"},
 }
 
 var knownHistograms = map[string][]string{
