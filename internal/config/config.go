@@ -122,6 +122,10 @@ type Collector struct {
 	DeliveryAuth grpcauth.ServerConfig `yaml:"delivery_auth"`
 	// Query is the operators' QueryService and the timeline it reads.
 	Query Query `yaml:"query"`
+	// PendingMaxBytes bounds the bytes held by events read off SAPI and
+	// not yet handed to the scheduler (decoded, batched, being admitted),
+	// all tenants together; above it the SAPI readers wait.
+	PendingMaxBytes int64 `yaml:"pending_max_bytes"`
 }
 
 // Query configures the QueryService and the timeline store behind it.
@@ -167,6 +171,11 @@ type Scheduler struct {
 	// SettleLinger gathers settlements for at most this long before one
 	// Redis write (one fsync), see scheduler.Config.SettleLinger.
 	SettleLinger time.Duration `yaml:"settle_linger"`
+	// MaxBufferedBytes bounds the bytes of the events held (queued, in
+	// flight or settling) and MaxInFlightBytes those in flight to one
+	// dispatcher, see scheduler.Config.
+	MaxBufferedBytes int64 `yaml:"max_buffered_bytes"`
+	MaxInFlightBytes int64 `yaml:"max_in_flight_bytes"`
 }
 
 // maxPrefetch bounds dispatcher.prefetch: events sent ahead wait idle,
@@ -303,8 +312,11 @@ func Default() *Config {
 			Store:         Store{KeyPrefix: "ccb", Partitions: 16, DedupTTL: 3 * time.Hour, TraceTTL: 24 * time.Hour, MalformedMaxLen: 10000},
 			Scheduler: Scheduler{MaxBuffered: 50000, DefaultMaxInFlight: 128,
 				RetryDelayMin: 500 * time.Millisecond, RetryDelayMax: 30 * time.Second,
-				MaxAttempts: 100, MaxRetryAge: 30 * time.Minute, SettleLinger: 2 * time.Millisecond},
+				MaxAttempts: 100, MaxRetryAge: 30 * time.Minute, SettleLinger: 2 * time.Millisecond,
+				MaxBufferedBytes: 32 << 20, MaxInFlightBytes: 8 << 20},
 			Query: Query{Listen: "127.0.0.1:7071", Retention: 7 * 24 * time.Hour, RawMaxBytes: 16 << 10},
+			// Beyond two admission batches of 8x8's events.
+			PendingMaxBytes: 8 << 20,
 		},
 		Dispatcher: Dispatcher{
 			CollectorAddr: "127.0.0.1:7070",
@@ -364,6 +376,9 @@ func (c *Config) ValidateCollector() error {
 	}
 	if err := c.Collector.Query.Auth.Validate(); err != nil {
 		add("collector.query.auth: %v", err)
+	}
+	if c.Collector.PendingMaxBytes < 1 {
+		add("collector.pending_max_bytes must be positive, got %d", c.Collector.PendingMaxBytes)
 	}
 	if r := c.Collector.Query.Redis; r.Addr == "" && (r.Username != "" || !r.Password.IsZero() || r.DB != 0) {
 		add("collector.query.redis.addr is required when its username, password or db is set (without it the timeline is kept in redis)")
