@@ -75,6 +75,9 @@ type Collector struct {
 	recorder *timeline.Recorder
 	query    *query.Server
 
+	// pending bounds the bytes of events between the SAPI readers and
+	// the scheduler, all tenants together.
+	pending   *byteBudget
 	pipelines []*pipeline
 	clients   []*sapi.Client
 	recovery  sync.WaitGroup
@@ -145,12 +148,14 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 	scfg.RetryDelayMin, scfg.RetryDelayMax = cc.Scheduler.RetryDelayMin, cc.Scheduler.RetryDelayMax
 	scfg.MaxAttempts, scfg.MaxRetryAge = cc.Scheduler.MaxAttempts, cc.Scheduler.MaxRetryAge
 	scfg.SettleLinger = cc.Scheduler.SettleLinger
+	scfg.MaxBufferedBytes, scfg.MaxInFlightBytes = cc.Scheduler.MaxBufferedBytes, cc.Scheduler.MaxInFlightBytes
 	c.sched, err = scheduler.New(scfg, store, c.onSettled)
 	if err != nil {
 		closeRedis()
 		return nil, err
 	}
 	c.sched.OnRetry(c.recorder.Retrying)
+	c.pending = newByteBudget(cc.PendingMaxBytes)
 	for _, t := range cfg.Tenants {
 		sc := sapi.Config{BaseURL: t.SAPI.BaseURL, Tenant: t.Name, Username: t.SAPI.Username, Token: t.SAPI.Token,
 			SubscriptionID: t.SAPI.SubscriptionID, MaxEventBytes: cc.MaxEventBytes, IdleTimeout: cc.IdleTimeout,
@@ -169,7 +174,7 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 			return nil, fmt.Errorf("tenant %s: %w", t.Name, err)
 		}
 		tl := logger.With("tenant", t.Name)
-		p := newPipeline(t.Name, t.SAPI.SubscriptionID, cc.AdmitBatch, store, c.sched, c.recorder, &c.stats, inst, tl)
+		p := newPipeline(t.Name, t.SAPI.SubscriptionID, cc.AdmitBatch, store, c.sched, c.recorder, &c.stats, inst, tl, c.pending)
 		c.pipelines = append(c.pipelines, p)
 		c.clients = append(c.clients, sapi.NewClient(sc, p.handleFrame, tl))
 	}

@@ -95,6 +95,9 @@ func (c *Collector) observeGauges(tel *telemetry.Telemetry) error {
 			return err
 		}
 	}
+	if err := c.observeBytes(m); err != nil {
+		return err
+	}
 	_, err := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		st := c.sched.Stats()
 		o.ObserveInt64(backlog, int64(st.Buffered))
@@ -127,6 +130,31 @@ func (c *Collector) observeGauges(tel *telemetry.Telemetry) error {
 		}
 		return nil
 	}, backlog, inflight, sessions, state, unauthorized, reconnects, age, stalls, gaps, outage, tlChanges, tlQueued, stallTimeout)
+	return err
+}
+
+// observeBytes registers the gauges of the bytes the collector's queues
+// hold, each bounded (collector.pending_max_bytes,
+// collector.scheduler.max_buffered_bytes and max_in_flight_bytes).
+func (c *Collector) observeBytes(m metric.Meter) error {
+	backlog, err1 := m.Int64ObservableGauge("ccb.collector.backlog_bytes", metric.WithUnit("By"),
+		metric.WithDescription("Bytes held by the events held for delivery (queued, in flight or settling); bounded by collector.scheduler.max_buffered_bytes, at which the SAPI readers wait."))
+	inflight, err2 := m.Int64ObservableGauge("ccb.collector.in_flight_bytes", metric.WithUnit("By"),
+		metric.WithDescription("Bytes held by the unacknowledged deliveries of each dispatcher; bounded by collector.scheduler.max_in_flight_bytes."))
+	pending, err3 := m.Int64ObservableGauge("ccb.collector.pending_bytes", metric.WithUnit("By"),
+		metric.WithDescription("Bytes held by events read off SAPI and not yet handed to the scheduler; bounded by collector.pending_max_bytes, at which the SAPI readers wait."))
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return err
+	}
+	_, err := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		st := c.sched.Stats()
+		o.ObserveInt64(backlog, st.BufferedBytes)
+		for name, n := range st.InFlightBytesBy {
+			o.ObserveInt64(inflight, n, metric.WithAttributes(attribute.String("dispatcher", name)))
+		}
+		o.ObserveInt64(pending, c.pending.bytes())
+		return nil
+	}, backlog, inflight, pending)
 	return err
 }
 

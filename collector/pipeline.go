@@ -31,21 +31,31 @@ type pipeline struct {
 	inst   *instruments
 	traces *traceCache
 	logger *slog.Logger
-	in     chan *eventv1.Event
+	in     chan pendingEvent
+	// budget bounds the bytes of the events read and not yet enqueued.
+	budget *byteBudget
 	// ops run in the admitter goroutine between batches, for work that must
 	// enqueue in stream order with admission (replays).
 	ops  chan func()
 	done chan struct{}
 }
 
-func newPipeline(tenant, subsID string, batch int, store *eventstore.Store, sched *scheduler.Scheduler, rec *timeline.Recorder, stats *Stats, inst *instruments, logger *slog.Logger) *pipeline {
+// pendingEvent is a decoded event on its way to admission, with the bytes
+// it took from the pipeline's budget.
+type pendingEvent struct {
+	ev    *eventv1.Event
+	bytes int64
+}
+
+func newPipeline(tenant, subsID string, batch int, store *eventstore.Store, sched *scheduler.Scheduler, rec *timeline.Recorder, stats *Stats, inst *instruments, logger *slog.Logger, budget *byteBudget) *pipeline {
 	return &pipeline{tenant: tenant, subsID: subsID, batch: batch, store: store, sched: sched, rec: rec, stats: stats,
-		inst: inst, traces: newTraceCache(traceCacheSize),
-		logger: logger, in: make(chan *eventv1.Event, batch), ops: make(chan func()), done: make(chan struct{})}
+		inst: inst, traces: newTraceCache(traceCacheSize), budget: budget,
+		logger: logger, in: make(chan pendingEvent, batch), ops: make(chan func()), done: make(chan struct{})}
 }
 
 // handleFrame is the SAPI client's handler. It blocks while the admitter
-// is behind, which slows the SAPI reader down instead of buffering.
+// is behind or the events read and not yet enqueued hold the budget's
+// bytes, which slows the SAPI reader down instead of buffering.
 func (p *pipeline) handleFrame(ctx context.Context, f sapi.Frame) error {
 	if f.Err != nil {
 		size := len(f.Bytes)
@@ -68,10 +78,15 @@ func (p *pipeline) handleFrame(ctx context.Context, f sapi.Frame) error {
 	p.stats.received.Add(1)
 	p.inst.received.Add(ctx, 1, metric.WithAttributes(attribute.String("tenant", p.tenant),
 		attribute.String("event_type", eventTypeLabel(ev.GetEventType()))))
+	n := eventstore.AdmissionBytes(ev)
+	if err := p.budget.acquire(ctx, n); err != nil {
+		return err
+	}
 	select {
-	case p.in <- ev:
+	case p.in <- pendingEvent{ev: ev, bytes: n}:
 		return nil
 	case <-ctx.Done():
+		p.budget.release(n)
 		return ctx.Err()
 	}
 }
@@ -120,6 +135,7 @@ func (p *pipeline) run() {
 type preparedBatch struct {
 	events []*eventv1.Event
 	spans  []trace.Span
+	bytes  int64 // taken from the budget, released once enqueued
 }
 
 // prepare batches the events of in (as many as are waiting, up to the
@@ -127,22 +143,24 @@ type preparedBatch struct {
 // then closes out.
 func (p *pipeline) prepare(out chan<- preparedBatch) {
 	defer close(out)
-	for ev := range p.in {
+	for pe := range p.in {
 		batch := make([]*eventv1.Event, 1, p.batch)
-		batch[0] = ev
+		batch[0] = pe.ev
+		n := pe.bytes
 	fill:
 		for len(batch) < p.batch {
 			select {
-			case ev, ok := <-p.in:
+			case pe, ok := <-p.in:
 				if !ok {
 					break fill
 				}
-				batch = append(batch, ev)
+				batch = append(batch, pe.ev)
+				n += pe.bytes
 			default:
 				break fill
 			}
 		}
-		out <- preparedBatch{events: batch, spans: p.startSpans(batch)}
+		out <- preparedBatch{events: batch, spans: p.startSpans(batch), bytes: n}
 	}
 }
 
@@ -150,6 +168,9 @@ func (p *pipeline) prepare(out chan<- preparedBatch) {
 // left the SAPI stream and exist nowhere else.
 func (p *pipeline) admit(b preparedBatch) {
 	batch, spans := b.events, b.spans
+	// Once enqueued (or dropped as duplicates), the scheduler's bound
+	// counts what is kept.
+	defer p.budget.release(b.bytes)
 	backoff := 50 * time.Millisecond
 	var adm []eventstore.Admission
 	for {

@@ -93,6 +93,7 @@ func newDispatcherLogging(t *testing.T, addr string, token secret.Secret, logger
 	}
 	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
 	cfg := config.Default()
+	cfg.Telemetry.PhoneHashSalt = "test-phone-hash-salt"
 	cfg.Tenants = []config.Tenant{{Name: "acme", Regal: config.TenantRegal{APIKey: "regal-key-0123456789"}}}
 	cfg.Dispatcher.CollectorAddr = addr
 	cfg.Dispatcher.CollectorAuth.Token = token

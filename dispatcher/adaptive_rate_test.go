@@ -67,7 +67,7 @@ func TestRegalRateAdaptsTo429s(t *testing.T) {
 				BackoffInitial: 100 * time.Millisecond, BackoffMax: 5 * time.Second,
 				RateLimit: ceiling, RateBurst: 10, RateLimitDispatchers: 1},
 		},
-		Telemetry: config.Telemetry{PhoneHashSalt: "salt"},
+		Telemetry: config.Telemetry{PhoneHashSalt: "test-phone-hash-salt"},
 	}
 	d, err := dispatcher.New(cfg, logger, tel)
 	if err != nil {
@@ -120,7 +120,7 @@ func TestRegalRateAdaptsTo429s(t *testing.T) {
 	for w := range workers {
 		wg.Go(func() {
 			for i := 0; ctx.Err() == nil; i++ {
-				d.Handle(ctx, delivery(fmt.Sprintf("int-%d-%d", w, i)))
+				d.Handle(ctx, rateDelivery(fmt.Sprintf("int-%d-%d", w, i)))
 			}
 		})
 	}
@@ -181,8 +181,8 @@ func share(part, whole int) float64 {
 	return float64(part) / float64(whole)
 }
 
-// delivery is one mapped event of interaction id with a customer phone.
-func delivery(id string) *deliveryv1.Delivery {
+// rateDelivery is one mapped event of interaction id with a customer phone.
+func rateDelivery(id string) *deliveryv1.Delivery {
 	return &deliveryv1.Delivery{DeliveryId: 1, Event: &eventv1.Event{
 		Tenant: testTenant, InteractionId: id, Family: "Interaction", EventType: "InteractionCreated",
 		OccurredAt: timestamppb.New(time.Unix(1724685480, 0)), ReceivedAt: timestamppb.Now(), OrderKey: id,

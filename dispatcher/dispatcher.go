@@ -177,7 +177,8 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 		return fmt.Errorf("dial collector %s: %w", d.cfg.CollectorAddr, err)
 	}
 	d.conn = conn
-	d.sub = subscriber.New(conn, subscriber.Config{DispatcherID: d.cfg.ID, MaxInFlight: d.cfg.MaxInFlight, Prefetch: d.cfg.Prefetch}, d.Handle, d.logger)
+	d.sub = subscriber.New(conn, subscriber.Config{DispatcherID: d.cfg.ID, MaxInFlight: d.cfg.MaxInFlight, Prefetch: d.cfg.Prefetch}, d.Handle, d.logger,
+		subscriber.WithHeldBytes(&d.inst.held))
 	d.subscribed.Store(true)
 	return d.sub.Start(ctx)
 }

@@ -27,6 +27,9 @@ type instruments struct {
 	// wait in between (admission, order, streams, rate limit).
 	eventAge metric.Float64Histogram
 	inFlight atomic.Int64
+	// held is the bytes of the deliveries the subscriber holds
+	// (subscriber.WithHeldBytes).
+	held atomic.Int64
 	// outcomeOpts are the deliveries counter's attributes for each
 	// outcome and skip reason, as Add's argument list, built once instead
 	// of on every delivery.
@@ -77,10 +80,16 @@ func (d *Dispatcher) instrument() error {
 	if err != nil {
 		return err
 	}
+	held, err := m.Int64ObservableGauge("ccb.dispatcher.held_bytes", metric.WithUnit("By"),
+		metric.WithDescription("Bytes held by the deliveries this dispatcher received and has not acknowledged (working on, or waiting for a slot); the collector bounds them (collector.scheduler.max_in_flight_bytes)."))
+	if err != nil {
+		return err
+	}
 	if _, err := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(gauge, in.inFlight.Load())
+		o.ObserveInt64(held, in.held.Load())
 		return nil
-	}, gauge); err != nil {
+	}, gauge, held); err != nil {
 		return err
 	}
 	d.inst = in

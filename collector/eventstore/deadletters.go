@@ -92,7 +92,8 @@ func (s *Store) Revive(ctx context.Context, dead []DeadEntry) ([]Entry, error) {
 	}
 	cmds, err := s.runScripts(ctx, reviveScript, len(dead), func(pipe redis.Pipeliner, sha string, i int) *redis.Cmd {
 		d := dead[i]
-		return pipe.EvalSha(ctx, sha, []string{s.deadKey(d.Tenant, d.Partition), s.eventsKey(d.Tenant, d.Partition)}, d.ID, d.Payload)
+		return pipe.EvalSha(ctx, sha, []string{s.deadKey(d.Tenant, d.Partition), s.eventsKey(d.Tenant, d.Partition),
+			s.seenKey(d.Tenant, d.Partition, d.Event.GetDedupKey())}, d.ID, d.Payload)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("revive dead letters: %w", err)

@@ -9,7 +9,8 @@ import (
 // admission script, which touches a dedup key and a stream, stays in one
 // Redis Cluster slot.
 //
-//	<prefix>:{<tenant>:<p>}:seen:<dedup_key>  string, value = stream entry id, TTL = DedupTTL
+//	<prefix>:{<tenant>:<p>}:seen:<dedup_key>  string, value = stream entry id; no TTL while the
+//	                                          entry is pending, DedupTTL from its settlement
 //	<prefix>:{<tenant>:<p>}:events            stream of admitted, unsettled events
 //	<prefix>:{<tenant>:<p>}:dead              stream of dead letters
 //	<prefix>:{<tenant>:<p>}:trace:<interaction> traceparent of the interaction's trace, TTL = TraceTTL

@@ -107,7 +107,6 @@ func (s *Store) Partitions() int { return s.cfg.Partitions }
 // with the same events is the way to learn it.
 func (s *Store) Admit(ctx context.Context, events []*eventv1.Event) ([]Admission, error) {
 	out := make([]Admission, len(events))
-	ttl := strconv.FormatInt(int64(s.cfg.DedupTTL/time.Second), 10)
 	traceTTL := strconv.FormatInt(int64(s.cfg.TraceTTL/time.Second), 10)
 	// One script call per (tenant, partition), its events in batch order,
 	// so stream ids still grow in batch order within each partition.
@@ -128,7 +127,7 @@ func (s *Store) Admit(ctx context.Context, events []*eventv1.Event) ([]Admission
 		out[i].Entry = Entry{Ref: ref, Event: ev, Payload: payload}
 		g := byRef[ref]
 		if g == nil {
-			g = &group{ref: ref, keys: []string{s.eventsKey(ref.Tenant, ref.Partition)}, args: []any{ttl, traceTTL}}
+			g = &group{ref: ref, keys: []string{s.eventsKey(ref.Tenant, ref.Partition)}, args: []any{traceTTL}}
 			byRef[ref] = g
 			groups = append(groups, g)
 		}
@@ -191,22 +190,43 @@ func (s *Store) InteractionTraces(ctx context.Context, tenant string, interactio
 }
 
 // Settle removes settled entries from the delivery streams in one round
-// trip, moving those with a DeadLetter to the dead letters. It is
-// idempotent: settling an entry twice has no further effect.
+// trip, moving those with a DeadLetter to the dead letters, and starts
+// each one's dedup window: its dedup key, kept without a TTL while the
+// event was pending, now expires DedupTTL after this settlement. It is
+// idempotent: settling an entry twice has no further effect (but to
+// restart its dedup window).
 func (s *Store) Settle(ctx context.Context, settlements []Settlement) error {
+	ttl := strconv.FormatInt(s.cfg.DedupTTL.Milliseconds(), 10)
 	var dead []Settlement
-	pipe := s.rdb.Pipeline()
+	// One script call per (tenant, partition), as Admit does.
+	type group struct {
+		keys []string
+		args []any
+	}
+	var groups []*group
+	byRef := map[Ref]*group{}
 	for _, st := range settlements {
 		if st.Dead != nil {
 			dead = append(dead, st)
 			continue
 		}
 		r := st.Entry.Ref
-		pipe.XDel(ctx, s.eventsKey(r.Tenant, r.Partition), r.ID)
+		pk := Ref{Tenant: r.Tenant, Partition: r.Partition}
+		g := byRef[pk]
+		if g == nil {
+			g = &group{keys: []string{s.eventsKey(r.Tenant, r.Partition)}, args: []any{ttl}}
+			byRef[pk] = g
+			groups = append(groups, g)
+		}
+		g.keys = append(g.keys, s.seenKey(r.Tenant, r.Partition, st.Entry.Event.GetDedupKey()))
+		g.args = append(g.args, r.ID)
 	}
-	if pipe.Len() > 0 {
-		if _, err := pipe.Exec(ctx); err != nil {
-			return fmt.Errorf("settle %d entries: %w", pipe.Len(), err)
+	if len(groups) > 0 {
+		_, err := s.runScripts(ctx, settleScript, len(groups), func(pipe redis.Pipeliner, sha string, i int) *redis.Cmd {
+			return pipe.EvalSha(ctx, sha, groups[i].keys, groups[i].args...)
+		})
+		if err != nil {
+			return fmt.Errorf("settle %d entries: %w", len(settlements)-len(dead), err)
 		}
 	}
 	if len(dead) == 0 {
@@ -215,9 +235,10 @@ func (s *Store) Settle(ctx context.Context, settlements []Settlement) error {
 	_, err := s.runScripts(ctx, deadLetterScript, len(dead), func(pipe redis.Pipeliner, sha string, i int) *redis.Cmd {
 		st := dead[i]
 		r := st.Entry.Ref
-		keys := []string{s.eventsKey(r.Tenant, r.Partition), s.deadKey(r.Tenant, r.Partition)}
+		keys := []string{s.eventsKey(r.Tenant, r.Partition), s.deadKey(r.Tenant, r.Partition),
+			s.seenKey(r.Tenant, r.Partition, st.Entry.Event.GetDedupKey())}
 		return pipe.EvalSha(ctx, sha, keys, r.ID, st.Entry.Payload, st.Dead.Reason,
-			st.Dead.Attempts, st.Dead.At.UnixMilli(), st.Dead.Status)
+			st.Dead.Attempts, st.Dead.At.UnixMilli(), st.Dead.Status, ttl)
 	})
 	if err != nil {
 		return fmt.Errorf("dead-letter %d entries: %w", len(dead), err)

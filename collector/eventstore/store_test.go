@@ -250,12 +250,60 @@ var storeCases = []struct {
 			t.Fatalf("got %v, want the first event's traceparent only", got)
 		}
 	}},
-	{"dedup_key_expires_no_sooner_than_ttl", func(t *testing.T, s *Store, rdb redis.UniversalClient, _ backend) {
-		a := admitOne(t, s, testEvent("int-ttl", "ttl"))
-		ttl, err := rdb.TTL(context.Background(), s.seenKey("acme", a.Entry.Ref.Partition, "ttl")).Result()
-		if err != nil || ttl < MinDedupTTL {
-			t.Fatalf("ttl %s %v, want >= %s", ttl, err, MinDedupTTL)
+	{"dedup_key_lives_while_pending_and_dedup_ttl_past_settlement", func(t *testing.T, s *Store, rdb redis.UniversalClient, _ backend) {
+		ctx := context.Background()
+		delivered := admitOne(t, s, testEvent("int-ttl", "ttl-delivered"))
+		dead := admitOne(t, s, testEvent("int-ttl", "ttl-dead"))
+		for _, a := range []Admission{delivered, dead} {
+			assertNoTTL(t, s, rdb, a.Entry, "pending")
 		}
+		if err := s.Settle(ctx, []Settlement{{Entry: delivered.Entry},
+			{Entry: dead.Entry, Dead: &DeadLetter{Reason: "400", Attempts: 1, At: time.Now()}}}); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range []Admission{delivered, dead} {
+			assertDedupTTL(t, s, rdb, a.Entry, "settled")
+		}
+		// Revived, the event is pending again: its key names the new
+		// entry and has no TTL until that one settles.
+		letters, err := s.DeadLetters(ctx, "acme", DeadLetterFilter{DedupKey: "ttl-dead"}, 0)
+		if err != nil || len(letters) != 1 {
+			t.Fatalf("dead letters %v %v", letters, err)
+		}
+		revived, err := s.Revive(ctx, letters)
+		if err != nil || len(revived) != 1 {
+			t.Fatalf("revive %v %v", revived, err)
+		}
+		assertNoTTL(t, s, rdb, revived[0], "revived")
+		if again := admitOne(t, s, testEvent("int-ttl", "ttl-dead")); again.Verdict != VerdictDuplicatePending || again.Entry.Ref != revived[0].Ref {
+			t.Fatalf("a replay of a revived event: %v %v, want duplicate_pending %v", again.Verdict, again.Entry.Ref, revived[0].Ref)
+		}
+		if err := s.Settle(ctx, []Settlement{{Entry: revived[0]}}); err != nil {
+			t.Fatal(err)
+		}
+		assertDedupTTL(t, s, rdb, revived[0], "revived and settled")
+	}},
+	{"settlement_leaves_the_key_of_a_later_pending_admission_alone", func(t *testing.T, s *Store, rdb redis.UniversalClient, _ backend) {
+		ctx := context.Background()
+		ev := testEvent("int-again", "again")
+		first := admitOne(t, s, ev)
+		// Its key gone (expired in another life), the event is admitted
+		// anew before the first entry settles.
+		if err := rdb.Del(ctx, s.seenKey("acme", first.Entry.Ref.Partition, "again")).Err(); err != nil {
+			t.Fatal(err)
+		}
+		second := admitOne(t, s, ev)
+		if second.Verdict != VerdictNew {
+			t.Fatalf("admitted anew: %v", second.Verdict)
+		}
+		if err := s.Settle(ctx, []Settlement{{Entry: first.Entry}}); err != nil {
+			t.Fatal(err)
+		}
+		assertNoTTL(t, s, rdb, second.Entry, "pending, after the earlier entry settled")
+		if err := s.Settle(ctx, []Settlement{{Entry: second.Entry}}); err != nil {
+			t.Fatal(err)
+		}
+		assertDedupTTL(t, s, rdb, second.Entry, "settled")
 	}},
 	{"lost_script_cache_is_reloaded", func(t *testing.T, s *Store, rdb redis.UniversalClient, _ backend) {
 		admitOne(t, s, testEvent("int-a", "a"))
@@ -351,6 +399,33 @@ var storeCases = []struct {
 			t.Fatalf("after restart %d unsettled, want 1", len(left))
 		}
 	}},
+}
+
+// assertNoTTL checks that e's dedup key names e and does not expire.
+func assertNoTTL(t *testing.T, s *Store, rdb redis.UniversalClient, e Entry, when string) {
+	t.Helper()
+	key := s.seenKey(e.Ref.Tenant, e.Ref.Partition, e.Event.GetDedupKey())
+	ctx := context.Background()
+	if id, err := rdb.Get(ctx, key).Result(); err != nil || id != e.Ref.ID {
+		t.Fatalf("%s: dedup key holds %q (%v), want the entry id %s", when, id, err, e.Ref.ID)
+	}
+	// PTTL -1: the key exists and has no TTL.
+	if ms, err := rdb.Do(ctx, "PTTL", key).Int64(); err != nil || ms != -1 {
+		t.Fatalf("%s: dedup key PTTL %d ms (%v), want none (-1)", when, ms, err)
+	}
+}
+
+// assertDedupTTL checks that e's dedup key expires DedupTTL from about now.
+func assertDedupTTL(t *testing.T, s *Store, rdb redis.UniversalClient, e Entry, when string) {
+	t.Helper()
+	key := s.seenKey(e.Ref.Tenant, e.Ref.Partition, e.Event.GetDedupKey())
+	ms, err := rdb.Do(context.Background(), "PTTL", key).Int64()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl := time.Duration(ms) * time.Millisecond; ttl > s.cfg.DedupTTL || ttl < s.cfg.DedupTTL-time.Minute {
+		t.Fatalf("%s: dedup key PTTL %s, want the dedup TTL %s from the settlement", when, ttl, s.cfg.DedupTTL)
+	}
 }
 
 func admitOne(t *testing.T, s *Store, ev *eventv1.Event) Admission {

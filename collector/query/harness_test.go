@@ -93,6 +93,10 @@ func startHarness(t *testing.T, o harnessOptions) *harness {
 	t.Cleanup(func() { _ = h.rec.Close(ctx) })
 	schedCfg := scheduler.DefaultConfig()
 	schedCfg.RetryDelayMin, schedCfg.RetryDelayMax = 10*time.Millisecond, 50*time.Millisecond
+	// Without Dispatch nothing settles: the buffer holds every event a
+	// test publishes, beyond the default byte bound (the publisher would
+	// wait for space forever).
+	schedCfg.MaxBufferedBytes = 1 << 30
 	if h.sched, err = scheduler.New(schedCfg, h.store, h.rec.Settled); err != nil {
 		t.Fatal(err)
 	}

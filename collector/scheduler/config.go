@@ -12,6 +12,18 @@ type Config struct {
 	// settling). Enqueue blocks above it, which slows the SAPI reader down
 	// instead of buffering without bound; the backlog stays in Redis.
 	MaxBuffered int `yaml:"max_buffered"`
+	// MaxBufferedBytes bounds the same events by the memory they hold
+	// (eventstore.EntryBytes: the decoded event, its raw frame and its
+	// stored encoding), since 8x8 events range from a few hundred bytes to
+	// max_event_bytes. Enqueue waits while either bound is reached; the
+	// byte bound is soft by one entry, so an entry larger than it still
+	// goes through when the buffer is below it.
+	MaxBufferedBytes int64 `yaml:"max_buffered_bytes"`
+	// MaxInFlightBytes bounds, per session, the bytes of the deliveries
+	// handed to it and not yet settled (counted as MaxBufferedBytes counts
+	// them; a dispatcher receives about a third: no raw frame, no attached
+	// data). Like the session's count bound it is soft by one delivery.
+	MaxInFlightBytes int64 `yaml:"max_in_flight_bytes"`
 	// DefaultMaxInFlight applies to a session whose Hello asks for none.
 	DefaultMaxInFlight int `yaml:"default_max_in_flight"`
 	// RetryDelayMin and RetryDelayMax pace the redelivery of an event a
@@ -38,10 +50,21 @@ type Config struct {
 	MaxRetryAge time.Duration `yaml:"max_retry_age"`
 }
 
+// Default byte bounds. 32 MiB holds about 4,000 to 6,000 events of 8x8's
+// usual size (5 to 9 KB each once decoded and stored), far more than the
+// dispatchers have in flight; 8 MiB per session is over a thousand such
+// deliveries, beyond a dispatcher's max_in_flight + prefetch.
+const (
+	DefaultMaxBufferedBytes int64 = 32 << 20
+	DefaultMaxInFlightBytes int64 = 8 << 20
+)
+
 // DefaultConfig returns the production defaults.
 func DefaultConfig() Config {
 	return Config{
 		MaxBuffered:        50000,
+		MaxBufferedBytes:   DefaultMaxBufferedBytes,
+		MaxInFlightBytes:   DefaultMaxInFlightBytes,
 		DefaultMaxInFlight: 128,
 		RetryDelayMin:      500 * time.Millisecond,
 		RetryDelayMax:      30 * time.Second,
@@ -57,6 +80,9 @@ func (c *Config) Validate() error {
 	var errs []error
 	if c.MaxBuffered < 1 {
 		errs = append(errs, fmt.Errorf("max_buffered must be positive, got %d", c.MaxBuffered))
+	}
+	if c.MaxBufferedBytes < 1 || c.MaxInFlightBytes < 1 {
+		errs = append(errs, fmt.Errorf("max_buffered_bytes and max_in_flight_bytes must be positive, got %d and %d", c.MaxBufferedBytes, c.MaxInFlightBytes))
 	}
 	if c.DefaultMaxInFlight < 1 {
 		errs = append(errs, fmt.Errorf("default_max_in_flight must be positive, got %d", c.DefaultMaxInFlight))

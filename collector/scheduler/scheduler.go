@@ -103,6 +103,9 @@ type Scheduler struct {
 	settleWG  sync.WaitGroup
 	startOnce sync.Once
 	timers    map[*keyQueue]*time.Timer
+
+	// bufferedBytes is the EntryBytes of the buffered events.
+	bufferedBytes int64
 }
 
 type keyQueue struct {
@@ -117,6 +120,7 @@ type keyQueue struct {
 
 type item struct {
 	entry      eventstore.Entry
+	bytes      int64 // eventstore.EntryBytes(entry), counted while buffered
 	redelivery int
 	attempts   int       // Regal attempts reported across deliveries
 	failingAt  time.Time // first failed attempt, zero while none
@@ -236,50 +240,80 @@ func (s *Scheduler) Drain(ctx context.Context) error {
 // Enqueue adds admitted entries in their order. The entries of one
 // partition must come in stream-id order across calls; an entry at or below
 // the partition's greatest enqueued id was enqueued before and is ignored,
-// so an admission outcome can be offered again safely. It blocks while
-// MaxBuffered events are held, until space frees or ctx ends.
+// so an admission outcome can be offered again safely. Before each new
+// entry it waits while MaxBuffered events or MaxBufferedBytes bytes are
+// held, until space frees or ctx ends: the caller (the SAPI reader's
+// admitter, or recovery at start) slows down instead of the buffer
+// growing. An error leaves the entries before the failing one enqueued and
+// the rest not (they stay in Redis).
 func (s *Scheduler) Enqueue(ctx context.Context, entries []eventstore.Entry) error {
-	for {
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			return ErrClosed
-		}
-		if s.buffered < s.cfg.MaxBuffered {
-			break
-		}
-		wait := s.space
-		s.mu.Unlock()
-		select {
-		case <-wait:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
 	for _, e := range entries {
 		pk := partitionKey{e.Ref.Tenant, e.Ref.Partition}
 		id, err := parseStreamID(e.Ref.ID)
 		if err != nil {
 			return err
 		}
-		if hw, ok := s.highWater[pk]; ok && !hw.less(id) {
+		if s.knownLocked(pk, id) {
+			continue
+		}
+		if err := s.waitSpaceLocked(ctx); err != nil {
+			return err
+		}
+		if s.knownLocked(pk, id) { // enqueued while this one waited
 			continue
 		}
 		s.highWater[pk] = id
+		it := &item{entry: e, bytes: eventstore.EntryBytes(e)}
 		s.buffered++
+		s.bufferedBytes += it.bytes
 		key := e.Event.GetOrderKey()
 		kq := s.keys[key]
 		if kq == nil {
 			kq = &keyQueue{key: key}
 			s.keys[key] = kq
 		}
-		kq.events = append(kq.events, &item{entry: e})
+		kq.events = append(kq.events, it)
 		if len(kq.events) == 1 && !kq.busy && !kq.retrying {
 			s.assignLocked(kq)
 		}
 	}
 	return nil
+}
+
+// knownLocked reports whether an entry at id of partition pk was enqueued
+// before (ids at or below the partition's high-water mark).
+func (s *Scheduler) knownLocked(pk partitionKey, id streamID) bool {
+	hw, ok := s.highWater[pk]
+	return ok && !hw.less(id)
+}
+
+// waitSpaceLocked waits, with s.mu released meanwhile, until the buffer is
+// below both of its bounds. The bounds are soft by one entry: whatever its
+// size, an entry goes in once the buffer is below them, so no entry can
+// wait for space that its own size would never leave.
+func (s *Scheduler) waitSpaceLocked(ctx context.Context) error {
+	for {
+		if s.closed {
+			return ErrClosed
+		}
+		if s.buffered < s.cfg.MaxBuffered && s.bufferedBytes < s.cfg.MaxBufferedBytes {
+			return nil
+		}
+		wait := s.space
+		s.mu.Unlock()
+		select {
+		case <-wait:
+			s.mu.Lock()
+		case <-ctx.Done():
+			s.mu.Lock()
+			return ctx.Err()
+		}
+	}
 }
 
 // Join registers a dispatcher session. maxInFlight <= 0 takes the default.
@@ -322,6 +356,7 @@ func (s *Scheduler) Leave(sess *Session) {
 		f.it.redelivery++
 	}
 	sess.flights = map[uint64]*flight{}
+	sess.bytes = 0
 	// Reassign every key this session owned and that is not settling.
 	for _, kq := range s.keys {
 		if kq.owner != sess {
@@ -349,6 +384,7 @@ func (s *Scheduler) Ack(sess *Session, id uint64, res Result) error {
 	}
 	delete(sess.flights, id)
 	delete(s.inflight, id)
+	sess.bytes -= f.it.bytes
 	sess.signalLocked()
 	f.it.attempts += res.Attempts
 	if res.Outcome == FailedRetryable {
@@ -512,6 +548,7 @@ func (s *Scheduler) writeSettlements(batch []settleReq, sts []eventstore.Settlem
 		}
 		kq.busy = false
 		s.buffered--
+		s.bufferedBytes -= r.it.bytes
 		switch {
 		case len(kq.events) == 0:
 			delete(s.keys, kq.key)
@@ -567,11 +604,15 @@ func (s *Scheduler) pickLocked(key string) *Session {
 // Stats is a snapshot for metrics and tests.
 type Stats struct {
 	Buffered int
-	Keys     int
-	InFlight int
-	Sessions int
+	// BufferedBytes is what the buffered events hold (eventstore.EntryBytes).
+	BufferedBytes int64
+	Keys          int
+	InFlight      int
+	Sessions      int
 	// InFlightBy is the in-flight count per session name.
 	InFlightBy map[string]int
+	// InFlightBytesBy is the bytes in flight per session name.
+	InFlightBytesBy map[string]int64
 }
 
 // Stats returns a snapshot.
@@ -579,8 +620,11 @@ func (s *Scheduler) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	by := make(map[string]int, len(s.sessions))
+	bytesBy := make(map[string]int64, len(s.sessions))
 	for _, sess := range s.sessions {
 		by[sess.name] += len(sess.flights)
+		bytesBy[sess.name] += sess.bytes
 	}
-	return Stats{Buffered: s.buffered, Keys: len(s.keys), InFlight: len(s.inflight), Sessions: len(s.sessions), InFlightBy: by}
+	return Stats{Buffered: s.buffered, BufferedBytes: s.bufferedBytes, Keys: len(s.keys), InFlight: len(s.inflight),
+		Sessions: len(s.sessions), InFlightBy: by, InFlightBytesBy: bytesBy}
 }

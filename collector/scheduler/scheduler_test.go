@@ -301,8 +301,17 @@ func TestInFlightBoundPerSession(t *testing.T) {
 // fail at random, and checks that each key's events were settled in order
 // and exactly once.
 func TestOrderUnderChurn(t *testing.T) {
+	tight := testConfig() // a few entries' bytes: Enqueue and Next wait often
+	tight.MaxBufferedBytes = 5 * eventstore.EntryBytes(entry("int-0"))
+	tight.MaxInFlightBytes = 2 * eventstore.EntryBytes(entry("int-0"))
+	for name, cfg := range map[string]Config{"count bounds": testConfig(), "tight byte bounds": tight} {
+		t.Run(name, func(t *testing.T) { orderUnderChurn(t, cfg) })
+	}
+}
+
+func orderUnderChurn(t *testing.T, cfg Config) {
 	sink := &settleSink{}
-	s := newSched(t, testConfig(), sink)
+	s := newSched(t, cfg, sink)
 	const keys, perKey = 40, 25
 	want := map[string][]eventstore.Ref{}
 	var all []eventstore.Entry

@@ -17,6 +17,9 @@ type Session struct {
 	closed  bool
 	// draining: hand out nothing new (the stream is about to end).
 	draining bool
+	// bytes is what the session's deliveries in flight hold; Next hands
+	// out another only below the scheduler's MaxInFlightBytes.
+	bytes int64
 }
 
 // Drain stops handing out deliveries to this session; the ones in flight
@@ -41,7 +44,7 @@ func (x *Session) Next(ctx context.Context) (Delivery, error) {
 			s.mu.Unlock()
 			return Delivery{}, ErrClosed
 		}
-		if len(x.flights) < x.max && !s.draining && !x.draining {
+		if len(x.flights) < x.max && x.bytes < s.cfg.MaxInFlightBytes && !s.draining && !x.draining {
 			for len(x.ready) > 0 {
 				kq := x.ready[0]
 				x.ready[0] = nil
@@ -55,6 +58,7 @@ func (x *Session) Next(ctx context.Context) (Delivery, error) {
 				s.nextID++
 				f := &flight{id: s.nextID, kq: kq, it: it, sess: x}
 				x.flights[f.id] = f
+				x.bytes += it.bytes
 				s.inflight[f.id] = f
 				s.mu.Unlock()
 				return Delivery{ID: f.id, Entry: it.entry, Redelivery: it.redelivery}, nil

@@ -110,13 +110,21 @@ type RecorderStats struct {
 	QueuedBytes int64
 }
 
-// changeBytes is what a queued change keeps in memory: its event's raw
-// payload and stored encoding (the bulk of an event), plus the decoded
-// fields. Changes after the admission share their event with the
-// scheduler, so this overstates them: the bound errs on the safe side.
-func changeBytes(c *Change) int64 {
-	const decoded = 512
-	return int64(decoded + len(c.Payload) + len(c.Event.GetRaw()))
+// changeOverheadBytes is what a queued change holds besides its event:
+// its reason and dispatcher strings and its share of a written batch.
+const changeOverheadBytes = 128
+
+// changeBytes is what a queued change keeps in memory: the event it points
+// to (eventstore.EventBytes: decoded fields, raw frame, attached data) and the stored encoding when it carries it. Every change counts
+// its whole event: after settlement the timeline's queue may be the
+// event's last holder, and while the scheduler holds it too the bound errs
+// on the safe side.
+func changeBytes(e eventstore.Entry, withPayload bool) int64 {
+	n := changeOverheadBytes + eventstore.EventBytes(e.Event)
+	if withPayload {
+		n += int64(cap(e.Payload))
+	}
+	return n
 }
 
 // NewRecorder starts a recorder writing to store. Close stops it.
@@ -138,13 +146,13 @@ func (r *Recorder) Admitted(adm []eventstore.Admission) {
 		if ts := e.Event.GetReceivedAt(); ts.IsValid() {
 			at = ts.AsTime()
 		}
-		r.enqueue(Change{Type: ChangeReceived, At: at, Event: e.Event, Payload: e.Payload, Verdict: a.Verdict})
+		r.enqueue(Change{Type: ChangeReceived, At: at, Event: e.Event, Payload: e.Payload, Verdict: a.Verdict}, changeBytes(e, true))
 	}
 }
 
 // Dispatched records that an entry was handed to a dispatcher.
 func (r *Recorder) Dispatched(e eventstore.Entry, dispatcher string, redelivery int) {
-	r.enqueue(Change{Type: ChangeDispatched, At: r.now(), Event: e.Event, Dispatcher: dispatcher, Redelivery: redelivery})
+	r.enqueue(Change{Type: ChangeDispatched, At: r.now(), Event: e.Event, Dispatcher: dispatcher, Redelivery: redelivery}, changeBytes(e, false))
 }
 
 // Retrying records a delivery that failed and will be made again: an
@@ -153,7 +161,7 @@ func (r *Recorder) Dispatched(e eventstore.Entry, dispatcher string, redelivery 
 // with its attempts).
 func (r *Recorder) Retrying(e eventstore.Entry, res scheduler.Result, dispatcher string) {
 	r.enqueue(Change{Type: ChangeRetrying, At: r.now(), Event: e.Event, RegalStatus: res.Status,
-		Attempts: res.Attempts, Reason: res.Reason, Dispatcher: dispatcher})
+		Attempts: res.Attempts, Reason: res.Reason, Dispatcher: dispatcher}, changeBytes(e, false))
 }
 
 // Settled records a durable settlement. Its signature is the scheduler's
@@ -170,7 +178,7 @@ func (r *Recorder) Settled(e eventstore.Entry, res scheduler.Result) {
 	default:
 		c.Type = ChangeRetrying
 	}
-	r.enqueue(c)
+	r.enqueue(c, changeBytes(e, false))
 }
 
 // Stats returns the counters.
@@ -196,17 +204,19 @@ func (r *Recorder) Close(ctx context.Context) error {
 	}
 }
 
-func (r *Recorder) enqueue(c Change) {
+// enqueue queues c, which keeps n bytes alive (changeBytes), or drops and
+// counts it when the queue is full.
+func (r *Recorder) enqueue(c Change, n int64) {
 	if !kept(c.Event) {
 		return
 	}
+	c.held = n
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.closed {
 		r.dropped.Add(1)
 		return
 	}
-	n := changeBytes(&c)
 	if r.queuedBytes.Add(n) > r.opts.QueueBytes {
 		r.queuedBytes.Add(-n)
 		r.dropped.Add(1)
@@ -259,7 +269,7 @@ func (r *Recorder) run() {
 		r.write(batch)
 		var n int64
 		for i := range batch {
-			n += changeBytes(&batch[i])
+			n += batch[i].held
 		}
 		r.queuedBytes.Add(-n)
 		clear(batch) // let the events be collected
@@ -294,6 +304,6 @@ func (r *Recorder) write(batch []Change) {
 // enqueued for delivery, so their new deliveries are recorded after it.
 func (r *Recorder) Replayed(entries []eventstore.Entry) {
 	for _, e := range entries {
-		r.enqueue(Change{Type: ChangeReplayed, At: r.now(), Event: e.Event})
+		r.enqueue(Change{Type: ChangeReplayed, At: r.now(), Event: e.Event}, changeBytes(e, false))
 	}
 }

@@ -3,6 +3,7 @@ package timeline_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -168,5 +169,58 @@ func TestRecorderBoundsTheMemoryItsQueueHolds(t *testing.T) {
 				t.Fatalf("%d bytes still counted as queued after Close", st.QueuedBytes)
 			}
 		})
+	}
+}
+
+// Every queued change counts the whole event it keeps alive, whichever
+// call made it: after settlement the timeline's queue may be the event's
+// last holder, and a change that counted only part of it let the queue hold
+// far more memory than its bound.
+func TestRecorderCountsTheWholeEventOfEveryChange(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	s := newStore(t, srv.Client(t), "honest")
+	// A long linger and a large batch keep every change queued (or in the
+	// batch being gathered, still counted) until Close.
+	r := timeline.NewRecorder(s, timeline.RecorderOptions{Linger: time.Hour, BatchSize: 1000})
+	// An event whose decoded attached data weigh more than its raw frame:
+	// it keeps at least both alive.
+	const raw, datums, datumBytes = 16 << 10, 100, 300
+	const event = raw + datums*datumBytes
+	entry := func(i int) eventstore.Entry {
+		ev := call{id: fmt.Sprintf("int-%d", i)}.event(fmt.Sprintf("k-%d", i), "InteractionCreated", 0)
+		ev.Raw = make([]byte, raw)
+		ev.AttachedData = map[string]string{}
+		for d := range datums {
+			ev.AttachedData[fmt.Sprintf("datum-%04d", d)] = strings.Repeat("v", datumBytes-10)
+		}
+		return eventstore.Entry{Ref: eventstore.Ref{Tenant: ev.GetTenant(), ID: fmt.Sprintf("%d-0", i+1)}, Event: ev, Payload: make([]byte, event)}
+	}
+	tests := []struct {
+		name   string
+		record func(e eventstore.Entry)
+		least  int64 // what the change keeps alive at the least
+	}{
+		{"admitted, with the stored encoding", func(e eventstore.Entry) {
+			r.Admitted([]eventstore.Admission{{Verdict: eventstore.VerdictNew, Entry: e}})
+		}, 2 * event},
+		{"dispatched", func(e eventstore.Entry) { r.Dispatched(e, "d1", 0) }, event},
+		{"retrying", func(e eventstore.Entry) {
+			r.Retrying(e, scheduler.Result{Outcome: scheduler.FailedRetryable, Status: 503}, "d1")
+		}, event},
+		{"settled", func(e eventstore.Entry) { r.Settled(e, scheduler.Result{Outcome: scheduler.Delivered, Status: 200}) }, event},
+		{"replayed", func(e eventstore.Entry) { r.Replayed([]eventstore.Entry{e}) }, event},
+	}
+	for i, tt := range tests {
+		before := r.Stats().QueuedBytes
+		tt.record(entry(i))
+		counted := r.Stats().QueuedBytes - before
+		if counted < tt.least || counted > 2*tt.least {
+			t.Errorf("%s: counted %d bytes for a change keeping at least %d alive; want within [%d, %d]",
+				tt.name, counted, tt.least, tt.least, 2*tt.least)
+		}
+	}
+	closeRecorder(t, r)
+	if st := r.Stats(); st.QueuedBytes != 0 || st.Dropped != 0 {
+		t.Fatalf("after Close: %+v, want nothing queued or dropped", st)
 	}
 }

@@ -131,6 +131,9 @@ type Change struct {
 	Dispatcher string
 	// Redelivery counts earlier deliveries of the event not settled.
 	Redelivery int
+
+	// held is what the change keeps alive while queued in a Recorder.
+	held int64
 }
 
 // Published is a written change as watchers receive it.

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
 
 	deliveryv1 "github.com/ccbridge/bridge/gen/ccbridge/delivery/v1"
 )
@@ -85,6 +86,35 @@ type Subscriber struct {
 	stats   Stats
 	// connected is true while a stream the collector accepted is open.
 	connected atomic.Bool
+	// held is the bytes of the deliveries received and not yet done with
+	// (running, or waiting for a worker): see deliveryBytes.
+	held *atomic.Int64
+}
+
+// Option configures a Subscriber.
+type Option func(*Subscriber)
+
+// WithHeldBytes makes the subscriber count, in held, the bytes of the
+// deliveries it holds (received and not yet acknowledged or given up), for
+// the dispatcher's gauge. The collector bounds them: it sends a session no
+// more than collector.scheduler.max_in_flight_bytes (counted there with
+// the raw frame and attached data the dispatcher never receives, so the
+// dispatcher holds less).
+func WithHeldBytes(held *atomic.Int64) Option { return func(s *Subscriber) { s.held = held } }
+
+// heldDelivery is a received delivery with the bytes it was counted as.
+type heldDelivery struct {
+	d     *deliveryv1.Delivery
+	bytes int64
+}
+
+// deliveryBytes estimates the heap a received delivery holds: its strings
+// and numbers (about its encoded size) plus the message structs, the
+// timestamps and the map slots around them (TestDeliveryBytesTracksTheHeap
+// checks it against the measured heap).
+func deliveryBytes(d *deliveryv1.Delivery) int64 {
+	const structs = 1024
+	return structs + 2*int64(proto.Size(d))
 }
 
 // Stats counts what the subscriber did.
@@ -92,18 +122,25 @@ type Stats struct {
 	Streams    int // subscriptions opened
 	Deliveries int // deliveries received
 	Acks       int // acknowledgements sent
+	// HeldBytes is what the deliveries held now take (deliveryBytes).
+	HeldBytes int64
 }
 
 // New returns a subscriber over an established client connection; the
 // caller owns conn and closes it after Shutdown.
-func New(conn grpc.ClientConnInterface, cfg Config, handle Handler, logger *slog.Logger) *Subscriber {
+func New(conn grpc.ClientConnInterface, cfg Config, handle Handler, logger *slog.Logger, opts ...Option) *Subscriber {
 	cfg.defaults()
 	force, cancel := context.WithCancel(context.Background())
 	stopCtx, stop := context.WithCancel(context.Background())
-	return &Subscriber{
+	s := &Subscriber{
 		cfg: cfg, client: deliveryv1.NewDeliveryServiceClient(conn), handle: handle, logger: logger,
 		stopCh: stopCtx.Done(), stopCtx: stopCtx, stopF: stop, force: force, cancelF: cancel, done: make(chan struct{}),
+		held: &atomic.Int64{},
 	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Connected reports whether a delivery stream is open and accepted by the
@@ -155,7 +192,9 @@ func (s *Subscriber) Shutdown(ctx context.Context) error {
 func (s *Subscriber) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.stats
+	st := s.stats
+	st.HeldBytes = s.held.Load()
+	return st
 }
 
 func (s *Subscriber) stopping() bool {
@@ -308,11 +347,13 @@ func (s *Subscriber) session() (accepted bool, err error) {
 	// tracing calls every time (a few percent of a dispatcher's CPU). At
 	// most MaxInFlight workers; deliveries beyond them (Prefetch) wait in
 	// work, which holds the whole window so that receiving never blocks.
-	work := make(chan *deliveryv1.Delivery, window)
+	work := make(chan heldDelivery, window)
 	workers := 0
 	defer close(work) // after handlers.Wait below: every worker is idle
-	handleOne := func(d *deliveryv1.Delivery) {
+	handleOne := func(h heldDelivery) {
 		defer handlers.Done()
+		defer s.held.Add(-h.bytes)
+		d := h.d
 		ack := s.handle(workCtx, d)
 		ack.DeliveryId = d.GetDeliveryId()
 		if workCtx.Err() != nil && ack.GetOutcome() != deliveryv1.Outcome_OUTCOME_DELIVERED {
@@ -321,8 +362,8 @@ func (s *Subscriber) session() (accepted bool, err error) {
 		acks <- ack
 	}
 	worker := func() {
-		for d := range work {
-			handleOne(d)
+		for h := range work {
+			handleOne(h)
 		}
 	}
 
@@ -337,17 +378,19 @@ loop:
 			s.mu.Lock()
 			s.stats.Deliveries++
 			s.mu.Unlock()
+			h := heldDelivery{d: d, bytes: deliveryBytes(d)}
+			s.held.Add(h.bytes)
 			handlers.Add(1)
 			if workers < s.cfg.MaxInFlight {
 				workers++
 				go worker()
 			}
 			select {
-			case work <- d:
+			case work <- h:
 			default:
 				// Beyond the window the collector was told: never block
 				// receiving on its mistake; run the delivery on its own.
-				go handleOne(d)
+				go handleOne(h)
 			}
 		case err := <-recvErr:
 			endErr = err

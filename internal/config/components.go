@@ -59,9 +59,10 @@ func (c *Config) collectorComponentProblems() []string {
 	ss.RetryDelayMin, ss.RetryDelayMax = cc.Scheduler.RetryDelayMin, cc.Scheduler.RetryDelayMax
 	ss.MaxAttempts, ss.MaxRetryAge = cc.Scheduler.MaxAttempts, cc.Scheduler.MaxRetryAge
 	ss.SettleLinger = cc.Scheduler.SettleLinger
+	ss.MaxBufferedBytes, ss.MaxInFlightBytes = cc.Scheduler.MaxBufferedBytes, cc.Scheduler.MaxInFlightBytes
 	out = append(out, component{section: "collector.scheduler", keys: sectionKeys("collector.scheduler",
 		"max_buffered", "default_max_in_flight", "retry_delay_min", "retry_delay_max", "max_attempts",
-		"max_retry_age", "settle_linger")}.problems(ss.Validate())...)
+		"max_retry_age", "settle_linger", "max_buffered_bytes", "max_in_flight_bytes")}.problems(ss.Validate())...)
 
 	tc := timeline.Config{KeyPrefix: sc.KeyPrefix, Retention: cc.Query.Retention, RawMaxBytes: cc.Query.RawMaxBytes,
 		HistoryMaxLen: timeline.DefaultHistoryMaxLen, DefaultRegion: c.Dispatcher.Mapping.DefaultRegion}

@@ -138,6 +138,10 @@ type Collector struct {
 	DeliveryAuth grpcauth.ServerConfig `yaml:"delivery_auth"`
 	// Query is the operators' QueryService and the timeline it reads.
 	Query Query `yaml:"query"`
+	// PendingMaxBytes bounds the bytes held by events read off SAPI and
+	// not yet handed to the scheduler (decoded, batched, being admitted),
+	// all tenants together; above it the SAPI readers wait.
+	PendingMaxBytes int64 `yaml:"pending_max_bytes"`
 	// Lease keeps one collector per tenant (see collector/lease).
 	Lease Lease `yaml:"lease"`
 }
@@ -197,6 +201,11 @@ type Scheduler struct {
 	// SettleLinger gathers settlements for at most this long before one
 	// Redis write (one fsync), see scheduler.Config.SettleLinger.
 	SettleLinger time.Duration `yaml:"settle_linger"`
+	// MaxBufferedBytes bounds the bytes of the events held (queued, in
+	// flight or settling) and MaxInFlightBytes those in flight to one
+	// dispatcher, see scheduler.Config.
+	MaxBufferedBytes int64 `yaml:"max_buffered_bytes"`
+	MaxInFlightBytes int64 `yaml:"max_in_flight_bytes"`
 }
 
 // maxPrefetch bounds dispatcher.prefetch: events sent ahead wait idle,
@@ -360,11 +369,14 @@ func Default() *Config {
 			Store:         Store{KeyPrefix: "ccb", Partitions: 16, DedupTTL: 3 * time.Hour, TraceTTL: 24 * time.Hour, MalformedMaxLen: 10000},
 			Scheduler: Scheduler{MaxBuffered: 50000, DefaultMaxInFlight: 128,
 				RetryDelayMin: 500 * time.Millisecond, RetryDelayMax: 30 * time.Second,
-				MaxAttempts: 100, MaxRetryAge: 30 * time.Minute, SettleLinger: 2 * time.Millisecond},
+				MaxAttempts: 100, MaxRetryAge: 30 * time.Minute, SettleLinger: 2 * time.Millisecond,
+				MaxBufferedBytes: 32 << 20, MaxInFlightBytes: 8 << 20},
 			Query: Query{Listen: "127.0.0.1:7071", Retention: 7 * 24 * time.Hour, RawMaxBytes: 16 << 10},
 
 			IdleTimeoutMin: 15 * time.Second, MissedHeartbeats: 3,
 			Lease: Lease{TTL: 15 * time.Second},
+			// Beyond two admission batches of 8x8's events.
+			PendingMaxBytes: 8 << 20,
 		},
 		Dispatcher: Dispatcher{
 			CollectorAddr: "127.0.0.1:7070",
@@ -460,6 +472,9 @@ func (c *Config) ValidateCollector() error {
 		p.add("collector.query.redis.addr is required when its username, password or db is set (without it the timeline is kept in redis)")
 	} else if r.Addr != "" && !isHostPort(r.Addr) {
 		p.add("collector.query.redis.addr must be host:port (e.g. 127.0.0.1:6380)")
+	}
+	if cc.PendingMaxBytes < 1 {
+		p.add("collector.pending_max_bytes must be positive")
 	}
 	for i, t := range c.Tenants {
 		where := fmt.Sprintf("tenants[%d].sapi", i)

@@ -53,6 +53,7 @@ func matchArrivals(ctx context.Context, h *chaos.Harness, pub *publisher, regalL
 	if err != nil {
 		return nil, err
 	}
+	a.flow.Lost = a.flow.RegalExpected - a.flow.RegalDelivered
 	if first := pub.firstSent(); !last.IsZero() && last.After(first) {
 		f := &a.flow
 		f.Seconds = last.Sub(first).Seconds()

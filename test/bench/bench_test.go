@@ -64,8 +64,8 @@ func checkReport(t *testing.T, r *Report, o Options) {
 	if f.RegalExpected <= 0 || f.RegalExpected > f.SAPILines {
 		t.Errorf("Regal expected %d events of %d lines", f.RegalExpected, f.SAPILines)
 	}
-	if f.RegalDelivered != f.RegalExpected || f.Unknown != 0 {
-		t.Errorf("delivered %d of %d, %d unknown", f.RegalDelivered, f.RegalExpected, f.Unknown)
+	if f.RegalDelivered != f.RegalExpected || f.Unknown != 0 || f.Lost != 0 {
+		t.Errorf("delivered %d of %d (%d lost), %d unknown", f.RegalDelivered, f.RegalExpected, f.Lost, f.Unknown)
 	}
 	if f.Seconds <= 0 || f.RegalEventsPerSec <= 0 || f.SAPILinesPerSecond < f.RegalEventsPerSec {
 		t.Errorf("inconsistent rates: %+v", f)

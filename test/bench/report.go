@@ -86,6 +86,9 @@ type Flow struct {
 	Seconds            float64 `json:"seconds"`
 	RegalEventsPerSec  float64 `json:"regal_events_per_second"`
 	SAPILinesPerSecond float64 `json:"sapi_lines_per_second"`
+
+	// Lost is the expected events Regal never accepted.
+	Lost int `json:"lost"`
 }
 
 // RedisUse is Redis's work during the measured interval.
@@ -130,8 +133,8 @@ func (r *Report) WriteText(w io.Writer) error {
 	if s.StallCollectorForS > 0 {
 		fmt.Fprintf(&b, "stall        the collector stopped for %gs, %gs after the first publish\n", s.StallCollectorForS, s.StallCollectorAtS)
 	}
-	fmt.Fprintf(&b, "flow         %d lines → %d Regal events expected, %d delivered, %d duplicates, %d unknown, in %.2fs (published in %.2fs)\n",
-		f.SAPILines, f.RegalExpected, f.RegalDelivered, f.Duplicates, f.Unknown, f.Seconds, f.PublishSeconds)
+	fmt.Fprintf(&b, "flow         %d lines → %d Regal events expected, %d delivered, %d lost, %d duplicates, %d unknown, in %.2fs (published in %.2fs)\n",
+		f.SAPILines, f.RegalExpected, f.RegalDelivered, f.Lost, f.Duplicates, f.Unknown, f.Seconds, f.PublishSeconds)
 	fmt.Fprintf(&b, "end to end   %.0f Regal events/s  (%.0f SAPI lines/s)\n", f.RegalEventsPerSec, f.SAPILinesPerSecond)
 	fmt.Fprintf(&b, "ceiling      %.0f Regal requests/s  (%d in flight, %.1fs, %d accepted, %d failed)\n",
 		r.Ceiling.AcceptedPerSec, r.Ceiling.Concurrency, r.Ceiling.Seconds, r.Ceiling.Accepted, r.Ceiling.Failed)
@@ -161,6 +164,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	fmt.Fprintf(&b, "bridge peak  %s\n", r.bridgePeaks())
 	if len(r.RSSTrend) > 0 {
 		fmt.Fprintf(&b, "rss trend    from the sample at %s (warm) to the last one\n", time.Duration(r.RSSTrend[0].WarmAt*float64(time.Second)).Round(time.Second))
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -177,6 +181,27 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// bridgePeaks is the peak RSS of each of the bridge's own processes (the
+// collector and the dispatchers; not Redis nor the doubles), the largest
+// first named.
+func (r *Report) bridgePeaks() string {
+	var parts []string
+	var largest ProcessUsage
+	for _, u := range r.Usage {
+		if u.Name != "collector" && !strings.HasPrefix(u.Name, "dispatcher") {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %.1f MiB", u.Name, float64(u.PeakRSSBytes)/(1<<20)))
+		if u.PeakRSSBytes > largest.PeakRSSBytes {
+			largest = u
+		}
+	}
+	if len(parts) == 0 {
+		return "none measured"
+	}
+	return fmt.Sprintf("%s  (largest: %s)", strings.Join(parts, ", "), largest.Name)
 }
 
 func onOff(on bool) string {
