@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -76,6 +77,43 @@ func TestBurstUnderTightByteBoundsWaitsAndLosesNothing(t *testing.T) {
 		t.Errorf("the scheduler held at most %d bytes under a bound of %d: the burst never pressed against it", peak, bound)
 	}
 	t.Logf("%d events, %d to Regal; scheduler buffer peak %d bytes (bound %d)", len(events), len(want), peak, bound)
+
+	// The gauges of the bytes held are exported, and back to 0 with
+	// everything settled.
+	col := scrapeUntil(t, "http://"+s.Metrics["collector"].Addr(), func(m map[string]float64) bool {
+		return sum(m, "ccb_collector_backlog_bytes") == 0
+	})
+	gauges := []struct {
+		url, name string
+	}{
+		{"collector", "ccb_collector_backlog_bytes"},
+		{"collector", "ccb_collector_pending_bytes"},
+		{"collector", "ccb_collector_in_flight_bytes"},
+	}
+	for _, d := range s.Dispatchers {
+		gauges = append(gauges, struct{ url, name string }{d.ID(), "ccb_dispatcher_held_bytes"})
+	}
+	for _, g := range gauges {
+		m := col
+		if g.url != "collector" {
+			m = scrapeUntil(t, "http://"+s.Metrics[g.url].Addr(), func(m map[string]float64) bool { return sum(m, g.name) == 0 })
+		}
+		if !exported(m, g.name) {
+			t.Errorf("%s does not export %s", g.url, g.name)
+		} else if v := sum(m, g.name); v != 0 {
+			t.Errorf("%s %s = %g with everything settled, want 0", g.url, g.name, v)
+		}
+	}
+}
+
+// exported reports whether a scrape holds a series of the metric name.
+func exported(m map[string]float64, name string) bool {
+	for series := range m {
+		if series == name || strings.HasPrefix(series, name+"{") {
+			return true
+		}
+	}
+	return false
 }
 
 // TestRecoveryOfMoreThanTheBufferHoldsDeliversEverythingInOrder: a
