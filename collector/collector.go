@@ -78,6 +78,14 @@ type Collector struct {
 	recovery  sync.WaitGroup
 	stopOnce  sync.Once
 	stopRecov context.CancelFunc
+	// stopping is done when Shutdown starts: work that retries until Redis
+	// answers (releasing held interactions) gives up then, and the next
+	// start does it from Redis.
+	stopping context.Context
+
+	// deadFill is the last measure of each tenant's dead-letter streams
+	// against their bounds, for the gauges.
+	deadFill sync.Map // tenant → eventstore.DeadLetterFill
 }
 
 // newRedisClient connects to the Redis r describes.
@@ -107,7 +115,8 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 		}
 	}
 	store, err := eventstore.New(rdb, eventstore.Config{KeyPrefix: cc.Store.KeyPrefix, Partitions: cc.Store.Partitions,
-		DedupTTL: cc.Store.DedupTTL, TraceTTL: cc.Store.TraceTTL, MalformedMaxLen: cc.Store.MalformedMaxLen})
+		DedupTTL: cc.Store.DedupTTL, TraceTTL: cc.Store.TraceTTL, MalformedMaxLen: cc.Store.MalformedMaxLen,
+		DeadLetterMaxLen: cc.Store.DeadLetterMaxLen, DeadLetterMaxAge: cc.Store.DeadLetterMaxAge})
 	if err != nil {
 		closeRedis()
 		return nil, err
@@ -132,6 +141,12 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 	scfg.RetryDelayMin, scfg.RetryDelayMax = cc.Scheduler.RetryDelayMin, cc.Scheduler.RetryDelayMax
 	scfg.MaxAttempts, scfg.MaxRetryAge = cc.Scheduler.MaxAttempts, cc.Scheduler.MaxRetryAge
 	scfg.SettleLinger = cc.Scheduler.SettleLinger
+	if cc.Scheduler.DeadLetterPolicy != "" {
+		scfg.DeadLetterPolicy = cc.Scheduler.DeadLetterPolicy
+	}
+	if cc.Scheduler.PauseDelay != 0 {
+		scfg.PauseDelay = cc.Scheduler.PauseDelay
+	}
 	c.sched, err = scheduler.New(scfg, store, c.onSettled)
 	if err != nil {
 		closeRedis()
@@ -283,7 +298,7 @@ func (c *Collector) Start(ctx context.Context) error {
 	}
 
 	recovCtx, cancel := context.WithCancel(context.Background())
-	c.stopRecov = cancel
+	c.stopRecov, c.stopping = cancel, recovCtx
 	for i, p := range c.pipelines {
 		go p.run()
 		c.recovery.Add(1)
@@ -294,6 +309,7 @@ func (c *Collector) Start(ctx context.Context) error {
 				c.logger.Error("recovery of unsettled events stopped", "tenant", p.tenant, "err", err)
 				return
 			}
+			close(p.recovered)
 			if recovCtx.Err() != nil {
 				return
 			}
@@ -302,8 +318,9 @@ func (c *Collector) Start(ctx context.Context) error {
 			}
 		}(p, c.clients[i])
 	}
-	c.recovery.Add(1)
+	c.recovery.Add(2)
 	go func() { defer c.recovery.Done(); c.watchStreams(recovCtx) }()
+	go func() { defer c.recovery.Done(); c.watchDeadLetters(recovCtx) }()
 	return nil
 }
 
@@ -331,8 +348,13 @@ func (c *Collector) waitRedis(ctx context.Context) error {
 
 // recover schedules, in stream order, the events a previous run admitted
 // but did not settle. It runs before the tenant's SAPI stream opens, so
-// newer events of an interaction cannot overtake them.
+// newer events of an interaction cannot overtake them. Interactions held
+// behind a dead letter stay held (policy hold) or are let go (policy skip)
+// first.
 func (c *Collector) recover(ctx context.Context, tenant string) error {
+	if err := c.restoreHolds(ctx, tenant); err != nil {
+		return err
+	}
 	for p := range c.store.Partitions() {
 		after := ""
 		for {

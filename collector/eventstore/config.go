@@ -27,11 +27,33 @@ type Config struct {
 	// MalformedMaxLen caps the per-tenant stream of malformed frames kept
 	// for inspection (oldest dropped first).
 	MalformedMaxLen int64 `yaml:"malformed_max_len"`
+	// DeadLetterMaxLen bounds each dead-letter stream (one per tenant and
+	// partition) and DeadLetterMaxAge the age of its entries; beyond them
+	// the oldest dead letters are dropped for good (counted, and warned of
+	// from 80 % of either bound). 0 takes the default.
+	DeadLetterMaxLen int64         `yaml:"dead_letter_max_len"`
+	DeadLetterMaxAge time.Duration `yaml:"dead_letter_max_age"`
+}
+
+// Defaults of the dead-letter bounds.
+const (
+	DefaultDeadLetterMaxLen = 10000
+	DefaultDeadLetterMaxAge = 7 * 24 * time.Hour
+)
+
+func (c *Config) setDefaults() {
+	if c.DeadLetterMaxLen == 0 {
+		c.DeadLetterMaxLen = DefaultDeadLetterMaxLen
+	}
+	if c.DeadLetterMaxAge == 0 {
+		c.DeadLetterMaxAge = DefaultDeadLetterMaxAge
+	}
 }
 
 // DefaultConfig returns the production defaults.
 func DefaultConfig() Config {
-	return Config{KeyPrefix: "ccb", Partitions: 16, DedupTTL: 3 * time.Hour, TraceTTL: 24 * time.Hour, MalformedMaxLen: 10000}
+	return Config{KeyPrefix: "ccb", Partitions: 16, DedupTTL: 3 * time.Hour, TraceTTL: 24 * time.Hour, MalformedMaxLen: 10000,
+		DeadLetterMaxLen: DefaultDeadLetterMaxLen, DeadLetterMaxAge: DefaultDeadLetterMaxAge}
 }
 
 // Validate reports the first invalid setting.
@@ -51,6 +73,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MalformedMaxLen < 1 {
 		errs = append(errs, fmt.Errorf("malformed_max_len must be positive, got %d", c.MalformedMaxLen))
+	}
+	if c.DeadLetterMaxLen < 0 {
+		errs = append(errs, fmt.Errorf("dead_letter_max_len must be positive, got %d", c.DeadLetterMaxLen))
+	}
+	if c.DeadLetterMaxAge < 0 || (c.DeadLetterMaxAge > 0 && c.DeadLetterMaxAge < time.Minute) {
+		errs = append(errs, fmt.Errorf("dead_letter_max_age must be at least a minute, got %s", c.DeadLetterMaxAge))
 	}
 	return errors.Join(errs...)
 }

@@ -12,6 +12,7 @@ import (
 //	<prefix>:{<tenant>:<p>}:seen:<dedup_key>  string, value = stream entry id, TTL = DedupTTL
 //	<prefix>:{<tenant>:<p>}:events            stream of admitted, unsettled events
 //	<prefix>:{<tenant>:<p>}:dead              stream of dead letters
+//	<prefix>:{<tenant>:<p>}:held              hash: order key → id of the dead letter holding it (policy hold)
 //	<prefix>:{<tenant>:<p>}:trace:<interaction> traceparent of the interaction's trace, TTL = TraceTTL
 //	<prefix>:{<tenant>}:malformed             capped stream of malformed frames
 
@@ -31,6 +32,10 @@ func (s *Store) eventsKey(tenant string, partition int) string {
 
 func (s *Store) deadKey(tenant string, partition int) string {
 	return s.tag(tenant, partition) + "dead"
+}
+
+func (s *Store) heldKey(tenant string, partition int) string {
+	return s.tag(tenant, partition) + "held"
 }
 
 func (s *Store) seenKey(tenant string, partition int, dedupKey string) string {

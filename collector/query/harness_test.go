@@ -93,6 +93,8 @@ func startHarness(t *testing.T, o harnessOptions) *harness {
 	t.Cleanup(func() { _ = h.rec.Close(ctx) })
 	schedCfg := scheduler.DefaultConfig()
 	schedCfg.RetryDelayMin, schedCfg.RetryDelayMax = 10*time.Millisecond, 50*time.Millisecond
+	// The harness replays by moving letters back (below), as under skip.
+	schedCfg.DeadLetterPolicy = scheduler.PolicySkip
 	if h.sched, err = scheduler.New(schedCfg, h.store, h.rec.Settled); err != nil {
 		t.Fatal(err)
 	}
@@ -213,9 +215,13 @@ func (h *harness) replay(ctx context.Context, tenant string, f eventstore.DeadLe
 	if err != nil || dryRun {
 		return matched, 0, err
 	}
-	entries, err := h.store.Revive(ctx, matched)
+	replayed, err := h.store.Replay(ctx, matched)
 	if err != nil {
 		return matched, 0, err
+	}
+	entries := make([]eventstore.Entry, len(replayed))
+	for i, r := range replayed {
+		entries[i] = r.Entry
 	}
 	h.rec.Replayed(entries)
 	return matched, len(entries), h.sched.Enqueue(context.Background(), entries)

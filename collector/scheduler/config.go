@@ -36,7 +36,30 @@ type Config struct {
 	// than the budget is ridden out without dead letters.
 	MaxAttempts int           `yaml:"max_attempts"`
 	MaxRetryAge time.Duration `yaml:"max_retry_age"`
+	// DeadLetterPolicy is what a dead letter does to its interaction.
+	// PolicyHold (the default) keeps order: the dead-lettered event stays
+	// parked at the head of its interaction, whose later events wait
+	// (durably, across restarts) until it is replayed (delivered first) or
+	// dropped. PolicySkip keeps flow: the interaction's later events go on,
+	// and a replay delivers the event after them.
+	DeadLetterPolicy string `yaml:"dead_letter_policy"`
+	// PauseDelay is how long a tenant's deliveries wait after a dispatcher
+	// answered "tenant paused" without saying when it probes again; then
+	// one of them is offered as a probe.
+	PauseDelay time.Duration `yaml:"pause_delay"`
 }
+
+// Dead-letter policies.
+const (
+	PolicyHold = "hold"
+	PolicySkip = "skip"
+)
+
+// Bounds of the delay a dispatcher may ask for with "tenant paused".
+const (
+	minPauseDelay = 10 * time.Millisecond
+	maxPauseDelay = 10 * time.Minute
+)
 
 // DefaultConfig returns the production defaults.
 func DefaultConfig() Config {
@@ -49,6 +72,8 @@ func DefaultConfig() Config {
 		SettleLinger:       2 * time.Millisecond,
 		MaxAttempts:        100,
 		MaxRetryAge:        30 * time.Minute,
+		DeadLetterPolicy:   PolicyHold,
+		PauseDelay:         30 * time.Second,
 	}
 }
 
@@ -69,6 +94,12 @@ func (c *Config) Validate() error {
 	}
 	if c.SettleLinger < 0 || c.SettleLinger > time.Second {
 		errs = append(errs, fmt.Errorf("settle_linger must be within [0, 1s], got %s", c.SettleLinger))
+	}
+	if c.DeadLetterPolicy != PolicyHold && c.DeadLetterPolicy != PolicySkip {
+		errs = append(errs, fmt.Errorf("dead_letter_policy must be %q or %q, got %q", PolicyHold, PolicySkip, c.DeadLetterPolicy))
+	}
+	if c.PauseDelay < minPauseDelay || c.PauseDelay > maxPauseDelay {
+		errs = append(errs, fmt.Errorf("pause_delay must be within [%s, %s], got %s", minPauseDelay, maxPauseDelay, c.PauseDelay))
 	}
 	if c.SettleBatch < 1 {
 		errs = append(errs, fmt.Errorf("settle_batch must be positive, got %d", c.SettleBatch))

@@ -152,6 +152,14 @@ type Store struct {
 	DedupTTL        time.Duration `yaml:"dedup_ttl"`
 	TraceTTL        time.Duration `yaml:"trace_ttl"`
 	MalformedMaxLen int64         `yaml:"malformed_max_len"`
+	// DeadLetterMaxLen and DeadLetterMaxAge bound each dead-letter stream
+	// (one per tenant and partition): beyond them the oldest dead letters
+	// are dropped for good, counted, after a warning from 80 % of either.
+	DeadLetterMaxLen int64         `yaml:"dead_letter_max_len"`
+	DeadLetterMaxAge time.Duration `yaml:"dead_letter_max_age"`
+	// DeadLetterCheckInterval is how often the bounds are checked and
+	// applied.
+	DeadLetterCheckInterval time.Duration `yaml:"dead_letter_check_interval"`
 }
 
 // Scheduler configures delivery scheduling.
@@ -167,6 +175,13 @@ type Scheduler struct {
 	// SettleLinger gathers settlements for at most this long before one
 	// Redis write (one fsync), see scheduler.Config.SettleLinger.
 	SettleLinger time.Duration `yaml:"settle_linger"`
+	// DeadLetterPolicy is "hold" (an interaction's later events wait
+	// behind its dead-lettered event until it is replayed: order) or
+	// "skip" (they go on: flow), see scheduler.Config.DeadLetterPolicy.
+	DeadLetterPolicy string `yaml:"dead_letter_policy"`
+	// PauseDelay is how long a paused tenant's deliveries wait when the
+	// dispatcher does not say when it probes again.
+	PauseDelay time.Duration `yaml:"pause_delay"`
 }
 
 // maxPrefetch bounds dispatcher.prefetch: events sent ahead wait idle,
@@ -218,6 +233,10 @@ type Regal struct {
 	// RateLimitDispatchers is at least the number of dispatchers running:
 	// it sizes each one's share when Redis is unreachable.
 	RateLimitDispatchers int `yaml:"rate_limit_dispatchers"`
+	// PauseProbeInterval is how often a tenant paused because Regal
+	// refuses its key (401/403) or URL (404) is probed with one real
+	// pending event; the tenant resumes on the first probe Regal accepts.
+	PauseProbeInterval time.Duration `yaml:"pause_probe_interval"`
 }
 
 // Mapping is the 8x8 → Regal event mapping. Empty fields take the defaults
@@ -300,10 +319,12 @@ func Default() *Config {
 			MaxEventBytes: 1 << 20,
 			IdleTimeout:   180 * time.Second,
 			AdmitBatch:    256,
-			Store:         Store{KeyPrefix: "ccb", Partitions: 16, DedupTTL: 3 * time.Hour, TraceTTL: 24 * time.Hour, MalformedMaxLen: 10000},
+			Store: Store{KeyPrefix: "ccb", Partitions: 16, DedupTTL: 3 * time.Hour, TraceTTL: 24 * time.Hour, MalformedMaxLen: 10000,
+				DeadLetterMaxLen: 10000, DeadLetterMaxAge: 7 * 24 * time.Hour, DeadLetterCheckInterval: time.Minute},
 			Scheduler: Scheduler{MaxBuffered: 50000, DefaultMaxInFlight: 128,
 				RetryDelayMin: 500 * time.Millisecond, RetryDelayMax: 30 * time.Second,
-				MaxAttempts: 100, MaxRetryAge: 30 * time.Minute, SettleLinger: 2 * time.Millisecond},
+				MaxAttempts: 100, MaxRetryAge: 30 * time.Minute, SettleLinger: 2 * time.Millisecond,
+				DeadLetterPolicy: "hold", PauseDelay: 30 * time.Second},
 			Query: Query{Listen: "127.0.0.1:7071", Retention: 7 * 24 * time.Hour, RawMaxBytes: 16 << 10},
 		},
 		Dispatcher: Dispatcher{
@@ -314,7 +335,7 @@ func Default() *Config {
 			ShutdownGrace: 10 * time.Second,
 			Regal: Regal{BaseURL: "https://events.regalvoice.com", Timeout: 5 * time.Second,
 				MaxAttempts: 5, BackoffInitial: 100 * time.Millisecond, BackoffMax: 5 * time.Second,
-				RateLimit: 285, RateBurst: 10, RateLimitDispatchers: 4},
+				RateLimit: 285, RateBurst: 10, RateLimitDispatchers: 4, PauseProbeInterval: 30 * time.Second},
 			Mapping: Mapping{EventSource: "8x8", DefaultRegion: "US"},
 		},
 	}
@@ -401,6 +422,9 @@ func (c *Config) ValidateDispatcher() error {
 	}
 	if r := c.Dispatcher.Regal; r.RateLimit < 0 || (r.RateLimit > 0 && (r.RateBurst < 1 || r.RateLimitDispatchers < 1)) {
 		add("dispatcher.regal: rate_limit must be >= 0, and with a rate limit rate_burst and rate_limit_dispatchers must be positive")
+	}
+	if p := c.Dispatcher.Regal.PauseProbeInterval; p != 0 && (p < 100*time.Millisecond || p > time.Hour) {
+		add("dispatcher.regal.pause_probe_interval must be between 100ms and 1h, got %s", p)
 	}
 	for i, t := range c.Tenants {
 		if t.Regal.APIKey.IsZero() {
