@@ -329,8 +329,9 @@ func (s *Store) RecentMalformed(ctx context.Context, tenant string, count int64)
 }
 
 // runScripts sends n invocations of script in one pipeline. When Redis has
-// lost its script cache (a restart), it loads the script and sends the whole
-// batch again, which is safe because every script here is idempotent. On
+// lost its script cache (a restart) or never had the script, it loads the
+// script and sends the whole batch again, which is safe because every
+// script here is idempotent; any command may be the one that tells. On
 // an error the commands are returned too: each says whether it ran.
 func (s *Store) runScripts(ctx context.Context, script *redis.Script, n int, add func(redis.Pipeliner, string, int) *redis.Cmd) ([]*redis.Cmd, error) {
 	for try := 0; ; try++ {
@@ -345,7 +346,11 @@ func (s *Store) runScripts(ctx context.Context, script *redis.Script, n int, add
 			// command by the caller.
 			return cmds, nil
 		}
-		if try > 0 || !isNoScript(err) {
+		noScript := false
+		for _, c := range cmds {
+			noScript = noScript || isNoScript(c.Err())
+		}
+		if try > 0 || !noScript {
 			return cmds, err
 		}
 		if err := script.Load(ctx, s.rdb).Err(); err != nil {
