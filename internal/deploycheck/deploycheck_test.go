@@ -335,6 +335,9 @@ var requiredAlerts = []string{
 	"CCBridgeNoDispatcher",       // for 1m
 	"CCBridgeMalformedFrames",    // increasing
 	"CCBridgeAdmitErrors",        // Redis trouble
+	"CCBridgeRegalTenantPaused",  // Regal refuses a tenant's account: its deliveries wait
+	"CCBridgeDeadLettersNearBound",
+	"CCBridgeDeadLettersTrimmed",
 }
 
 // withoutFor are the alerts on facts that waiting cannot change, which
@@ -344,8 +347,10 @@ var withoutFor = map[string]string{
 	"CCBridgeSAPIPossibleGap":    "the gap has already happened when the counter moves",
 	"CCBridgeDeadLetters":        "each dead letter is an event that already failed",
 	"CCBridgeMalformedFrames":    "each malformed frame was already skipped",
-	"CCBridgeRegalUnauthorized":  "each 401/403 is an event dead-lettered at once",
+	"CCBridgeRegalUnauthorized":  "a refused key does not fix itself",
 	"CCBridgeRegalRejectsEvents": "each permanent 4xx is an event dead-lettered at once",
+	"CCBridgeRegalTenantPaused":  "a refused account does not fix itself; the tenant's events wait",
+	"CCBridgeDeadLettersTrimmed": "the dropped letters are already gone",
 }
 
 var (

@@ -37,11 +37,16 @@ var knownMetrics = map[string][]string{
 	"ccb_collector_sapi_outage_seconds":         {"tenant"},
 	"ccb_collector_timeline_changes_total":      {"result"},
 	"ccb_collector_timeline_queued_bytes":       nil,
+	"ccb_collector_dead_letters_trimmed_total":  {"tenant", "bound"},
+	"ccb_collector_dead_letters_bound_ratio":    {"tenant", "bound"},
+	"ccb_collector_held_interactions":           {"tenant"},
+	"ccb_collector_tenant_paused":               {"tenant"},
 	// dispatcher
 	"ccb_dispatcher_deliveries_total": {"outcome", "reason"},
 	"ccb_dispatcher_in_flight":        nil,
 	"ccb_regal_responses_total":       {"status_code"},
 	"ccb_regal_retries_total":         nil,
+	"ccb_dispatcher_tenant_paused":    {"tenant", "reason"},
 }
 
 var knownHistograms = map[string][]string{
