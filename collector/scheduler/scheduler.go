@@ -48,9 +48,9 @@ const (
 	FailedPermanent
 	// Paused: not delivered because Regal refuses the tenant's account.
 	// Not settled and not an attempt: the tenant's deliveries wait, in
-	// order, and one is offered again after RetryAfter as a probe. Any
-	// later outcome of the tenant other than Paused and Skipped ends the
-	// pause.
+	// order, and one is offered again after RetryAfter as a probe. A
+	// later Delivered or FailedPermanent of the tenant (Regal judged an
+	// event, so the account works) ends the pause.
 	Paused
 )
 
@@ -425,8 +425,9 @@ func (s *Scheduler) Ack(sess *Session, id uint64, res Result) error {
 		}
 		return nil
 	}
-	if res.Outcome != Skipped {
-		// Regal answered for the tenant's account: any pause ends.
+	if res.Outcome == Delivered || res.Outcome == FailedPermanent {
+		// Regal judged an event, so the tenant's account works: any pause
+		// ends. A skip or a transient failure says nothing about it.
 		s.resumeLocked(f.kq.tenant)
 	}
 	f.it.attempts += res.Attempts

@@ -44,8 +44,9 @@ const (
 	// account, not the event (401, 403, a wrong URL), or the dispatcher
 	// already knows it does. The delivery is not settled and is not an
 	// attempt: the collector holds the tenant's deliveries, in order, and
-	// offers one again after Ack.retry_after as a probe. Any other outcome
-	// for the tenant ends the pause.
+	// offers one again after Ack.retry_after as a probe. A later
+	// OUTCOME_DELIVERED or OUTCOME_FAILED_PERMANENT of the tenant ends the
+	// pause.
 	Outcome_OUTCOME_TENANT_PAUSED Outcome = 5
 )
 
