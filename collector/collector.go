@@ -191,7 +191,8 @@ func (c *Collector) onSettled(e eventstore.Entry, r scheduler.Result) {
 		c.stats.deadLetters.Add(1)
 		c.inst.deadLetters.Add(ctx, 1, metric.WithAttributes(attribute.String("tenant", e.Ref.Tenant)))
 		c.logger.Warn("event dead-lettered", "tenant", e.Ref.Tenant, "interaction_id", e.Event.GetInteractionId(),
-			"event_type", e.Event.GetEventType(), "attempts", r.Attempts, "status", r.Status, "reason", r.Reason)
+			"event_type", e.Event.GetEventType(), "attempts", r.Attempts, "status", r.Status, "reason", r.Reason,
+			"holds_interaction", c.policy() == scheduler.PolicyHold)
 	}
 }
 
