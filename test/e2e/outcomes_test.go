@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -185,4 +186,64 @@ func TestDeadLetterHoldsItsInteractionUntilReplayedInOrder(t *testing.T) {
 	if st := s.Collector.Scheduler().Stats(); st.Held[tenant] != 0 {
 		t.Errorf("still held after the replay: %v", st.Held)
 	}
+}
+
+// TestDeadLetterBoundDropsTheOldestLetterAndReleasesItsInteraction bounds
+// the dead-letter stream to one entry: when a second interaction's event is
+// dead-lettered, the first letter is dropped for good (counted on
+// /metrics), and the interaction it held goes on without it, in order.
+func TestDeadLetterBoundDropsTheOldestLetterAndReleasesItsInteraction(t *testing.T) {
+	s := startStack(t, stack.Options{Dispatchers: 1, Mutate: func(c *config.Config) {
+		c.Collector.Store.Partitions = 1 // one dead-letter stream
+		c.Collector.Store.DeadLetterMaxLen = 1
+		c.Collector.Store.DeadLetterCheckInterval = 20 * time.Millisecond
+	}})
+	calls := scriptedFlows()
+	first, second := calls[0], calls[1]
+	wantFirst, wantSecond := expect(t, first.Events), expect(t, second.Events)
+	refuse := func(c scenario.Call, w []expectation) regaldouble.Rejection {
+		return regaldouble.Rejection{Phone: c.Phone, Name: regalName(w[1].event), Message: "properties.queue_name: value refused"}
+	}
+	if err := s.Regal.SetRejections(refuse(first, wantFirst), refuse(second, wantSecond)); err != nil {
+		t.Fatal(err)
+	}
+	colURL := "http://" + s.Metrics["collector"].Addr()
+	if err := s.SAPI.Publish(tenant, first.Events...); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first interaction held", func() bool { return s.Collector.Scheduler().Stats().Held[tenant] == 1 })
+	waitFor(t, "the stream at its length bound on /metrics", func() bool {
+		return sum(scrape(t, colURL), "ccb_collector_dead_letters_bound_ratio", `tenant="`+tenant+`"`, `bound="length"`) == 1
+	})
+	if err := s.SAPI.Publish(tenant, second.Events...); err != nil {
+		t.Fatal(err)
+	}
+	// The second letter pushes the first out: the first interaction goes on
+	// without its dropped event; the second is held.
+	got := waitRegal(t, s, len(wantFirst)-1+1)
+	var firstGot []string
+	for _, r := range got {
+		if r.Event.Properties["interaction_id"] == first.InteractionID {
+			firstGot = append(firstGot, r.Event.Name)
+		}
+	}
+	var wantNames []string
+	for i, w := range wantFirst {
+		if i != 1 {
+			wantNames = append(wantNames, regalName(w.event))
+		}
+	}
+	if strings.Join(firstGot, ",") != strings.Join(wantNames, ",") {
+		t.Fatalf("first interaction at Regal: %v, want %v (all but the dropped event, in order)", firstGot, wantNames)
+	}
+	dead, err := s.Collector.Store().DeadLetters(context.Background(), tenant, eventstore.DeadLetterFilter{}, 0)
+	if err != nil || len(dead) != 1 || dead[0].Event.GetInteractionId() != second.InteractionID || !dead[0].Holds {
+		t.Fatalf("dead letters %+v (%v), want only the second interaction's, holding it", dead, err)
+	}
+	if st := s.Collector.Scheduler().Stats(); st.Held[tenant] != 1 {
+		t.Fatalf("held %v, want the second interaction only", st.Held)
+	}
+	waitFor(t, "the dropped letter counted on /metrics", func() bool {
+		return sum(scrape(t, colURL), "ccb_collector_dead_letters_trimmed_total", `tenant="`+tenant+`"`, `bound="length"`) == 1
+	})
 }
