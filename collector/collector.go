@@ -90,6 +90,15 @@ type Collector struct {
 	// redis), e.g. that the collector holds its tenants' leases: append
 	// one in New and /readyz and the gRPC health follow it.
 	readyChecks []telemetry.Check
+
+	// stopping is done when Shutdown starts: work that retries until Redis
+	// answers (releasing held interactions) gives up then, and the next
+	// start does it from Redis.
+	stopping context.Context
+
+	// deadFill is the last measure of each tenant's dead-letter streams
+	// against their bounds, for the gauges.
+	deadFill sync.Map // tenant → eventstore.DeadLetterFill
 }
 
 // newRedisClient connects to the Redis r describes.
@@ -119,7 +128,9 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 		}
 	}
 	store, err := eventstore.New(rdb, eventstore.Config{KeyPrefix: cc.Store.KeyPrefix, Partitions: cc.Store.Partitions,
-		DedupTTL: cc.Store.DedupTTL, TraceTTL: cc.Store.TraceTTL, MalformedMaxLen: cc.Store.MalformedMaxLen, MalformedMaxBytes: cmp.Or(cc.Store.MalformedMaxBytes, eventstore.DefaultMalformedMaxBytes)})
+		DedupTTL: cc.Store.DedupTTL, TraceTTL: cc.Store.TraceTTL, MalformedMaxLen: cc.Store.MalformedMaxLen,
+		MalformedMaxBytes: cmp.Or(cc.Store.MalformedMaxBytes, eventstore.DefaultMalformedMaxBytes),
+		DeadLetterMaxLen:  cc.Store.DeadLetterMaxLen, DeadLetterMaxAge: cc.Store.DeadLetterMaxAge})
 	if err != nil {
 		closeRedis()
 		return nil, err
@@ -149,6 +160,12 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 	scfg.MaxAttempts, scfg.MaxRetryAge = cc.Scheduler.MaxAttempts, cc.Scheduler.MaxRetryAge
 	scfg.SettleLinger = cc.Scheduler.SettleLinger
 	scfg.MaxBufferedBytes, scfg.MaxInFlightBytes = cc.Scheduler.MaxBufferedBytes, cc.Scheduler.MaxInFlightBytes
+	if cc.Scheduler.DeadLetterPolicy != "" {
+		scfg.DeadLetterPolicy = cc.Scheduler.DeadLetterPolicy
+	}
+	if cc.Scheduler.PauseDelay != 0 {
+		scfg.PauseDelay = cc.Scheduler.PauseDelay
+	}
 	c.sched, err = scheduler.New(scfg, store, c.onSettled)
 	if err != nil {
 		closeRedis()
@@ -194,7 +211,8 @@ func (c *Collector) onSettled(e eventstore.Entry, r scheduler.Result) {
 		c.stats.deadLetters.Add(1)
 		c.inst.deadLetters.Add(ctx, 1, metric.WithAttributes(attribute.String("tenant", e.Ref.Tenant)))
 		c.logger.Warn("event dead-lettered", "tenant", e.Ref.Tenant, "interaction_id", e.Event.GetInteractionId(),
-			"event_type", e.Event.GetEventType(), "attempts", r.Attempts, "status", r.Status, "reason", r.Reason)
+			"event_type", e.Event.GetEventType(), "attempts", r.Attempts, "status", r.Status, "reason", r.Reason,
+			"holds_interaction", c.policy() == scheduler.PolicyHold)
 	}
 }
 
@@ -324,7 +342,7 @@ func (c *Collector) Start(ctx context.Context) error {
 	}
 
 	recovCtx, cancel := context.WithCancel(context.Background())
-	c.stopRecov = cancel
+	c.stopRecov, c.stopping = cancel, recovCtx
 	for i, p := range c.pipelines {
 		go p.run()
 		c.recovery.Add(1)
@@ -335,6 +353,7 @@ func (c *Collector) Start(ctx context.Context) error {
 				c.logger.Error("recovery of unsettled events stopped", "tenant", p.tenant, "err", err)
 				return
 			}
+			close(p.recovered)
 			if recovCtx.Err() != nil {
 				return
 			}
@@ -345,6 +364,7 @@ func (c *Collector) Start(ctx context.Context) error {
 	}
 	c.recovery.Add(2)
 	go func() { defer c.recovery.Done(); c.watchStreams(recovCtx) }()
+	go func() { defer c.recovery.Done(); c.watchDeadLetters(recovCtx) }()
 	go func() { defer c.recovery.Done(); c.probeLoop(recovCtx) }()
 	if c.probes.state.CompareAndSwap(stateStarting, stateRunning) {
 		c.setHealth()
@@ -376,8 +396,13 @@ func (c *Collector) waitRedis(ctx context.Context) error {
 
 // recover schedules, in stream order, the events a previous run admitted
 // but did not settle. It runs before the tenant's SAPI stream opens, so
-// newer events of an interaction cannot overtake them.
+// newer events of an interaction cannot overtake them. Interactions held
+// behind a dead letter stay held (policy hold) or are let go (policy skip)
+// first.
 func (c *Collector) recover(ctx context.Context, tenant string) error {
+	if err := c.restoreHolds(ctx, tenant); err != nil {
+		return err
+	}
 	for p := range c.store.Partitions() {
 		after := ""
 		for {

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/ccbridge/bridge/collector/eventstore"
 	"github.com/ccbridge/bridge/collector/sapi"
 	"github.com/ccbridge/bridge/collector/scheduler"
 	eventv1 "github.com/ccbridge/bridge/gen/ccbridge/event/v1"
@@ -30,6 +31,8 @@ type instruments struct {
 	admitErrors metric.Int64Counter
 	settled     metric.Int64Counter
 	deadLetters metric.Int64Counter
+	// deadTrimmed counts dead letters dropped for good at their bounds.
+	deadTrimmed metric.Int64Counter
 	// eventWait is how long a new event has been in the collector when
 	// it is stored (stage admitted) and when it is first handed to a
 	// dispatcher (stage sent): read off SAPI to those points, so the two
@@ -66,6 +69,7 @@ func newInstruments(tel *telemetry.Telemetry) (*instruments, error) {
 	counter(&in.admitErrors, "ccb.collector.admit.errors", "Failed admissions to Redis (retried).")
 	counter(&in.settled, "ccb.collector.deliveries.settled", "Deliveries settled, by outcome (delivered, skipped, dead_lettered).")
 	counter(&in.deadLetters, "ccb.collector.dead_letters", "Events dead-lettered.")
+	counter(&in.deadTrimmed, "ccb.collector.dead_letters.trimmed", "Dead letters dropped for good at collector.store.dead_letter_max_age (bound=age) or dead_letter_max_len (bound=length); a dropped letter that held its interaction releases it.")
 	if err == nil {
 		in.eventWait, err = m.Float64Histogram("ccb.collector.event_wait", metric.WithUnit("s"),
 			metric.WithDescription("Time from reading a new event off SAPI to storing it (stage admitted) and to handing it to a dispatcher the first time (stage sent)."),
@@ -90,7 +94,13 @@ func (c *Collector) observeGauges(tel *telemetry.Telemetry) error {
 	tlChanges, err11 := m.Int64ObservableCounter("ccb.collector.timeline.changes", metric.WithDescription("Timeline changes (what happened to an event, for the query API), by result: recorded, dropped (queue full) or failed (Redis kept failing)."), metric.WithUnit("{change}"))
 	tlQueued, err12 := m.Int64ObservableGauge("ccb.collector.timeline.queued_bytes", metric.WithDescription("Event bytes held by timeline changes waiting to be written (bounded; above the bound changes are dropped)."), metric.WithUnit("By"))
 	stallTimeout, err13 := m.Float64ObservableGauge("ccb.collector.sapi.stall_timeout", metric.WithDescription("Seconds of silence after which the tenant's SAPI stream is dropped and reopened: collector.missed_heartbeats learned heartbeat intervals, within [collector.idle_timeout_min, collector.idle_timeout]."), metric.WithUnit("s"))
-	for _, err := range []error{err1, err2, err3, err4, err5, err6, err7, err8, err9, err10, err11, err12, err13} {
+	deadBound, err14 := m.Float64ObservableGauge("ccb.collector.dead_letters.bound_ratio",
+		metric.WithDescription("How full the tenant's fullest dead-letter stream is (bound=length: entries over dead_letter_max_len) and how old its oldest dead letter is (bound=age: age over dead_letter_max_age). At 1 dead letters are dropped for good."))
+	held, err15 := m.Int64ObservableGauge("ccb.collector.held_interactions",
+		metric.WithDescription("Interactions whose later events wait behind a dead-lettered event (dead_letter_policy hold) until it is replayed."))
+	paused, err16 := m.Int64ObservableGauge("ccb.collector.tenant_paused",
+		metric.WithDescription("1 while the tenant's deliveries wait because a dispatcher said Regal refuses its account (401/403/404); the dispatcher's ccb_dispatcher_tenant_paused says why."))
+	for _, err := range []error{err1, err2, err3, err4, err5, err6, err7, err8, err9, err10, err11, err12, err13, err14, err15, err16} {
 		if err != nil {
 			return err
 		}
@@ -109,6 +119,17 @@ func (c *Collector) observeGauges(tel *telemetry.Telemetry) error {
 		o.ObserveInt64(sessions, int64(st.Sessions))
 		for name, n := range st.InFlightBy {
 			o.ObserveInt64(inflight, int64(n), metric.WithAttributes(attribute.String("dispatcher", name)))
+		}
+		for _, p := range c.pipelines {
+			tenant := attribute.String("tenant", p.tenant)
+			_, isPaused := st.Paused[p.tenant]
+			o.ObserveInt64(paused, boolInt(isPaused), metric.WithAttributes(tenant))
+			o.ObserveInt64(held, int64(st.Held[p.tenant]), metric.WithAttributes(tenant))
+			if v, ok := c.deadFill.Load(p.tenant); ok {
+				f := v.(eventstore.DeadLetterFill)
+				o.ObserveFloat64(deadBound, f.LengthRatio, metric.WithAttributes(tenant, attribute.String("bound", "length")))
+				o.ObserveFloat64(deadBound, f.AgeRatio, metric.WithAttributes(tenant, attribute.String("bound", "age")))
+			}
 		}
 		for i, cl := range c.clients {
 			ss := cl.Stats()
@@ -129,7 +150,7 @@ func (c *Collector) observeGauges(tel *telemetry.Telemetry) error {
 			o.ObserveFloat64(outage, down, tenant)
 		}
 		return nil
-	}, backlog, inflight, sessions, state, unauthorized, reconnects, age, stalls, gaps, outage, tlChanges, tlQueued, stallTimeout)
+	}, backlog, inflight, sessions, state, unauthorized, reconnects, age, stalls, gaps, outage, tlChanges, tlQueued, stallTimeout, deadBound, held, paused)
 	return err
 }
 
@@ -176,6 +197,8 @@ func outcomeLabel(o scheduler.Outcome) string {
 		return "dead_lettered"
 	case scheduler.FailedRetryable:
 		return "retry"
+	case scheduler.Paused:
+		return "paused"
 	}
 	return "unknown"
 }

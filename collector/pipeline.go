@@ -38,6 +38,10 @@ type pipeline struct {
 	// enqueue in stream order with admission (replays).
 	ops  chan func()
 	done chan struct{}
+	// recovered is closed once the events an earlier run left unsettled
+	// are scheduled: replays and releases wait for it, so that what they
+	// schedule cannot overtake recovered events.
+	recovered chan struct{}
 }
 
 // pendingEvent is a decoded event on its way to admission, with the bytes
@@ -50,7 +54,8 @@ type pendingEvent struct {
 func newPipeline(tenant, subsID string, batch int, store *eventstore.Store, sched *scheduler.Scheduler, rec *timeline.Recorder, stats *Stats, inst *instruments, logger *slog.Logger, budget *byteBudget) *pipeline {
 	return &pipeline{tenant: tenant, subsID: subsID, batch: batch, store: store, sched: sched, rec: rec, stats: stats,
 		inst: inst, traces: newTraceCache(traceCacheSize), budget: budget,
-		logger: logger, in: make(chan pendingEvent, batch), ops: make(chan func()), done: make(chan struct{})}
+		logger: logger, in: make(chan pendingEvent, batch), ops: make(chan func()), done: make(chan struct{}),
+		recovered: make(chan struct{})}
 }
 
 // handleFrame is the SAPI client's handler. It blocks while the admitter

@@ -18,38 +18,70 @@ type ReplayResult struct {
 // ReplayDeadLetters sends the tenant's dead letters that match f to
 // delivery again (one event, one interaction, or everything since a time),
 // after Regal or a key is fixed. A dry run only says what would be sent.
-// Replayed events are delivered after the events already waiting, in the
-// order they were dead-lettered.
+//
+// A letter that holds its interaction (policy hold) is delivered from its
+// own place, before the interaction's later events, which then follow in
+// order. Any other letter is delivered after the events already waiting,
+// in the order the letters were dead-lettered: under policy skip, the
+// interaction's later events may have reached Regal before it.
+//
+// Each letter is replayed in one atomic step in Redis. A replay that fails
+// part-way returns an error; the letters it replayed are delivered, the
+// others are still dead letters, and replaying again finishes the job.
 func (c *Collector) ReplayDeadLetters(ctx context.Context, tenant string, f eventstore.DeadLetterFilter, dryRun bool) (ReplayResult, error) {
 	p := c.pipelineOf(tenant)
 	if p == nil {
 		return ReplayResult{}, fmt.Errorf("unknown tenant %q", tenant)
 	}
+	// What a replay schedules must not overtake the events an earlier run
+	// left unsettled.
+	select {
+	case <-p.recovered:
+	case <-ctx.Done():
+		return ReplayResult{}, ctx.Err()
+	}
 	var (
 		res ReplayResult
 		err error
 	)
-	// Listing, reviving and enqueueing run in the tenant's admitter, so the
-	// revived entries reach the scheduler in stream order with admissions.
+	// Listing, replaying and scheduling run in the tenant's admitter, so the
+	// replayed entries reach the scheduler in stream order with admissions.
 	runErr := p.do(ctx, func() {
 		res.Matched, err = c.store.DeadLetters(ctx, tenant, f, 0)
 		if err != nil || dryRun {
 			return
 		}
-		var entries []eventstore.Entry
-		entries, err = c.store.Revive(ctx, res.Matched)
-		res.Replayed = len(entries)
-		c.recorder.Replayed(entries) // before Enqueue: the replay precedes the new delivery
-		if err == nil {
-			// Not the caller's ctx: revived entries must reach the scheduler.
-			err = c.sched.Enqueue(context.Background(), entries)
+		// Not the caller's ctx from here: what Redis replayed must reach
+		// the scheduler.
+		var replayed []eventstore.Replayed
+		replayed, err = c.store.Replay(context.WithoutCancel(ctx), res.Matched)
+		res.Replayed = len(replayed)
+		entries := make([]eventstore.Entry, 0, len(replayed))
+		var moved []eventstore.Entry
+		var unparked []string
+		for _, r := range replayed {
+			entries = append(entries, r.Entry)
+			if r.Unparked {
+				unparked = append(unparked, r.Letter.OrderKey)
+			} else {
+				moved = append(moved, r.Entry)
+			}
+		}
+		c.recorder.Replayed(entries) // before scheduling: the replay precedes the new delivery
+		if len(unparked) > 0 {
+			c.releaseHeld(tenant, unparked)
+		}
+		if len(moved) > 0 {
+			if qerr := c.sched.Enqueue(context.Background(), moved); qerr != nil && err == nil {
+				err = qerr
+			}
 		}
 	})
 	if runErr != nil {
 		return res, runErr
 	}
-	if err == nil && !dryRun {
-		c.logger.Info("dead letters replayed", "tenant", tenant, "matched", len(res.Matched), "replayed", res.Replayed)
+	if !dryRun && res.Replayed > 0 {
+		c.logger.Info("dead letters replayed", "tenant", tenant, "matched", len(res.Matched), "replayed", res.Replayed, "err", err)
 	}
 	return res, err
 }

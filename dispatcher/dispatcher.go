@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/ccbridge/bridge/dispatcher/ratelimit"
 	"github.com/ccbridge/bridge/dispatcher/regal"
@@ -54,6 +55,8 @@ type Dispatcher struct {
 	// phoneHashes caches phoneHash's results, bounded in memory.
 	phoneHashes *memo.Cache[string, string]
 	inst        *instruments
+	// gate pauses the tenants whose Regal account refuses us.
+	gate *tenantGate
 
 	// limiters are each tenant's shared Regal rate limit; empty when off.
 	limiters map[string]ratelimit.Adaptive
@@ -72,6 +75,8 @@ type Stats struct {
 	Skipped         map[string]int // by reason
 	FailedRetryable int
 	FailedPermanent int
+	// Paused counts deliveries answered "tenant paused".
+	Paused int
 }
 
 // New builds a dispatcher from the configuration; it does not connect yet.
@@ -139,7 +144,8 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Di
 	}
 	d := &Dispatcher{cfg: dc, logger: logger, translator: tr, regal: clients, keys: keys, rdb: rdb, limiters: limiters,
 		stats: Stats{Skipped: map[string]int{}}, tel: tel, phoneSalt: cfg.Telemetry.PhoneHashSalt.Reveal(),
-		phoneHashes: memo.New[string, string](phoneHashCapacity, maphash.String)}
+		phoneHashes: memo.New[string, string](phoneHashCapacity, maphash.String),
+		gate:        newTenantGate(dc.Regal.PauseProbeInterval)}
 	if err := d.instrument(); err != nil {
 		return nil, fmt.Errorf("dispatcher metrics: %w", err)
 	}
@@ -224,6 +230,10 @@ func (d *Dispatcher) Shutdown(ctx context.Context) error {
 	return err
 }
 
+// Paused lists the tenants this dispatcher holds paused because Regal
+// refuses their account.
+func (d *Dispatcher) Paused() []PauseInfo { return d.gate.snapshot() }
+
 // Stats returns a snapshot of the outcome counters.
 func (d *Dispatcher) Stats() Stats {
 	d.mu.Lock()
@@ -274,6 +284,8 @@ func (d *Dispatcher) Handle(ctx context.Context, del *deliveryv1.Delivery) *deli
 		d.stats.FailedRetryable++
 	case deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT:
 		d.stats.FailedPermanent++
+	case deliveryv1.Outcome_OUTCOME_TENANT_PAUSED:
+		d.stats.Paused++
 	}
 	d.mu.Unlock()
 	return ack
@@ -281,11 +293,7 @@ func (d *Dispatcher) Handle(ctx context.Context, del *deliveryv1.Delivery) *deli
 
 func (d *Dispatcher) handle(ctx context.Context, del *deliveryv1.Delivery) *deliveryv1.Ack {
 	ev := del.GetEvent()
-	key, ok := d.keys[ev.GetTenant()]
-	if !ok {
-		eventLogger(d.logger, ev).ErrorContext(ctx, "no Regal key configured for tenant; dead-lettering")
-		return &deliveryv1.Ack{Outcome: deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT, Reason: "no Regal key configured for tenant " + ev.GetTenant()}
-	}
+	tenant := ev.GetTenant()
 	re, err := d.translator.Translate(ev)
 	if re != nil && re.Traits != nil {
 		for phone := range re.Traits.Phones {
@@ -299,6 +307,8 @@ func (d *Dispatcher) handle(ctx context.Context, del *deliveryv1.Delivery) *deli
 		return &deliveryv1.Ack{Outcome: deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT, Reason: err.Error()}
 	}
 	if reason, skip := translate.IsSkip(err); skip {
+		// Skipping needs no Regal request, so it goes on while the tenant
+		// is paused.
 		if d.logger.Enabled(ctx, slog.LevelDebug) {
 			eventLogger(d.logger, ev).DebugContext(ctx, "event not sent", "reason", reason)
 		}
@@ -308,35 +318,88 @@ func (d *Dispatcher) handle(ctx context.Context, del *deliveryv1.Delivery) *deli
 		eventLogger(d.logger, ev).ErrorContext(ctx, "translate failed; dead-lettering", "err", err)
 		return &deliveryv1.Ack{Outcome: deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT, Reason: "translate: " + err.Error()}
 	}
-	res := d.regal[ev.GetTenant()].Send(ctx, key, re)
+	send, probe, wait := d.gate.admit(tenant)
+	if !send {
+		return pausedAck(wait, "tenant paused: Regal refuses its account; waiting for the next probe")
+	}
+	key, ok := d.keys[tenant]
+	if !ok {
+		// A configuration fault of the tenant, not of the event: no event
+		// of the tenant can be sent until the dispatcher is configured.
+		return d.pause(ctx, ev, probe, regal.PauseKeyUnusable, 0, "no Regal key configured for tenant "+tenant)
+	}
+	res := d.regal[tenant].Send(ctx, key, re)
 	d.inst.observeAge(ctx, del, res.FirstAttemptAt)
 	ack := &deliveryv1.Ack{Attempts: uint32(res.Attempts), RegalStatus: int32(res.Status), RegalEventName: re.Name}
-	switch {
-	case res.Err == nil:
+	v := regal.Classify(res)
+	switch v.Outcome {
+	case regal.OutcomeDelivered:
+		d.resume(ctx, tenant)
 		ack.Outcome = deliveryv1.Outcome_OUTCOME_DELIVERED
 		if d.logger.Enabled(ctx, slog.LevelDebug) {
 			eventLogger(d.logger, ev).DebugContext(ctx, "delivered to Regal", "regal_event", re.Name, "attempts", res.Attempts)
 		}
-	case ctx.Err() != nil:
-		ack.Outcome = deliveryv1.Outcome_OUTCOME_FAILED_RETRYABLE
+		return ack
+	case regal.OutcomePauseTenant:
+		return d.pause(ctx, ev, probe, v.Class, res.Status, withoutPhones(res.Err.Error(), ev, re))
+	case regal.OutcomeDeadLetter:
+		// Regal judged the event itself: the account works.
+		d.resume(ctx, tenant)
+		ack.Outcome = deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT
+		ack.Reason = withoutPhones(res.Err.Error(), ev, re)
+		eventLogger(d.logger, ev).WarnContext(ctx, "Regal rejected the event; dead-lettering", "status", res.Status, "class", v.Class, "attempts", res.Attempts, "err", ack.Reason)
+		return ack
+	}
+	if probe {
+		// The probe's answer says nothing about the account (Regal failing,
+		// or this dispatcher stopping): the tenant stays paused, and the
+		// probe is not counted as an attempt of the event.
+		return pausedAck(d.gate.probeFailed(tenant), "tenant paused: the probe got no answer about the account: "+withoutPhones(res.Err.Error(), ev, re))
+	}
+	ack.Outcome = deliveryv1.Outcome_OUTCOME_FAILED_RETRYABLE
+	switch v.Class {
+	case regal.ClassStopped:
 		ack.Reason = "dispatcher stopped before Regal answered"
-	case errors.Is(res.Err, regal.ErrRetryBudgetSpent):
+	case regal.ClassBudgetSpent:
 		// This send's attempts are spent on transient failures (5xx, 429,
 		// network); the collector delivers it again later and dead-letters
 		// it when the event's whole budget is spent.
-		ack.Outcome = deliveryv1.Outcome_OUTCOME_FAILED_RETRYABLE
 		ack.Reason = withoutPhones(res.Err.Error(), ev, re)
 		eventLogger(d.logger, ev).WarnContext(ctx, "Regal unavailable; the event will be delivered again", "status", res.Status, "attempts", res.Attempts, "err", ack.Reason)
-	case regal.IsPermanent(res.Err):
-		ack.Outcome = deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT
-		ack.Reason = withoutPhones(res.Err.Error(), ev, re)
-		eventLogger(d.logger, ev).WarnContext(ctx, "Regal rejected the event; dead-lettering", "status", res.Status, "attempts", res.Attempts, "err", ack.Reason)
 	default:
-		ack.Outcome = deliveryv1.Outcome_OUTCOME_FAILED_RETRYABLE
 		ack.Reason = withoutPhones(res.Err.Error(), ev, re)
-		eventLogger(d.logger, ev).WarnContext(ctx, "Regal delivery failed; the event will be delivered again", "status", res.Status, "attempts", res.Attempts, "err", ack.Reason)
+		eventLogger(d.logger, ev).WarnContext(ctx, "Regal refused the event without saying why; it will be delivered again within its retry budget", "status", res.Status, "class", v.Class, "attempts", res.Attempts, "err", ack.Reason)
 	}
 	return ack
+}
+
+// pause records that Regal refuses the tenant's account and answers the
+// delivery "tenant paused": it is not settled and not an attempt, and the
+// collector holds the tenant's deliveries until the next probe. The start
+// of a pause is logged once, with the tenant and why (never the key).
+func (d *Dispatcher) pause(ctx context.Context, ev *eventv1.Event, probe bool, reason string, status int, detail string) *deliveryv1.Ack {
+	tenant := ev.GetTenant()
+	started, wait := d.gate.paused(tenant, reason, status)
+	switch {
+	case started:
+		d.logger.ErrorContext(ctx, "ALERT: Regal refuses the tenant's account; its deliveries are paused, in order, and probed until it is fixed",
+			"tenant", tenant, "reason", reason, "status", status, "probe_every", wait, "err", detail)
+	case probe:
+		d.logger.InfoContext(ctx, "probe: Regal still refuses the tenant's account; deliveries stay paused",
+			"tenant", tenant, "reason", reason, "status", status, "next_probe_in", wait)
+	}
+	return pausedAck(wait, "tenant paused ("+reason+"): "+detail)
+}
+
+// resume ends the tenant's pause, if any, and logs it.
+func (d *Dispatcher) resume(ctx context.Context, tenant string) {
+	if lasted := d.gate.resumed(tenant); lasted > 0 {
+		d.logger.InfoContext(ctx, "Regal accepts the tenant's account again; deliveries resume", "tenant", tenant, "paused_for", lasted.Round(time.Millisecond))
+	}
+}
+
+func pausedAck(wait time.Duration, reason string) *deliveryv1.Ack {
+	return &deliveryv1.Ack{Outcome: deliveryv1.Outcome_OUTCOME_TENANT_PAUSED, Reason: reason, RetryAfter: durationpb.New(wait)}
 }
 
 // eventLogger is logger with the attributes that identify ev. With formats

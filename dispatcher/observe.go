@@ -85,11 +85,26 @@ func (d *Dispatcher) instrument() error {
 	if err != nil {
 		return err
 	}
+	paused, err := m.Int64ObservableGauge("ccb.dispatcher.tenant_paused",
+		metric.WithDescription("1 while this dispatcher holds the tenant's deliveries because Regal refuses its account, with the reason (unauthorized: 401, forbidden: 403, endpoint: 404/405/redirect, key_unusable); 0 otherwise."))
+	if err != nil {
+		return err
+	}
 	if _, err := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(gauge, in.inFlight.Load())
 		o.ObserveInt64(held, in.held.Load())
+		seen := map[string]bool{}
+		for _, p := range d.gate.snapshot() {
+			seen[p.Tenant] = true
+			o.ObserveInt64(paused, 1, metric.WithAttributes(attribute.String("tenant", p.Tenant), attribute.String("reason", p.Reason)))
+		}
+		for tenant := range d.keys {
+			if !seen[tenant] {
+				o.ObserveInt64(paused, 0, metric.WithAttributes(attribute.String("tenant", tenant)))
+			}
+		}
 		return nil
-	}, gauge, held); err != nil {
+	}, gauge, held, paused); err != nil {
 		return err
 	}
 	d.inst = in
@@ -101,6 +116,7 @@ var outcomeNames = map[deliveryv1.Outcome]string{
 	deliveryv1.Outcome_OUTCOME_SKIPPED:          "skipped",
 	deliveryv1.Outcome_OUTCOME_FAILED_RETRYABLE: "failed_retryable",
 	deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT: "failed_permanent",
+	deliveryv1.Outcome_OUTCOME_TENANT_PAUSED:    "tenant_paused",
 }
 
 // Attribute options of the event age histogram, made once.
@@ -144,7 +160,7 @@ func (d *Dispatcher) record(ctx context.Context, span trace.Span, ack *deliveryv
 	}
 	span.SetAttributes(attrs...)
 	switch ack.GetOutcome() {
-	case deliveryv1.Outcome_OUTCOME_FAILED_RETRYABLE, deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT:
+	case deliveryv1.Outcome_OUTCOME_FAILED_RETRYABLE, deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT, deliveryv1.Outcome_OUTCOME_TENANT_PAUSED:
 		span.SetStatus(codes.Error, ack.GetReason())
 	}
 }

@@ -103,10 +103,10 @@ func TestHandle_delivery_span_and_counter(t *testing.T) {
 			wantAttrs: "cc.interaction_id=int-1 cc.event_type=InteractionDeleted cc.tenant=acme cc.delivery_id=7 cc.dispatcher_id=d1 cc.redelivery=2 " +
 				"cc.phone_hash=" + phoneHash + " cc.outcome=failed_permanent regal.attempts=1 regal.event_name=Interaction Deleted regal.status_code=422",
 			wantStatus: codes.Error, wantOutcome: "failed_permanent"},
-		{name: "unknown_tenant", tenant: "other", eventType: "InteractionCreated", phone: "5515557212",
+		{name: "unknown_tenant_is_paused_not_dead_lettered", tenant: "other", eventType: "InteractionCreated", phone: "5515557212",
 			wantAttrs: "cc.interaction_id=int-1 cc.event_type=InteractionCreated cc.tenant=other cc.delivery_id=7 cc.dispatcher_id=d1 cc.redelivery=2 " +
-				"cc.outcome=failed_permanent regal.attempts=0",
-			wantStatus: codes.Error, wantOutcome: "failed_permanent"},
+				"cc.phone_hash=" + phoneHash + " cc.outcome=tenant_paused regal.attempts=0",
+			wantStatus: codes.Error, wantOutcome: "tenant_paused"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

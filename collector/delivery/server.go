@@ -286,6 +286,12 @@ func resultOf(ack *deliveryv1.Ack) (scheduler.Result, error) {
 		res.Outcome = scheduler.FailedRetryable
 	case deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT:
 		res.Outcome = scheduler.FailedPermanent
+	case deliveryv1.Outcome_OUTCOME_TENANT_PAUSED:
+		res.Outcome = scheduler.Paused
+		res.Attempts = 0 // a paused delivery is not an attempt
+		if ra := ack.GetRetryAfter(); ra != nil {
+			res.RetryAfter = ra.AsDuration()
+		}
 	default:
 		return res, status.Errorf(codes.InvalidArgument, "ack %d has no outcome", ack.GetDeliveryId())
 	}

@@ -31,6 +31,12 @@ type Config struct {
 	// first bytes, the frame's full size beside them. With MalformedMaxLen
 	// it bounds a tenant's malformed stream in bytes (MalformedBound).
 	MalformedMaxBytes int `yaml:"malformed_max_bytes"`
+	// DeadLetterMaxLen bounds each dead-letter stream (one per tenant and
+	// partition) and DeadLetterMaxAge the age of its entries; beyond them
+	// the oldest dead letters are dropped for good (counted, and warned of
+	// from 80 % of either bound). 0 takes the default.
+	DeadLetterMaxLen int64         `yaml:"dead_letter_max_len"`
+	DeadLetterMaxAge time.Duration `yaml:"dead_letter_max_age"`
 }
 
 // Defaults of the malformed stream: the latest 10,000 frames, 4 KiB of each,
@@ -63,10 +69,26 @@ func (c *Config) MalformedBound() int64 {
 	return c.MalformedMaxLen*perEntry + max(perEntry, streamNodeBytes)
 }
 
+// Defaults of the dead-letter bounds.
+const (
+	DefaultDeadLetterMaxLen = 10000
+	DefaultDeadLetterMaxAge = 7 * 24 * time.Hour
+)
+
+func (c *Config) setDefaults() {
+	if c.DeadLetterMaxLen == 0 {
+		c.DeadLetterMaxLen = DefaultDeadLetterMaxLen
+	}
+	if c.DeadLetterMaxAge == 0 {
+		c.DeadLetterMaxAge = DefaultDeadLetterMaxAge
+	}
+}
+
 // DefaultConfig returns the production defaults.
 func DefaultConfig() Config {
 	return Config{KeyPrefix: "ccb", Partitions: 16, DedupTTL: 3 * time.Hour, TraceTTL: 24 * time.Hour,
-		MalformedMaxLen: DefaultMalformedMaxLen, MalformedMaxBytes: DefaultMalformedMaxBytes}
+		MalformedMaxLen: DefaultMalformedMaxLen, MalformedMaxBytes: DefaultMalformedMaxBytes,
+		DeadLetterMaxLen: DefaultDeadLetterMaxLen, DeadLetterMaxAge: DefaultDeadLetterMaxAge}
 }
 
 // Validate reports the first invalid setting.
@@ -89,6 +111,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MalformedMaxBytes < 1 || c.MalformedMaxBytes > maxMalformedMaxBytes {
 		errs = append(errs, fmt.Errorf("malformed_max_bytes must be between 1 and %d, got %d", maxMalformedMaxBytes, c.MalformedMaxBytes))
+	}
+	if c.DeadLetterMaxLen < 0 {
+		errs = append(errs, fmt.Errorf("dead_letter_max_len must be positive, got %d", c.DeadLetterMaxLen))
+	}
+	if c.DeadLetterMaxAge < 0 || (c.DeadLetterMaxAge > 0 && c.DeadLetterMaxAge < time.Minute) {
+		errs = append(errs, fmt.Errorf("dead_letter_max_age must be at least a minute, got %s", c.DeadLetterMaxAge))
 	}
 	return errors.Join(errs...)
 }

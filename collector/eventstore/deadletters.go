@@ -2,7 +2,6 @@ package eventstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -24,6 +23,12 @@ type DeadEntry struct {
 	DeadLetter
 	// From is the id the event had in the delivery stream.
 	From string
+	// OrderKey is the event's order key (its interaction).
+	OrderKey string
+	// Holds is true while the letter is parked (policy hold): the event
+	// is still at its place in the delivery stream and its interaction's
+	// later events wait behind it.
+	Holds bool
 }
 
 // DeadLetterFilter selects dead letters; zero fields match everything.
@@ -52,11 +57,19 @@ func (s *Store) DeadLetters(ctx context.Context, tenant string, f DeadLetterFilt
 		if err != nil {
 			return nil, fmt.Errorf("read dead letters: %w", err)
 		}
+		if len(msgs) == 0 {
+			continue
+		}
+		held, err := s.rdb.HGetAll(ctx, s.heldKey(tenant, p)).Result()
+		if err != nil {
+			return nil, fmt.Errorf("read held interactions: %w", err)
+		}
 		for _, m := range msgs {
 			d, err := decodeDead(tenant, p, m)
 			if err != nil {
 				return nil, err
 			}
+			d.Holds = held[d.OrderKey] == d.ID
 			if f.match(d) {
 				out = append(out, d)
 			}
@@ -76,39 +89,66 @@ func decodeDead(tenant string, p int, m redis.XMessage) (DeadEntry, error) {
 	if err := proto.Unmarshal([]byte(str("e")), ev); err != nil {
 		return DeadEntry{}, fmt.Errorf("decode dead letter %s: %w", m.ID, err)
 	}
+	key := str("key")
+	if key == "" {
+		key = ev.GetOrderKey()
+	}
 	return DeadEntry{
-		Tenant: tenant, Partition: p, ID: m.ID, Event: ev, Payload: []byte(str("e")), From: str("from"),
+		Tenant: tenant, Partition: p, ID: m.ID, Event: ev, Payload: []byte(str("e")), From: str("from"), OrderKey: key,
 		DeadLetter: DeadLetter{Reason: str("reason"), Attempts: int(num("attempts")), Status: int(num("status")),
 			At: time.UnixMilli(num("at"))},
 	}, nil
 }
 
-// Revive moves dead letters back to their delivery streams, in order, and
-// returns the new entries (to be scheduled). Letters already revived by
-// someone else are left out.
-func (s *Store) Revive(ctx context.Context, dead []DeadEntry) ([]Entry, error) {
+// Replayed is what a replay did with one dead letter.
+type Replayed struct {
+	Letter DeadEntry
+	// Unparked is true when the letter held its interaction: the event is
+	// delivered from its own place, before the interaction's later events,
+	// which the caller must release (Entry is at that place). Otherwise
+	// the event went back to the delivery stream as the new Entry, after
+	// what the stream holds.
+	Unparked bool
+	Entry    Entry
+}
+
+// Replay sends dead letters to delivery again, each in one atomic step
+// (replayScript): a parked letter is un-parked, any other moved back as a
+// new entry. Letters already replayed or dropped by someone else are left
+// out. On an error the letters replayed before it are returned with it;
+// the others are still dead letters, so replaying again finishes the job.
+func (s *Store) Replay(ctx context.Context, dead []DeadEntry) ([]Replayed, error) {
 	if len(dead) == 0 {
 		return nil, nil
 	}
-	cmds, err := s.runScripts(ctx, reviveScript, len(dead), func(pipe redis.Pipeliner, sha string, i int) *redis.Cmd {
+	cmds, err := s.runScripts(ctx, replayScript, len(dead), func(pipe redis.Pipeliner, sha string, i int) *redis.Cmd {
 		d := dead[i]
-		return pipe.EvalSha(ctx, sha, []string{s.deadKey(d.Tenant, d.Partition), s.eventsKey(d.Tenant, d.Partition),
-			s.seenKey(d.Tenant, d.Partition, d.Event.GetDedupKey())}, d.ID, d.Payload)
+		return pipe.EvalSha(ctx, sha, []string{s.deadKey(d.Tenant, d.Partition), s.heldKey(d.Tenant, d.Partition),
+			s.eventsKey(d.Tenant, d.Partition), s.seenKey(d.Tenant, d.Partition, d.Event.GetDedupKey())}, d.ID, d.OrderKey, d.Payload)
 	})
-	if err != nil {
-		return nil, fmt.Errorf("revive dead letters: %w", err)
-	}
-	var out []Entry
+	var out []Replayed
 	for i, c := range cmds {
-		id, err := c.Text()
-		if errors.Is(err, redis.Nil) {
-			continue // revived by someone else
+		if c == nil {
+			break
 		}
-		if err != nil {
-			return out, fmt.Errorf("revive dead letter %s: %w", dead[i].ID, err)
+		res, cerr := c.Slice()
+		if cerr != nil || len(res) == 0 {
+			continue // not run, or failed: still a dead letter
 		}
 		d := dead[i]
-		out = append(out, Entry{Ref: Ref{Tenant: d.Tenant, Partition: d.Partition, ID: id}, Event: d.Event, Payload: d.Payload})
+		code, _ := res[0].(int64)
+		switch code {
+		case 1:
+			out = append(out, Replayed{Letter: d, Unparked: true,
+				Entry: Entry{Ref: Ref{Tenant: d.Tenant, Partition: d.Partition, ID: d.From}, Event: d.Event, Payload: d.Payload}})
+		case 2:
+			id, _ := res[1].(string)
+			out = append(out, Replayed{Letter: d,
+				Entry: Entry{Ref: Ref{Tenant: d.Tenant, Partition: d.Partition, ID: id}, Event: d.Event, Payload: d.Payload}})
+		}
+	}
+	if err != nil {
+		return out, fmt.Errorf("replay dead letters: %w", err)
 	}
 	return out, nil
 }

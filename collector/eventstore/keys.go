@@ -13,6 +13,7 @@ import (
 //	                                          entry is pending, DedupTTL from its settlement
 //	<prefix>:{<tenant>:<p>}:events            stream of admitted, unsettled events
 //	<prefix>:{<tenant>:<p>}:dead              stream of dead letters
+//	<prefix>:{<tenant>:<p>}:held              hash: order key → id of the dead letter holding it (policy hold)
 //	<prefix>:{<tenant>:<p>}:trace:<interaction> traceparent of the interaction's trace, TTL = TraceTTL
 //	<prefix>:{<tenant>}:malformed             capped stream of malformed frames' prefixes
 
@@ -32,6 +33,10 @@ func (s *Store) eventsKey(tenant string, partition int) string {
 
 func (s *Store) deadKey(tenant string, partition int) string {
 	return s.tag(tenant, partition) + "dead"
+}
+
+func (s *Store) heldKey(tenant string, partition int) string {
+	return s.tag(tenant, partition) + "held"
 }
 
 func (s *Store) seenKey(tenant string, partition int, dedupKey string) string {

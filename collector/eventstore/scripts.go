@@ -90,32 +90,153 @@ return #KEYS - 1
 // dedup window (expire_seen). It is idempotent: an entry already moved is
 // not dead-lettered twice.
 //
-// KEYS[1] events stream, KEYS[2] dead stream, KEYS[3] dedup key
+// KEYS[1] events stream, KEYS[2] dead stream, KEYS[3] held hash (unused),
+// KEYS[4] dedup key
 // ARGV[1] entry id, ARGV[2] encoded event, ARGV[3] reason, ARGV[4] attempts,
-// ARGV[5] unix ms, ARGV[6] last Regal status, ARGV[7] dedup TTL in ms
+// ARGV[5] unix ms, ARGV[6] last Regal status, ARGV[7] order key,
+// ARGV[8] dedup TTL in ms
 var deadLetterScript = redis.NewScript(expireSeenLua + `
 if redis.call('XDEL', KEYS[1], ARGV[1]) == 0 then
   return 0
 end
-redis.call('XADD', KEYS[2], '*', 'e', ARGV[2], 'reason', ARGV[3], 'attempts', ARGV[4], 'at', ARGV[5], 'status', ARGV[6], 'from', ARGV[1])
-expire_seen(KEYS[1], KEYS[3], ARGV[1], ARGV[7])
+redis.call('XADD', KEYS[2], '*', 'e', ARGV[2], 'reason', ARGV[3], 'attempts', ARGV[4], 'at', ARGV[5], 'status', ARGV[6], 'from', ARGV[1], 'key', ARGV[7], 'seen', KEYS[4])
+expire_seen(KEYS[1], KEYS[4], ARGV[1], ARGV[8])
 return 1
 `)
 
-// reviveScript moves one dead letter back to the delivery stream
-// atomically, as a new entry (a new id, so it is delivered after what the
-// stream already holds). It is idempotent: a dead letter already revived
-// is not revived twice. The event's dedup key names the new entry, without
-// a TTL, as admission sets it: pending again, its key must not expire.
+// parkScript dead-letters one event under policy hold, atomically: the
+// event is recorded in the dead-letter stream (for listing, alerting and
+// replay) but stays in the delivery stream at its place, and the held hash
+// records that its interaction waits behind it. Still pending, its dedup
+// key keeps no TTL. It is idempotent: an interaction already held, or an
+// entry no longer pending, is left alone.
 //
-// KEYS[1] dead stream, KEYS[2] events stream, KEYS[3] dedup key
-// ARGV[1] dead letter id, ARGV[2] encoded event
-// Returns the new entry id, or false.
-var reviveScript = redis.NewScript(`
-if redis.call('XDEL', KEYS[1], ARGV[1]) == 0 then
-  return false
+// KEYS[1] events stream, KEYS[2] dead stream, KEYS[3] held hash,
+// KEYS[4] dedup key (recorded, for a trim that drops the parked event)
+// ARGV as deadLetterScript's.
+var parkScript = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[3], ARGV[7]) == 1 then
+  return 0
 end
-local id = redis.call('XADD', KEYS[2], '*', 'e', ARGV[2])
-redis.call('SET', KEYS[3], id)
-return id
+if #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) == 0 then
+  return 0
+end
+local id = redis.call('XADD', KEYS[2], '*', 'e', ARGV[2], 'reason', ARGV[3], 'attempts', ARGV[4], 'at', ARGV[5], 'status', ARGV[6], 'from', ARGV[1], 'key', ARGV[7], 'seen', KEYS[4])
+redis.call('HSET', KEYS[3], ARGV[7], id)
+return 1
+`)
+
+// replayScript sends one dead letter to delivery again, atomically and
+// idempotently:
+//
+//   - a parked letter (its interaction is held behind it) is un-parked:
+//     the letter and the hold go, and the event, still at its place in
+//     the delivery stream, is delivered before the interaction's later
+//     events;
+//   - any other letter moves back to the delivery stream as a new entry
+//     (after what the stream holds), and its dedup key names the new
+//     entry without a TTL, as admission sets it: pending again, its key
+//     must not expire;
+//   - a letter already gone (replayed or dropped by someone else) is left.
+//
+// KEYS[1] dead stream, KEYS[2] held hash, KEYS[3] events stream,
+// KEYS[4] dedup key
+// ARGV[1] dead letter id, ARGV[2] order key ("" when not recorded),
+// ARGV[3] encoded event
+// Returns {1} un-parked, {2, new entry id} moved, {0} gone.
+var replayScript = redis.NewScript(`
+if ARGV[2] ~= '' and redis.call('HGET', KEYS[2], ARGV[2]) == ARGV[1] then
+  redis.call('HDEL', KEYS[2], ARGV[2])
+  redis.call('XDEL', KEYS[1], ARGV[1])
+  return {1}
+end
+if redis.call('XDEL', KEYS[1], ARGV[1]) == 0 then
+  return {0}
+end
+local id = redis.call('XADD', KEYS[3], '*', 'e', ARGV[3])
+redis.call('SET', KEYS[4], id)
+return {2, id}
+`)
+
+// dropParkedLua defines drop_parked, which takes a parked event out of the
+// delivery stream for good and starts its dedup window, from the fields
+// of its dead letter ('from' the entry id, 'seen' its dedup key; letters
+// written before 'seen' was recorded leave the key as it is).
+const dropParkedLua = expireSeenLua + `
+local function drop_parked(stream, f, ttl)
+  local from, seen
+  for i = 1, #f, 2 do
+    if f[i] == 'from' then from = f[i+1] elseif f[i] == 'seen' then seen = f[i+1] end
+  end
+  if from then
+    redis.call('XDEL', stream, from)
+    if seen then expire_seen(stream, seen, from, ttl) end
+  end
+end
+`
+
+// trimScript drops dead letters beyond the stream's bounds, oldest first:
+// those older than the cutoff, then those beyond the length bound, at most
+// ARGV[3] of each per call. A dropped letter that holds its interaction
+// takes its parked event out of the delivery stream and ends the hold.
+//
+// KEYS[1] events stream, KEYS[2] dead stream, KEYS[3] held hash
+// ARGV[1] greatest unix ms to drop by age ("": no age bound), ARGV[2] length bound,
+// ARGV[3] most entries per bound, ARGV[4] dedup TTL in ms
+// Returns {dropped by age, dropped by length, released order keys...}.
+var trimScript = redis.NewScript(dropParkedLua + `
+local released = {}
+local function drop(m)
+  local id, f = m[1], m[2]
+  local key
+  for i = 1, #f, 2 do
+    if f[i] == 'key' then key = f[i+1] end
+  end
+  if key and redis.call('HGET', KEYS[3], key) == id then
+    redis.call('HDEL', KEYS[3], key)
+    drop_parked(KEYS[1], f, ARGV[4])
+    released[#released+1] = key
+  end
+  redis.call('XDEL', KEYS[2], id)
+end
+local byAge, byLen = 0, 0
+if ARGV[1] ~= '' then
+  for _, m in ipairs(redis.call('XRANGE', KEYS[2], '-', ARGV[1], 'COUNT', ARGV[3])) do
+    drop(m)
+    byAge = byAge + 1
+  end
+end
+local over = redis.call('XLEN', KEYS[2]) - tonumber(ARGV[2])
+if over > 0 then
+  for _, m in ipairs(redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', math.min(over, tonumber(ARGV[3])))) do
+    drop(m)
+    byLen = byLen + 1
+  end
+end
+local out = {byAge, byLen}
+for _, k in ipairs(released) do out[#out+1] = k end
+return out
+`)
+
+// unholdScript ends every hold of a partition (policy skip, after hold):
+// each parked event leaves the delivery stream (its dedup window starts),
+// its dead letter stays (a replay then moves it back as a new entry), and
+// its interaction goes on.
+//
+// KEYS[1] events stream, KEYS[2] dead stream, KEYS[3] held hash
+// ARGV[1] dedup TTL in ms
+// Returns the released order keys.
+var unholdScript = redis.NewScript(dropParkedLua + `
+local out = {}
+local all = redis.call('HGETALL', KEYS[3])
+for i = 1, #all, 2 do
+  local key, id = all[i], all[i+1]
+  local m = redis.call('XRANGE', KEYS[2], id, id)
+  if #m > 0 then
+    drop_parked(KEYS[1], m[1][2], ARGV[1])
+  end
+  redis.call('HDEL', KEYS[3], key)
+  out[#out+1] = key
+end
+return out
 `)

@@ -75,6 +75,11 @@ type DeadLetter struct {
 	Attempts int
 	Status   int // last Regal HTTP status, 0 if none
 	At       time.Time
+	// Hold parks the event (policy hold): it stays in the delivery stream
+	// at its place and holds its interaction (order key) until the dead
+	// letter is replayed or dropped. Without Hold the event leaves the
+	// delivery stream and its interaction goes on.
+	Hold bool
 }
 
 // Settlement ends the delivery of one entry: it is removed from the delivery
@@ -92,6 +97,7 @@ type Store struct {
 
 // New returns a store over rdb. The caller owns rdb and closes it.
 func New(rdb redis.UniversalClient, cfg Config) (*Store, error) {
+	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("eventstore config: %w", err)
 	}
@@ -232,16 +238,33 @@ func (s *Store) Settle(ctx context.Context, settlements []Settlement) error {
 	if len(dead) == 0 {
 		return nil
 	}
-	_, err := s.runScripts(ctx, deadLetterScript, len(dead), func(pipe redis.Pipeliner, sha string, i int) *redis.Cmd {
-		st := dead[i]
-		r := st.Entry.Ref
-		keys := []string{s.eventsKey(r.Tenant, r.Partition), s.deadKey(r.Tenant, r.Partition),
-			s.seenKey(r.Tenant, r.Partition, st.Entry.Event.GetDedupKey())}
-		return pipe.EvalSha(ctx, sha, keys, r.ID, st.Entry.Payload, st.Dead.Reason,
-			st.Dead.Attempts, st.Dead.At.UnixMilli(), st.Dead.Status, ttl)
-	})
-	if err != nil {
-		return fmt.Errorf("dead-letter %d entries: %w", len(dead), err)
+	// Both scripts run in one pipeline each; a settlement batch rarely has
+	// dead letters of both kinds.
+	for _, hold := range []bool{false, true} {
+		var group []Settlement
+		for _, st := range dead {
+			if st.Dead.Hold == hold {
+				group = append(group, st)
+			}
+		}
+		if len(group) == 0 {
+			continue
+		}
+		script := deadLetterScript
+		if hold {
+			script = parkScript
+		}
+		_, err := s.runScripts(ctx, script, len(group), func(pipe redis.Pipeliner, sha string, i int) *redis.Cmd {
+			st := group[i]
+			r := st.Entry.Ref
+			keys := []string{s.eventsKey(r.Tenant, r.Partition), s.deadKey(r.Tenant, r.Partition), s.heldKey(r.Tenant, r.Partition),
+				s.seenKey(r.Tenant, r.Partition, st.Entry.Event.GetDedupKey())}
+			return pipe.EvalSha(ctx, sha, keys, r.ID, st.Entry.Payload, st.Dead.Reason,
+				st.Dead.Attempts, st.Dead.At.UnixMilli(), st.Dead.Status, st.Entry.Event.GetOrderKey(), ttl)
+		})
+		if err != nil {
+			return fmt.Errorf("dead-letter %d entries: %w", len(group), err)
+		}
 	}
 	return nil
 }
@@ -343,8 +366,10 @@ func (s *Store) RecentMalformed(ctx context.Context, tenant string, count int64)
 }
 
 // runScripts sends n invocations of script in one pipeline. When Redis has
-// lost its script cache (a restart), it loads the script and sends the whole
-// batch again, which is safe because every script here is idempotent.
+// lost its script cache (a restart) or never had the script, it loads the
+// script and sends the whole batch again, which is safe because every
+// script here is idempotent; any command may be the one that tells. On
+// an error the commands are returned too: each says whether it ran.
 func (s *Store) runScripts(ctx context.Context, script *redis.Script, n int, add func(redis.Pipeliner, string, int) *redis.Cmd) ([]*redis.Cmd, error) {
 	for try := 0; ; try++ {
 		pipe := s.rdb.Pipeline()
@@ -358,8 +383,12 @@ func (s *Store) runScripts(ctx context.Context, script *redis.Script, n int, add
 			// command by the caller.
 			return cmds, nil
 		}
-		if try > 0 || !isNoScript(err) {
-			return nil, err
+		noScript := false
+		for _, c := range cmds {
+			noScript = noScript || isNoScript(c.Err())
+		}
+		if try > 0 || !noScript {
+			return cmds, err
 		}
 		if err := script.Load(ctx, s.rdb).Err(); err != nil {
 			return nil, fmt.Errorf("load script: %w", err)

@@ -220,19 +220,129 @@ var storeCases = []struct {
 		if dead[0].Reason != "regal 401" || dead[0].Attempts != 1 || dead[0].Status != 401 || dead[0].From == "" {
 			t.Fatalf("dead letter fields: %+v", dead[0])
 		}
-		revived, err := s.Revive(ctx, dead)
-		if err != nil || len(revived) != 2 {
-			t.Fatalf("revived %d (%v), want 2", len(revived), err)
+		replayed, err := s.Replay(ctx, dead)
+		if err != nil || len(replayed) != 2 || replayed[0].Unparked {
+			t.Fatalf("replayed %d (%v), want 2 moved back", len(replayed), err)
 		}
-		if again, err := s.Revive(ctx, dead); err != nil || len(again) != 0 {
-			t.Fatalf("second revive: %d (%v), want 0", len(again), err)
+		if again, err := s.Replay(ctx, dead); err != nil || len(again) != 0 {
+			t.Fatalf("second replay: %d (%v), want 0", len(again), err)
 		}
 		if left, _ := s.DeadLetters(ctx, "acme", DeadLetterFilter{}, 0); len(left) != 1 {
 			t.Fatalf("%d dead letters left, want 1", len(left))
 		}
-		got := unsettledAll(t, s, "acme", revived[0].Ref.Partition)
-		if len(got) == 0 || got[len(got)-1].Ref != revived[len(revived)-1].Ref && got[len(got)-1].Ref != revived[0].Ref {
-			t.Fatalf("revived entries not in the delivery stream: %v", got)
+		got := unsettledAll(t, s, "acme", replayed[0].Entry.Ref.Partition)
+		if len(got) != 2 || got[0].Ref != replayed[0].Entry.Ref || got[1].Ref != replayed[1].Entry.Ref {
+			t.Fatalf("replayed entries not in the delivery stream in order: %v", got)
+		}
+	}},
+	{"parked_dead_letter_keeps_its_place_and_holds_its_interaction", func(t *testing.T, s *Store, _ redis.UniversalClient, _ backend) {
+		ctx := context.Background()
+		first := admitOne(t, s, testEvent("int-h", "h1"))
+		second := admitOne(t, s, testEvent("int-h", "h2"))
+		p := first.Entry.Ref.Partition
+		st := Settlement{Entry: first.Entry, Dead: &DeadLetter{Reason: "regal 400: bad phone", Attempts: 1, Status: 400, At: time.Now(), Hold: true}}
+		for range 2 { // idempotent
+			if err := s.Settle(ctx, []Settlement{st}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		dead, err := s.DeadLetters(ctx, "acme", DeadLetterFilter{}, 0)
+		if err != nil || len(dead) != 1 || !dead[0].Holds || dead[0].From != first.Entry.Ref.ID || dead[0].OrderKey != "int-h" {
+			t.Fatalf("dead letters %+v (%v), want one holding int-h", dead, err)
+		}
+		if left := unsettledAll(t, s, "acme", p); len(left) != 2 || left[0].Ref != first.Entry.Ref {
+			t.Fatalf("unsettled %v, want the parked event still first", left)
+		}
+		held, err := s.HeldInteractions(ctx, "acme", p)
+		if err != nil || len(held) != 1 || held[0].OrderKey != "int-h" || held[0].From != first.Entry.Ref.ID || held[0].DeadID != dead[0].ID {
+			t.Fatalf("held %+v (%v)", held, err)
+		}
+		// A duplicate of the parked event is still pending, not new.
+		if again := admitOne(t, s, testEvent("int-h", "h1")); again.Verdict != VerdictDuplicatePending {
+			t.Fatalf("duplicate of a parked event: %v", again.Verdict)
+		}
+		replayed, err := s.Replay(ctx, dead)
+		if err != nil || len(replayed) != 1 || !replayed[0].Unparked || replayed[0].Entry.Ref != first.Entry.Ref {
+			t.Fatalf("replay %+v (%v), want the parked event un-parked at its place", replayed, err)
+		}
+		if held, _ := s.HeldInteractions(ctx, "acme", p); len(held) != 0 {
+			t.Fatalf("still held after replay: %v", held)
+		}
+		pending, err := s.PendingOf(ctx, "acme", p, first.Entry.Ref.ID, map[string]bool{"int-h": true})
+		if err != nil || len(pending["int-h"]) != 2 || pending["int-h"][0].Ref != first.Entry.Ref || pending["int-h"][1].Ref != second.Entry.Ref {
+			t.Fatalf("pending of int-h: %v (%v), want both events in order", pending, err)
+		}
+	}},
+	{"trim_drops_old_and_excess_letters_and_releases_their_holds", func(t *testing.T, s *Store, _ redis.UniversalClient, _ backend) {
+		ctx := context.Background()
+		s.cfg.DeadLetterMaxLen = 2
+		var parked Entry
+		for i := range 4 {
+			a := admitOne(t, s, testEvent(fmt.Sprint("int-trim-", i), fmt.Sprint("tr", i)))
+			if i == 0 {
+				parked = a.Entry
+			}
+			st := Settlement{Entry: a.Entry, Dead: &DeadLetter{Reason: "bad", Attempts: 1, Status: 400, At: time.Now(), Hold: i == 0}}
+			if err := s.Settle(ctx, []Settlement{st}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var total TrimResult
+		for p := range s.Partitions() {
+			res, err := s.TrimDeadLetters(ctx, "acme", p, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			total.ByAge += res.ByAge
+			total.ByLength += res.ByLength
+			total.Released = append(total.Released, res.Released...)
+		}
+		n, _ := s.DeadLetterCount(ctx, "acme")
+		fill, err := s.DeadLetterFill(ctx, "acme", time.Now())
+		if err != nil || fill.Largest > 2 || fill.LengthRatio > 1 || fill.Oldest.IsZero() {
+			t.Fatalf("fill %+v (%v)", fill, err)
+		}
+		if int(n)+total.ByLength != 4 || total.ByAge != 0 {
+			t.Fatalf("%d left, trimmed %+v, want 4 in all", n, total)
+		}
+		// Dropping everything by age releases the parked event's interaction
+		// and takes the event out of the delivery stream.
+		for p := range s.Partitions() {
+			res, err := s.TrimDeadLetters(ctx, "acme", p, time.Now().Add(s.cfg.DeadLetterMaxAge+time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			total.ByAge += res.ByAge
+			total.Released = append(total.Released, res.Released...)
+		}
+		if n, _ := s.DeadLetterCount(ctx, "acme"); n != 0 || len(total.Released) != 1 || total.Released[0] != "int-trim-0" {
+			t.Fatalf("%d left, released %v, want 0 and int-trim-0", n, total.Released)
+		}
+		if left := unsettledAll(t, s, "acme", parked.Ref.Partition); len(left) != 0 {
+			t.Fatalf("parked event still unsettled after its letter was dropped: %v", left)
+		}
+	}},
+	{"unhold_moves_parked_events_to_plain_dead_letters", func(t *testing.T, s *Store, _ redis.UniversalClient, _ backend) {
+		ctx := context.Background()
+		a := admitOne(t, s, testEvent("int-u", "u1"))
+		p := a.Entry.Ref.Partition
+		if err := s.Settle(ctx, []Settlement{{Entry: a.Entry, Dead: &DeadLetter{Reason: "bad", Attempts: 1, Status: 400, At: time.Now(), Hold: true}}}); err != nil {
+			t.Fatal(err)
+		}
+		released, err := s.Unhold(ctx, "acme", p)
+		if err != nil || len(released) != 1 || released[0] != "int-u" {
+			t.Fatalf("released %v (%v)", released, err)
+		}
+		if left := unsettledAll(t, s, "acme", p); len(left) != 0 {
+			t.Fatalf("unsettled %v after unhold", left)
+		}
+		dead, _ := s.DeadLetters(ctx, "acme", DeadLetterFilter{}, 0)
+		if len(dead) != 1 || dead[0].Holds {
+			t.Fatalf("dead letters %+v, want one not holding", dead)
+		}
+		replayed, err := s.Replay(ctx, dead)
+		if err != nil || len(replayed) != 1 || replayed[0].Unparked || replayed[0].Entry.Ref.ID == a.Entry.Ref.ID {
+			t.Fatalf("replay %+v (%v), want a new entry", replayed, err)
 		}
 	}},
 	{"first_traceparent_of_an_interaction_is_kept", func(t *testing.T, s *Store, _ redis.UniversalClient, _ backend) {
@@ -270,10 +380,11 @@ var storeCases = []struct {
 		if err != nil || len(letters) != 1 {
 			t.Fatalf("dead letters %v %v", letters, err)
 		}
-		revived, err := s.Revive(ctx, letters)
-		if err != nil || len(revived) != 1 {
-			t.Fatalf("revive %v %v", revived, err)
+		replayed, err := s.Replay(ctx, letters)
+		if err != nil || len(replayed) != 1 || replayed[0].Unparked {
+			t.Fatalf("replay %v %v, want the letter moved back as a new entry", replayed, err)
 		}
+		revived := []Entry{replayed[0].Entry}
 		assertNoTTL(t, s, rdb, revived[0], "revived")
 		if again := admitOne(t, s, testEvent("int-ttl", "ttl-dead")); again.Verdict != VerdictDuplicatePending || again.Entry.Ref != revived[0].Ref {
 			t.Fatalf("a replay of a revived event: %v %v, want duplicate_pending %v", again.Verdict, again.Entry.Ref, revived[0].Ref)
@@ -282,6 +393,20 @@ var storeCases = []struct {
 			t.Fatal(err)
 		}
 		assertDedupTTL(t, s, rdb, revived[0], "revived and settled")
+	}},
+	{"a_parked_event_keeps_its_dedup_key_until_its_letter_is_trimmed", func(t *testing.T, s *Store, rdb redis.UniversalClient, _ backend) {
+		ctx := context.Background()
+		parked := admitOne(t, s, testEvent("int-park", "park"))
+		if err := s.Settle(ctx, []Settlement{{Entry: parked.Entry, Dead: &DeadLetter{Reason: "400", Attempts: 1, At: time.Now(), Hold: true}}}); err != nil {
+			t.Fatal(err)
+		}
+		assertNoTTL(t, s, rdb, parked.Entry, "parked (still pending)")
+		// A trim by age drops the letter and its parked event for good:
+		// the event's dedup window starts then.
+		if _, err := s.TrimDeadLetters(ctx, "acme", parked.Entry.Ref.Partition, time.Now().Add(365*24*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		assertDedupTTL(t, s, rdb, parked.Entry, "parked, then trimmed")
 	}},
 	{"settlement_leaves_the_key_of_a_later_pending_admission_alone", func(t *testing.T, s *Store, rdb redis.UniversalClient, _ backend) {
 		ctx := context.Background()
@@ -465,6 +590,8 @@ func TestConfigValidate(t *testing.T) {
 		{"ttl_shorter_than_replay_horizon", func(c *Config) { c.DedupTTL = 2 * time.Hour }, true},
 		{"no_malformed_bytes", func(c *Config) { c.MalformedMaxBytes = 0 }, true},
 		{"malformed_bytes_beyond_a_prefix", func(c *Config) { c.MalformedMaxBytes = 1 << 20 }, true},
+		{"negative_dead_letter_max_len", func(c *Config) { c.DeadLetterMaxLen = -1 }, true},
+		{"dead_letter_max_age_under_a_minute", func(c *Config) { c.DeadLetterMaxAge = time.Second }, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,17 +10,19 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/ccbridge/bridge/doubles/regaldouble"
 	queryv1 "github.com/ccbridge/bridge/gen/ccbridge/query/v1"
 )
 
 // settledDay publishes the script through the harness with Regal refusing
-// its first three requests (401: dead-lettered) and waits until every
-// event is settled.
+// its first three requests (400 naming what is wrong: dead-lettered) and
+// waits until every event is settled.
 func settledDay(t *testing.T) (*harness, day) {
 	t.Helper()
 	h := startHarness(t, harnessOptions{Dispatch: true})
 	d := newDay(14)
-	h.regal.SetStatusSequence(401, 401, 401)
+	refused := regaldouble.Fault{Status: 400, Message: "properties.queue_name: value refused"}
+	h.regal.SetFaults(refused, refused, refused)
 	h.publish(t, d.lines())
 	waitFor(t, "every event recorded and settled", func() bool {
 		resp, err := h.client.ListInteractions(callCtx(t), &queryv1.ListInteractionsRequest{Parent: "tenants/" + tenant, PageSize: 1000})
@@ -185,7 +187,7 @@ func TestQueryRPCsOverGRPC(t *testing.T) {
 			t.Fatalf("%d dead letters, want 3", len(all))
 		}
 		for _, dl := range all {
-			if dl.GetRegalStatus() != 401 || dl.GetAttempts() != 1 || !strings.Contains(dl.GetReason(), "401") ||
+			if dl.GetRegalStatus() != 400 || dl.GetAttempts() != 1 || !strings.Contains(dl.GetReason(), "400") ||
 				dl.GetEvent().GetDelivery().GetState() != queryv1.DeliveryState_DELIVERY_STATE_DEAD_LETTERED {
 				t.Fatalf("dead letter %v", dl)
 			}
@@ -215,7 +217,7 @@ func TestQueryRPCsOverGRPC(t *testing.T) {
 		defer stopWatch()
 		w := watch(t, watchCtx, h.client, &queryv1.WatchEventsRequest{Parent: parent,
 			ChangeTypes: []queryv1.ChangeType{queryv1.ChangeType_CHANGE_TYPE_REPLAYED, queryv1.ChangeType_CHANGE_TYPE_DELIVERED}})
-		// Regal has recovered: its scripted 401s are used up.
+		// Regal has recovered: its scripted 400s are used up.
 		resp, err := h.client.ReplayDeadLetters(callCtx(t), &queryv1.ReplayDeadLettersRequest{Parent: parent,
 			Selector: &queryv1.ReplayDeadLettersRequest_Event{Event: target.GetName()}})
 		if err != nil || resp.GetMatchedCount() != 1 || resp.GetReplayedCount() != 1 {

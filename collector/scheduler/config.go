@@ -48,6 +48,17 @@ type Config struct {
 	// than the budget is ridden out without dead letters.
 	MaxAttempts int           `yaml:"max_attempts"`
 	MaxRetryAge time.Duration `yaml:"max_retry_age"`
+	// DeadLetterPolicy is what a dead letter does to its interaction.
+	// PolicyHold (the default) keeps order: the dead-lettered event stays
+	// parked at the head of its interaction, whose later events wait
+	// (durably, across restarts) until it is replayed (delivered first) or
+	// dropped. PolicySkip keeps flow: the interaction's later events go on,
+	// and a replay delivers the event after them.
+	DeadLetterPolicy string `yaml:"dead_letter_policy"`
+	// PauseDelay is how long a tenant's deliveries wait after a dispatcher
+	// answered "tenant paused" without saying when it probes again; then
+	// one of them is offered as a probe.
+	PauseDelay time.Duration `yaml:"pause_delay"`
 }
 
 // Default byte bounds. 32 MiB holds about 4,000 to 6,000 events of 8x8's
@@ -57,6 +68,18 @@ type Config struct {
 const (
 	DefaultMaxBufferedBytes int64 = 32 << 20
 	DefaultMaxInFlightBytes int64 = 8 << 20
+)
+
+// Dead-letter policies.
+const (
+	PolicyHold = "hold"
+	PolicySkip = "skip"
+)
+
+// Bounds of the delay a dispatcher may ask for with "tenant paused".
+const (
+	minPauseDelay = 10 * time.Millisecond
+	maxPauseDelay = 10 * time.Minute
 )
 
 // DefaultConfig returns the production defaults.
@@ -72,6 +95,8 @@ func DefaultConfig() Config {
 		SettleLinger:       2 * time.Millisecond,
 		MaxAttempts:        100,
 		MaxRetryAge:        30 * time.Minute,
+		DeadLetterPolicy:   PolicyHold,
+		PauseDelay:         30 * time.Second,
 	}
 }
 
@@ -95,6 +120,12 @@ func (c *Config) Validate() error {
 	}
 	if c.SettleLinger < 0 || c.SettleLinger > time.Second {
 		errs = append(errs, fmt.Errorf("settle_linger must be within [0, 1s], got %s", c.SettleLinger))
+	}
+	if c.DeadLetterPolicy != PolicyHold && c.DeadLetterPolicy != PolicySkip {
+		errs = append(errs, fmt.Errorf("dead_letter_policy must be %q or %q, got %q", PolicyHold, PolicySkip, c.DeadLetterPolicy))
+	}
+	if c.PauseDelay < minPauseDelay || c.PauseDelay > maxPauseDelay {
+		errs = append(errs, fmt.Errorf("pause_delay must be within [%s, %s], got %s", minPauseDelay, maxPauseDelay, c.PauseDelay))
 	}
 	if c.SettleBatch < 1 {
 		errs = append(errs, fmt.Errorf("settle_batch must be positive, got %d", c.SettleBatch))

@@ -46,6 +46,12 @@ const (
 	FailedRetryable
 	// FailedPermanent: not delivered and never will be as is; dead-letter it.
 	FailedPermanent
+	// Paused: not delivered because Regal refuses the tenant's account.
+	// Not settled and not an attempt: the tenant's deliveries wait, in
+	// order, and one is offered again after RetryAfter as a probe. A
+	// later Delivered or FailedPermanent of the tenant (Regal judged an
+	// event, so the account works) ends the pause.
+	Paused
 )
 
 // Result is a dispatcher's account of one delivery.
@@ -54,6 +60,9 @@ type Result struct {
 	Reason   string
 	Attempts int
 	Status   int
+	// RetryAfter, with Paused, is when the dispatcher probes the tenant
+	// again; 0 means Config.PauseDelay.
+	RetryAfter time.Duration
 }
 
 // Delivery is one event handed to a session.
@@ -106,16 +115,47 @@ type Scheduler struct {
 
 	// bufferedBytes is the EntryBytes of the buffered events.
 	bufferedBytes int64
+	// paused are the tenants whose deliveries wait because a dispatcher
+	// answered "tenant paused".
+	paused map[string]*tenantPause
+	// held are the order keys held behind a parked dead letter (policy
+	// hold): their events stay in Redis, not here, until Release.
+	held map[heldKey]HeldKey
+}
+
+// heldKey names a held order key; order keys are unique within a tenant.
+type heldKey struct{ tenant, key string }
+
+// HeldKey is an interaction held behind its dead-lettered event.
+type HeldKey struct {
+	Tenant    string
+	Partition int
+	OrderKey  string
+	// From is the delivery-stream id of the parked (dead-lettered) event.
+	From string
+}
+
+// tenantPause is one paused tenant: its keys wait in parked, and one is
+// offered as a probe when the timer fires.
+type tenantPause struct {
+	tenant string
+	until  time.Time
+	timer  *time.Timer
+	parked []*keyQueue // in parking order; a key with parked unset was released
+	probe  *keyQueue   // offered as the probe and not yet answered
+	since  time.Time
 }
 
 type keyQueue struct {
 	key      string
+	tenant   string
 	events   []*item
 	busy     bool // head is in flight or settling
 	owner    *Session
 	inReady  bool
 	retrying bool // waiting out a retry delay
 	tries    int  // consecutive retryable failures of the head
+	parked   bool // waiting for its tenant's pause to end
 }
 
 type item struct {
@@ -160,6 +200,8 @@ func New(cfg Config, settler Settler, onDone func(eventstore.Entry, Result)) (*S
 		settleCh:   make(chan settleReq, cfg.SettleBatch*4),
 		stop:       make(chan struct{}),
 		timers:     map[*keyQueue]*time.Timer{},
+		paused:     map[string]*tenantPause{},
+		held:       map[heldKey]HeldKey{},
 	}, nil
 }
 
@@ -189,6 +231,11 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 	for kq, t := range s.timers {
 		t.Stop()
 		delete(s.timers, kq)
+	}
+	for _, tp := range s.paused {
+		if tp.timer != nil {
+			tp.timer.Stop()
+		}
 	}
 	close(s.space)
 	s.space = make(chan struct{})
@@ -268,13 +315,18 @@ func (s *Scheduler) Enqueue(ctx context.Context, entries []eventstore.Entry) err
 			continue
 		}
 		s.highWater[pk] = id
+		key := e.Event.GetOrderKey()
+		if _, ok := s.held[heldKey{e.Ref.Tenant, key}]; ok {
+			// Held behind a dead letter: the entry stays in Redis and is
+			// read again when the interaction is released.
+			continue
+		}
 		it := &item{entry: e, bytes: eventstore.EntryBytes(e)}
 		s.buffered++
 		s.bufferedBytes += it.bytes
-		key := e.Event.GetOrderKey()
 		kq := s.keys[key]
 		if kq == nil {
-			kq = &keyQueue{key: key}
+			kq = &keyQueue{key: key, tenant: e.Ref.Tenant}
 			s.keys[key] = kq
 		}
 		kq.events = append(kq.events, it)
@@ -335,6 +387,17 @@ func (s *Scheduler) Join(name string, maxInFlight int) *Session {
 		delete(s.unassigned, kq)
 		s.assignLocked(kq)
 	}
+	// A dispatcher that (re)starts may carry a fixed key: probe every
+	// paused tenant at once rather than after its delay.
+	for _, tp := range s.paused {
+		if tp.probe == nil {
+			if tp.timer != nil {
+				tp.timer.Stop()
+				tp.timer = nil
+			}
+			s.probeLocked(tp)
+		}
+	}
 	return sess
 }
 
@@ -386,6 +449,22 @@ func (s *Scheduler) Ack(sess *Session, id uint64, res Result) error {
 	delete(s.inflight, id)
 	sess.bytes -= f.it.bytes
 	sess.signalLocked()
+	if res.Outcome == Paused {
+		// Not an attempt: the event's budget is untouched.
+		f.it.redelivery++
+		f.kq.busy = false
+		s.pauseLocked(f.kq, res.RetryAfter)
+		s.mu.Unlock()
+		if s.onRetry != nil {
+			s.onRetry(f.it.entry, res, sess.name)
+		}
+		return nil
+	}
+	if res.Outcome == Delivered || res.Outcome == FailedPermanent {
+		// Regal judged an event, so the tenant's account works: any pause
+		// ends. A skip or a transient failure says nothing about it.
+		s.resumeLocked(f.kq.tenant)
+	}
 	f.it.attempts += res.Attempts
 	if res.Outcome == FailedRetryable {
 		if res.Attempts > 0 && f.it.failingAt.IsZero() {
@@ -409,7 +488,8 @@ func (s *Scheduler) Ack(sess *Session, id uint64, res Result) error {
 	s.mu.Unlock()
 	st := eventstore.Settlement{Entry: f.it.entry}
 	if res.Outcome == FailedPermanent {
-		st.Dead = &eventstore.DeadLetter{Reason: res.Reason, Attempts: attempts, Status: res.Status, At: time.Now()}
+		st.Dead = &eventstore.DeadLetter{Reason: res.Reason, Attempts: attempts, Status: res.Status, At: time.Now(),
+			Hold: s.cfg.DeadLetterPolicy == PolicyHold}
 	}
 	select {
 	case s.settleCh <- settleReq{st: st, res: res, kq: f.kq, it: f.it}:
@@ -549,10 +629,21 @@ func (s *Scheduler) writeSettlements(batch []settleReq, sts []eventstore.Settlem
 		kq.busy = false
 		s.buffered--
 		s.bufferedBytes -= r.it.bytes
+		if d := r.st.Dead; d != nil && d.Hold {
+			// The event is parked in Redis and holds its interaction: the
+			// later events wait there, not here, until Release.
+			ref := r.st.Entry.Ref
+			s.held[heldKey{ref.Tenant, kq.key}] = HeldKey{Tenant: ref.Tenant, Partition: ref.Partition, OrderKey: kq.key, From: ref.ID}
+			s.buffered -= len(kq.events)
+			for _, it := range kq.events {
+				s.bufferedBytes -= it.bytes
+			}
+			clear(kq.events)
+			kq.events = nil
+		}
 		switch {
 		case len(kq.events) == 0:
-			delete(s.keys, kq.key)
-			delete(s.unassigned, kq)
+			s.forgetLocked(kq)
 		case !kq.retrying && !s.closed:
 			s.assignLocked(kq)
 		}
@@ -568,7 +659,7 @@ func (s *Scheduler) writeSettlements(batch []settleReq, sts []eventstore.Settlem
 // assignLocked makes the head of kq ready on its session. Preconditions: kq
 // has events, is not busy and not waiting for a retry.
 func (s *Scheduler) assignLocked(kq *keyQueue) {
-	if kq.inReady {
+	if kq.inReady || s.parkLocked(kq) {
 		return
 	}
 	if kq.owner == nil || kq.owner.closed {
@@ -613,6 +704,11 @@ type Stats struct {
 	InFlightBy map[string]int
 	// InFlightBytesBy is the bytes in flight per session name.
 	InFlightBytesBy map[string]int64
+	// Paused are the tenants whose deliveries wait because Regal refuses
+	// their account, with the number of interactions waiting.
+	Paused map[string]int
+	// Held counts, per tenant, the interactions held behind a dead letter.
+	Held map[string]int
 }
 
 // Stats returns a snapshot.
@@ -625,6 +721,20 @@ func (s *Scheduler) Stats() Stats {
 		by[sess.name] += len(sess.flights)
 		bytesBy[sess.name] += sess.bytes
 	}
+	paused := make(map[string]int, len(s.paused))
+	for t, tp := range s.paused {
+		n := 0
+		for _, kq := range tp.parked {
+			if kq.parked {
+				n++
+			}
+		}
+		paused[t] = n
+	}
+	held := map[string]int{}
+	for k := range s.held {
+		held[k.tenant]++
+	}
 	return Stats{Buffered: s.buffered, BufferedBytes: s.bufferedBytes, Keys: len(s.keys), InFlight: len(s.inflight),
-		Sessions: len(s.sessions), InFlightBy: by, InFlightBytesBy: bytesBy}
+		Sessions: len(s.sessions), InFlightBy: by, InFlightBytesBy: bytesBy, Paused: paused, Held: held}
 }

@@ -50,7 +50,7 @@ func (x *Session) Next(ctx context.Context) (Delivery, error) {
 				x.ready[0] = nil
 				x.ready = x.ready[1:]
 				kq.inReady = false
-				if kq.owner != x || kq.busy || kq.retrying || len(kq.events) == 0 {
+				if kq.owner != x || kq.busy || kq.retrying || len(kq.events) == 0 || s.parkLocked(kq) {
 					continue
 				}
 				kq.busy = true

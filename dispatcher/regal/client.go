@@ -50,8 +50,8 @@ type Result struct {
 	// Err is nil when Regal accepted the event. When the caller's context
 	// ended the Send, Err wraps ctx.Err() (errors.Is matches
 	// context.Canceled or context.DeadlineExceeded) and is not permanent;
-	// attempt timeouts never match those. Otherwise IsPermanent tells
-	// whether sending the event again can help.
+	// attempt timeouts never match those. Classify tells what it means
+	// for the event and its tenant.
 	Err error
 }
 
@@ -145,7 +145,7 @@ func (c *Client) Send(ctx context.Context, apiKey secret.Secret, ev *Event) Resu
 			res.Err = stopped(ctx, res.Attempts)
 			return res
 		}
-		if IsPermanent(out.err) {
+		if !transient(out.err) {
 			res.Err = out.err
 			return res
 		}
@@ -166,10 +166,10 @@ func (c *Client) Send(ctx context.Context, apiKey secret.Secret, ev *Event) Resu
 // a header value cannot carry. The error never quotes the key.
 func checkKey(key string) error {
 	if key == "" {
-		return &permanentError{errors.New("regal: API key is empty")}
+		return &configError{errors.New("regal: API key is empty"), PauseKeyUnusable}
 	}
 	if strings.ContainsAny(key, "\r\n\x00") || strings.TrimSpace(key) != key {
-		return &permanentError{errors.New("regal: API key has whitespace or control characters")}
+		return &configError{errors.New("regal: API key has whitespace or control characters"), PauseKeyUnusable}
 	}
 	return nil
 }
@@ -215,7 +215,7 @@ func (c *Client) attempt(parent context.Context, key string, body []byte) attemp
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.eventsURL, bytes.NewReader(body))
 	if err != nil {
-		return attemptOutcome{err: &permanentError{fmt.Errorf("regal: build request: %w", err)}}
+		return attemptOutcome{err: &configError{fmt.Errorf("regal: build request: %w", err), PauseEndpoint}}
 	}
 	req.Header = c.header(key)
 

@@ -28,7 +28,7 @@ func TestClient_Send_against_regal_double(t *testing.T) {
 		wantAttempts  int
 		wantStatus    int
 		wantDelivered bool
-		wantPermanent bool
+		wantOutcome   regal.Outcome // when not delivered
 		wantBudget    bool
 		wantMinTime   time.Duration
 		wantMaxTime   time.Duration
@@ -49,21 +49,24 @@ func TestClient_Send_against_regal_double(t *testing.T) {
 			faults:       []regaldouble.Fault{{Status: 429, RetryAfter: time.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat)}},
 			configure:    func(c *regal.Config) { c.MaxRetryAfter = 150 * time.Millisecond },
 			wantAttempts: 2, wantStatus: 200, wantDelivered: true, wantMinTime: 150 * time.Millisecond},
-		{name: "bad_request_is_permanent_after_one_attempt",
-			faults: []regaldouble.Fault{{Status: 400}}, wantAttempts: 1, wantStatus: 400, wantPermanent: true},
-		{name: "wrong_key_is_unauthorized_and_permanent",
+		{name: "bad_request_ends_the_send_after_one_attempt",
+			faults: []regaldouble.Fault{{Status: 400}}, wantAttempts: 1, wantStatus: 400, wantOutcome: regal.OutcomeRetryLater},
+		{name: "bad_request_naming_the_event_is_dead_lettered",
+			faults:       []regaldouble.Fault{{Status: 400, Message: "properties.disposition_code must be a number"}},
+			wantAttempts: 1, wantStatus: 400, wantOutcome: regal.OutcomeDeadLetter},
+		{name: "wrong_key_is_unauthorized_and_pauses_the_tenant",
 			key:          "rk_test_wrong-LEAKCANARY-2",
-			wantAttempts: 1, wantStatus: 401, wantPermanent: true},
-		{name: "bearer_prefixed_key_is_unauthorized_and_permanent",
+			wantAttempts: 1, wantStatus: 401, wantOutcome: regal.OutcomePauseTenant},
+		{name: "bearer_prefixed_key_is_unauthorized_and_pauses_the_tenant",
 			key:          "Bearer " + testKey,
-			wantAttempts: 1, wantStatus: 401, wantPermanent: true},
-		{name: "forbidden_is_permanent", faults: []regaldouble.Fault{{Status: 403}}, wantAttempts: 1, wantStatus: 403, wantPermanent: true},
-		{name: "not_found_is_permanent", faults: []regaldouble.Fault{{Status: 404}}, wantAttempts: 1, wantStatus: 404, wantPermanent: true},
-		{name: "too_large_is_permanent", faults: []regaldouble.Fault{{Status: 413}}, wantAttempts: 1, wantStatus: 413, wantPermanent: true},
-		{name: "unprocessable_is_permanent", faults: []regaldouble.Fault{{Status: 422}}, wantAttempts: 1, wantStatus: 422, wantPermanent: true},
+			wantAttempts: 1, wantStatus: 401, wantOutcome: regal.OutcomePauseTenant},
+		{name: "forbidden_pauses_the_tenant", faults: []regaldouble.Fault{{Status: 403}}, wantAttempts: 1, wantStatus: 403, wantOutcome: regal.OutcomePauseTenant},
+		{name: "not_found_pauses_the_tenant", faults: []regaldouble.Fault{{Status: 404}}, wantAttempts: 1, wantStatus: 404, wantOutcome: regal.OutcomePauseTenant},
+		{name: "too_large_is_dead_lettered", faults: []regaldouble.Fault{{Status: 413}}, wantAttempts: 1, wantStatus: 413, wantOutcome: regal.OutcomeDeadLetter},
+		{name: "unprocessable_is_dead_lettered", faults: []regaldouble.Fault{{Status: 422}}, wantAttempts: 1, wantStatus: 422, wantOutcome: regal.OutcomeDeadLetter},
 		{name: "retry_budget_spent_after_max_attempts",
 			faults:       []regaldouble.Fault{{Status: 500}, {Status: 503}, {Status: 500}},
-			wantAttempts: 3, wantStatus: 500, wantPermanent: true, wantBudget: true},
+			wantAttempts: 3, wantStatus: 500, wantOutcome: regal.OutcomeRetryLater, wantBudget: true},
 		{name: "attempt_timeout_is_retried",
 			faults:       []regaldouble.Fault{{Delay: 10 * time.Second}},
 			configure:    func(c *regal.Config) { c.Timeout = 500 * time.Millisecond },
@@ -71,7 +74,7 @@ func TestClient_Send_against_regal_double(t *testing.T) {
 		{name: "every_attempt_timing_out_spends_the_budget",
 			faults:       []regaldouble.Fault{{Delay: 10 * time.Second}, {Delay: 10 * time.Second}},
 			configure:    func(c *regal.Config) { c.Timeout = 300 * time.Millisecond; c.MaxAttempts = 2 },
-			wantAttempts: 2, wantStatus: 0, wantPermanent: true, wantBudget: true},
+			wantAttempts: 2, wantStatus: 0, wantOutcome: regal.OutcomeRetryLater, wantBudget: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -96,8 +99,12 @@ func TestClient_Send_against_regal_double(t *testing.T) {
 			if (res.Err == nil) != tt.wantDelivered {
 				t.Fatalf("err = %v, want delivered %v", res.Err, tt.wantDelivered)
 			}
-			if got := regal.IsPermanent(res.Err); got != tt.wantPermanent {
-				t.Errorf("IsPermanent(%v) = %v, want %v", res.Err, got, tt.wantPermanent)
+			want := tt.wantOutcome
+			if tt.wantDelivered {
+				want = regal.OutcomeDelivered
+			}
+			if got := regal.Classify(res).Outcome; got != want {
+				t.Errorf("Classify(%v) = %v, want %v", res.Err, got, want)
 			}
 			if got := errors.Is(res.Err, regal.ErrRetryBudgetSpent); got != tt.wantBudget {
 				t.Errorf("errors.Is(%v, ErrRetryBudgetSpent) = %v, want %v", res.Err, got, tt.wantBudget)
@@ -241,8 +248,8 @@ func TestClient_Send_does_not_follow_redirects(t *testing.T) {
 	defer srv.Close()
 
 	res := newClient(t, fastConfig(srv.URL)).Send(context.Background(), testKey, sampleEvent())
-	if res.Status != http.StatusTemporaryRedirect || !regal.IsPermanent(res.Err) || res.Attempts != 1 {
-		t.Errorf("Send = %+v, want one attempt ending permanently on 307", res)
+	if v := regal.Classify(res); res.Status != http.StatusTemporaryRedirect || v.Class != regal.PauseEndpoint || res.Attempts != 1 {
+		t.Errorf("Send = %+v (%+v), want one attempt ending on 307, pausing the tenant", res, v)
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -300,8 +307,8 @@ func TestClient_Send_context_ends_the_send(t *testing.T) {
 			if !errors.Is(res.Err, context.Canceled) {
 				t.Errorf("err = %v, want context.Canceled", res.Err)
 			}
-			if regal.IsPermanent(res.Err) {
-				t.Errorf("IsPermanent(%v) = true, want false for a canceled send", res.Err)
+			if v := regal.Classify(res); v != (regal.Verdict{Outcome: regal.OutcomeRetryLater, Class: regal.ClassStopped}) {
+				t.Errorf("Classify(%v) = %+v, want retry later (stopped) for a canceled send", res.Err, v)
 			}
 			if res.Attempts != tt.wantAttempts || res.Status != tt.wantStatus {
 				t.Errorf("attempts, status = %d, %d; want %d, %d", res.Attempts, res.Status, tt.wantAttempts, tt.wantStatus)
@@ -316,8 +323,8 @@ func TestClient_Send_deadline_exceeded_is_not_permanent(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	res := newClient(t, fastConfig(double.URL())).Send(ctx, testKey, sampleEvent())
-	if !errors.Is(res.Err, context.DeadlineExceeded) || regal.IsPermanent(res.Err) {
-		t.Errorf("err = %v (permanent %v), want the context's DeadlineExceeded, not permanent", res.Err, regal.IsPermanent(res.Err))
+	if v := regal.Classify(res); !errors.Is(res.Err, context.DeadlineExceeded) || v.Class != regal.ClassStopped {
+		t.Errorf("err = %v (%+v), want the context's DeadlineExceeded, classed as stopped", res.Err, v)
 	}
 }
 
@@ -328,19 +335,20 @@ func TestClient_Send_rejects_unsendable_input_without_a_request(t *testing.T) {
 		name string
 		key  secret.Secret
 		ev   *regal.Event
+		want regal.Verdict
 	}{
-		{name: "empty_key", key: "", ev: sampleEvent()},
-		{name: "key_with_newline", key: "rk_test\nLEAKCANARY", ev: sampleEvent()},
-		{name: "key_with_trailing_space", key: "rk_test_LEAKCANARY ", ev: sampleEvent()},
-		{name: "nil_event", key: testKey, ev: nil},
-		{name: "unencodable_property", key: testKey, ev: unencodable},
+		{name: "empty_key", key: "", ev: sampleEvent(), want: regal.Verdict{Outcome: regal.OutcomePauseTenant, Class: regal.PauseKeyUnusable}},
+		{name: "key_with_newline", key: "rk_test\nLEAKCANARY", ev: sampleEvent(), want: regal.Verdict{Outcome: regal.OutcomePauseTenant, Class: regal.PauseKeyUnusable}},
+		{name: "key_with_trailing_space", key: "rk_test_LEAKCANARY ", ev: sampleEvent(), want: regal.Verdict{Outcome: regal.OutcomePauseTenant, Class: regal.PauseKeyUnusable}},
+		{name: "nil_event", key: testKey, ev: nil, want: regal.Verdict{Outcome: regal.OutcomeDeadLetter, Class: regal.ClassUnencodable}},
+		{name: "unencodable_property", key: testKey, ev: unencodable, want: regal.Verdict{Outcome: regal.OutcomeDeadLetter, Class: regal.ClassUnencodable}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			double := startDouble(t)
 			res := newClient(t, fastConfig(double.URL())).Send(context.Background(), tt.key, tt.ev)
-			if res.Err == nil || !regal.IsPermanent(res.Err) || res.Attempts != 0 {
-				t.Errorf("Send = %+v, want a permanent error and no attempt", res)
+			if v := regal.Classify(res); res.Err == nil || v != tt.want || res.Attempts != 0 {
+				t.Errorf("Send = %+v (%+v), want %+v and no attempt", res, v, tt.want)
 			}
 			if tt.key != "" && strings.Contains(res.Err.Error(), strings.TrimSpace(tt.key.Reveal())) {
 				t.Errorf("error %q contains the key", res.Err)

@@ -9,8 +9,9 @@ import (
 )
 
 // ErrRetryBudgetSpent is matched (errors.Is) by the error of a Send that
-// used all its attempts without success. That error also wraps the last
-// attempt's error and is permanent: sending again at once is pointless.
+// used all its attempts on transient failures. That error also wraps the
+// last attempt's error; Classify makes it "retry later": the collector
+// delivers the event again after a delay, within the event's budget.
 var ErrRetryBudgetSpent = errors.New("regal: retry budget spent")
 
 // maxErrorBodyBytes bounds StatusError.Body.
@@ -33,15 +34,9 @@ func (e *StatusError) Error() string {
 	return fmt.Sprintf("regal: HTTP %d %s: %s", e.Status, http.StatusText(e.Status), e.Body)
 }
 
-// Permanent reports whether repeating the same request cannot succeed:
-// every status except 408, 429 and 5xx.
-func (e *StatusError) Permanent() bool {
-	return !retryableStatus(e.Status)
-}
-
 // retryableStatus reports whether a response with this status is worth
-// another attempt. 400, 401, 403, 404, 413 and 422 are the permanent
-// answers Regal can give; other 4xx and 3xx are treated alike.
+// another attempt at once: 408, 429 and 5xx. What other statuses mean is
+// decided by Classify.
 func retryableStatus(status int) bool {
 	return status == http.StatusRequestTimeout ||
 		status == http.StatusTooManyRequests ||
@@ -64,13 +59,23 @@ func newStatusError(status int, body []byte, apiKey string) *StatusError {
 	return &StatusError{Status: status, Body: strings.TrimSpace(text)}
 }
 
-// permanentError marks an error that no retry can fix, such as a body that
-// cannot be encoded.
+// permanentError marks an error about the event that no retry can fix,
+// such as a body that cannot be encoded.
 type permanentError struct{ err error }
 
-func (e *permanentError) Error() string   { return e.err.Error() }
-func (e *permanentError) Unwrap() error   { return e.err }
-func (e *permanentError) Permanent() bool { return true }
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// configError marks a fault of the configuration (a key that cannot be
+// sent, a URL no request can be built for), not of the event. reason is
+// the Pause* class.
+type configError struct {
+	err    error
+	reason string
+}
+
+func (e *configError) Error() string { return e.err.Error() }
+func (e *configError) Unwrap() error { return e.err }
 
 // budgetSpentError is returned when MaxAttempts attempts all failed.
 type budgetSpentError struct {
@@ -82,19 +87,3 @@ func (e *budgetSpentError) Error() string {
 	return fmt.Sprintf("%s after %d attempts: %v", ErrRetryBudgetSpent, e.attempts, e.last)
 }
 func (e *budgetSpentError) Unwrap() []error { return []error{ErrRetryBudgetSpent, e.last} }
-
-// IsPermanent reports whether err means the event cannot be delivered by
-// trying again now: a permanent HTTP status (400, 401, 403, 404, 413, 422
-// and any other non-retryable answer), a body that cannot be encoded, a
-// missing API key, or a spent retry budget. It is false for nil, for
-// retryable failures and for the caller's context being done.
-func IsPermanent(err error) bool {
-	if err == nil {
-		return false
-	}
-	if errors.Is(err, ErrRetryBudgetSpent) {
-		return true
-	}
-	var p interface{ Permanent() bool }
-	return errors.As(err, &p) && p.Permanent()
-}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/ccbridge/bridge/dispatcher/regal"
@@ -23,6 +24,10 @@ type conditions struct {
 	outage bool
 	// outageUntil ends the outage window set by OutageFor.
 	outageUntil time.Time
+	// revoked are indexes of API keys answered 401.
+	revoked []int
+	// rejections pick valid requests to answer 400.
+	rejections []Rejection
 }
 
 // validate reports the first value out of range.
@@ -44,7 +49,36 @@ func (c conditions) validate() error {
 			return errors.New("regaldouble: slow phone " + maskPhone(phone) + " has a negative delay")
 		}
 	}
+	for _, r := range c.rejections {
+		if r.Phone == "" && r.Name == "" {
+			return errors.New("regaldouble: a rejection needs a phone or an event name")
+		}
+	}
 	return nil
+}
+
+// isRevoked reports whether the key at index i is revoked.
+func (c conditions) isRevoked(i int) bool {
+	return slices.Contains(c.revoked, i)
+}
+
+// rejection is the message of the first rejection ev matches.
+func (c conditions) rejection(ev regal.Event) (string, bool) {
+	for _, r := range c.rejections {
+		if r.Name != "" && r.Name != ev.Name {
+			continue
+		}
+		if r.Phone != "" {
+			if ev.Traits == nil {
+				continue
+			}
+			if _, ok := ev.Traits.Phones[r.Phone]; !ok {
+				continue
+			}
+		}
+		return r.Message, true
+	}
+	return "", false
 }
 
 // burst is the effective token-bucket size.
@@ -88,6 +122,8 @@ func (s *Server) change(edit func(*conditions)) error {
 	defer s.mu.Unlock()
 	next := s.cond
 	next.slowPhones = maps.Clone(s.cond.slowPhones)
+	next.revoked = slices.Clone(s.cond.revoked)
+	next.rejections = slices.Clone(s.cond.rejections)
 	edit(&next)
 	if err := next.validate(); err != nil {
 		return err
@@ -146,4 +182,16 @@ func (s *Server) SetOutage(on bool) {
 func (s *Server) OutageFor(d time.Duration) {
 	until := time.Now().Add(d)
 	_ = s.change(func(c *conditions) { c.outageUntil = until })
+}
+
+// RevokeKeys answers 401 to the keys at these indexes of Config.APIKeys,
+// as when Regal revokes a key; no index restores every key.
+func (s *Server) RevokeKeys(indexes ...int) {
+	_ = s.change(func(c *conditions) { c.revoked = slices.Clone(indexes) })
+}
+
+// SetRejections replaces the rejections (see Rejection); none clears
+// them. It fails, changing nothing, on a rejection matching everything.
+func (s *Server) SetRejections(rs ...Rejection) error {
+	return s.change(func(c *conditions) { c.rejections = slices.Clone(rs) })
 }

@@ -2,6 +2,7 @@ package regaldouble_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -393,5 +394,80 @@ func TestServer_Stats_counts_every_answer_by_reason(t *testing.T) {
 		if got.ByReason[reason] != n {
 			t.Errorf("ByReason[%s] = %d, want %d", reason, got.ByReason[reason], n)
 		}
+	}
+}
+
+func TestServer_revoked_keys_and_rejections(t *testing.T) {
+	tests := []struct {
+		name        string
+		set         func(*regaldouble.Server) error
+		key         secret.Secret
+		wantStatus  int
+		wantMessage string
+		wantReason  string
+	}{
+		{name: "revoked_key_is_unauthorized", set: func(s *regaldouble.Server) error { s.RevokeKeys(0); return nil },
+			key: firstKey, wantStatus: 401, wantMessage: "Unauthorized", wantReason: regaldouble.ReasonUnauthorized},
+		{name: "other_key_still_accepted", set: func(s *regaldouble.Server) error { s.RevokeKeys(0); return nil },
+			key: secondKey, wantStatus: 200, wantMessage: "ok", wantReason: regaldouble.ReasonAccepted},
+		{name: "revocation_lifted", set: func(s *regaldouble.Server) error { s.RevokeKeys(0); s.RevokeKeys(); return nil },
+			key: firstKey, wantStatus: 200, wantMessage: "ok", wantReason: regaldouble.ReasonAccepted},
+		{name: "rejection_by_phone", set: func(s *regaldouble.Server) error {
+			return s.SetRejections(regaldouble.Rejection{Phone: "+15515557212", Message: "traits.phones: refused"})
+		}, key: firstKey, wantStatus: 400, wantMessage: "traits.phones: refused", wantReason: regaldouble.ReasonRejected},
+		{name: "rejection_by_phone_and_name", set: func(s *regaldouble.Server) error {
+			return s.SetRejections(regaldouble.Rejection{Phone: "+15515557212", Name: "Interaction Queued", Message: "name refused"})
+		}, key: firstKey, wantStatus: 400, wantMessage: "name refused", wantReason: regaldouble.ReasonRejected},
+		{name: "rejection_of_another_name_passes", set: func(s *regaldouble.Server) error {
+			return s.SetRejections(regaldouble.Rejection{Name: "Interaction Deleted", Message: "refused"})
+		}, key: firstKey, wantStatus: 200, wantMessage: "ok", wantReason: regaldouble.ReasonAccepted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := startConfigured(t, regaldouble.Config{})
+			if err := tt.set(srv); err != nil {
+				t.Fatal(err)
+			}
+			resp := post(t, srv, tt.key, validBody)
+			var body struct{ Message string }
+			_ = json.Unmarshal([]byte(resp.body), &body)
+			if resp.status != tt.wantStatus || body.Message != tt.wantMessage {
+				t.Errorf("answer = %d %s, want %d %q", resp.status, resp.body, tt.wantStatus, tt.wantMessage)
+			}
+			if st := srv.Stats(); st.ByReason[tt.wantReason] != 1 {
+				t.Errorf("Stats.ByReason = %v, want one %s", st.ByReason, tt.wantReason)
+			}
+		})
+	}
+}
+
+func TestServer_rejection_matching_everything_is_refused(t *testing.T) {
+	srv := startConfigured(t, regaldouble.Config{})
+	if err := srv.SetRejections(regaldouble.Rejection{Message: "all"}); err == nil {
+		t.Fatal("SetRejections accepted a rejection without phone or name")
+	}
+	if got := post(t, srv, firstKey, validBody).status; got != 200 {
+		t.Fatalf("status %d after a refused change, want 200", got)
+	}
+}
+
+func TestControl_revoked_keys_and_rejections(t *testing.T) {
+	srv := startConfigured(t, regaldouble.Config{Control: true})
+	resp := do(t, http.MethodPost, srv.URL()+regaldouble.ControlFaultsPath, nil,
+		`{"revoked_keys":[1],"rejections":[{"phone":"+15515557212","message":"refused"}]}`)
+	var st regaldouble.FaultsState
+	if err := json.Unmarshal([]byte(resp.body), &st); err != nil || resp.status != 200 ||
+		len(st.RevokedKeys) != 1 || st.RevokedKeys[0] != 1 || len(st.Rejections) != 1 || st.Rejections[0].Message != "refused" {
+		t.Fatalf("faults = %d %s (%v)", resp.status, resp.body, err)
+	}
+	if got := post(t, srv, secondKey, validBody).status; got != 401 {
+		t.Errorf("revoked key: %d, want 401", got)
+	}
+	if got := post(t, srv, firstKey, validBody).status; got != 400 {
+		t.Errorf("rejected phone: %d, want 400", got)
+	}
+	do(t, http.MethodPost, srv.URL()+regaldouble.ControlFaultsPath, nil, `{"revoked_keys":[],"rejections":[]}`)
+	if got := post(t, srv, secondKey, validBody).status; got != 200 {
+		t.Errorf("after clearing: %d, want 200", got)
 	}
 }

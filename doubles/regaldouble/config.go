@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/ccbridge/bridge/internal/secret"
@@ -62,6 +63,13 @@ type Config struct {
 	// contains one of these E.164 numbers by the given time, to simulate
 	// one slow interaction.
 	SlowPhones map[string]time.Duration
+	// RevokedKeys are indexes into APIKeys whose requests are answered
+	// 401 as for an unknown key, as when Regal revokes or rotates a key.
+	RevokedKeys []int
+	// Rejections answer 400 {"message": Message} to otherwise valid
+	// requests they match, as Regal does when it says what is wrong with
+	// an event.
+	Rejections []Rejection
 
 	// Control serves the control endpoint (/_double/stats,
 	// /_double/received, /_double/faults, /_double/reset) without
@@ -100,5 +108,16 @@ func (c Config) conditions() conditions {
 		errorStatus: c.ErrorStatus,
 		latency:     c.Latency,
 		slowPhones:  maps.Clone(c.SlowPhones),
+		revoked:     slices.Clone(c.RevokedKeys),
+		rejections:  slices.Clone(c.Rejections),
 	}
+}
+
+// Rejection picks requests to refuse with 400: those whose traits.phones
+// holds Phone (E.164; empty matches any) and whose event name is Name
+// (empty matches any). At least one of the two must be set.
+type Rejection struct {
+	Phone   string `json:"phone,omitempty"`
+	Name    string `json:"name,omitempty"`
+	Message string `json:"message"`
 }

@@ -23,8 +23,8 @@ const (
 
 // FaultsUpdate is the body of POST /_double/faults. Each field sets the
 // Config field or Set* method of the same name (outage: SetOutage,
-// outage_for: OutageFor, applied after outage); slow_phones replaces the
-// whole set. Absent fields are left as they are; the update is checked
+// outage_for: OutageFor, applied after outage; revoked_keys: RevokeKeys);
+// slow_phones, revoked_keys and rejections replace the whole set. Absent fields are left as they are; the update is checked
 // whole and applied at once, or not at all (400). Durations are Go
 // duration strings such as "20ms".
 type FaultsUpdate struct {
@@ -37,6 +37,8 @@ type FaultsUpdate struct {
 	RateBurst           *int                `json:"rate_burst,omitempty"`
 	RateLimitRetryAfter *string             `json:"rate_limit_retry_after,omitempty"`
 	SlowPhones          map[string]Duration `json:"slow_phones,omitempty"`
+	RevokedKeys         *[]int              `json:"revoked_keys,omitempty"`
+	Rejections          *[]Rejection        `json:"rejections,omitempty"`
 }
 
 // FaultsState is the answer to POST /_double/faults: the standing
@@ -50,6 +52,8 @@ type FaultsState struct {
 	RateBurst           int                 `json:"rate_burst"`
 	RateLimitRetryAfter string              `json:"rate_limit_retry_after"`
 	SlowPhones          map[string]Duration `json:"slow_phones"`
+	RevokedKeys         []int               `json:"revoked_keys"`
+	Rejections          []Rejection         `json:"rejections"`
 }
 
 // ReceivedEvent is one element of GET /_double/received.
@@ -147,6 +151,12 @@ func (u FaultsUpdate) apply(now time.Time) func(*conditions) {
 				c.slowPhones[phone] = time.Duration(d)
 			}
 		}
+		if u.RevokedKeys != nil {
+			c.revoked = append([]int(nil), *u.RevokedKeys...)
+		}
+		if u.Rejections != nil {
+			c.rejections = append([]Rejection(nil), *u.Rejections...)
+		}
 	}
 }
 
@@ -170,7 +180,9 @@ func (s *Server) faultsState() FaultsState {
 		ErrorRate: c.errorRate, ErrorStatus: c.status(), Latency: Duration(c.latency),
 		Outage:    c.inOutage(time.Now()),
 		RateLimit: c.rateLimit, RateBurst: c.burst(), RateLimitRetryAfter: c.retryAfter,
-		SlowPhones: slow,
+		SlowPhones:  slow,
+		RevokedKeys: append([]int{}, c.revoked...),
+		Rejections:  append([]Rejection{}, c.rejections...),
 	}
 }
 

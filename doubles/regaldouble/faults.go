@@ -18,6 +18,10 @@ type Fault struct {
 	// RetryAfter, when non-empty, is sent as the Retry-After header with
 	// Status (delay-seconds or an HTTP-date).
 	RetryAfter string
+	// Message, when non-empty, replaces the status text in the body
+	// {"message":"..."} sent with Status, as Regal does when it says what
+	// is wrong with a request.
+	Message string
 }
 
 // SetFaults replaces the scripted answers: the next len(faults) requests
@@ -60,6 +64,10 @@ func (s *Server) playFault(w http.ResponseWriter, r *http.Request, f Fault) bool
 	if f.RetryAfter != "" {
 		w.Header().Set("Retry-After", f.RetryAfter)
 	}
-	s.answer(w, f.Status, ReasonScripted, http.StatusText(f.Status))
+	message := f.Message
+	if message == "" {
+		message = http.StatusText(f.Status)
+	}
+	s.answer(w, f.Status, ReasonScripted, message)
 	return true
 }

@@ -39,10 +39,11 @@ func (s *Server) routes() http.Handler {
 //  2. A scripted fault (SetFaults) is played, before authentication.
 //  3. During an outage the answer is 503, before authentication, as from
 //     a load balancer with no healthy backend.
-//  4. A missing or wrong key gets 401.
+//  4. A missing, wrong or revoked key gets 401.
 //  5. Above the key's rate limit the answer is 429; a rejected request
 //     does not use up the limit.
-//  6. An oversized body gets 413, a body breaking the OpenAPI gets 400.
+//  6. An oversized body gets 413, a body breaking the OpenAPI gets 400,
+//     and so does a body a rejection picks (with the rejection's message).
 //  7. A request naming a slow phone is held back by its delay.
 //  8. ErrorRate picks requests to answer with its 5xx status.
 //  9. The event is recorded and the answer is 200 {"message":"ok"}.
@@ -70,6 +71,11 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 
 	keyIndex, ok := s.authorize(r.Header.Values("Authorization"))
+	if ok {
+		s.mu.Lock()
+		ok = !s.cond.isRevoked(keyIndex)
+		s.mu.Unlock()
+	}
 	if !ok {
 		s.logger.Debug("regal double rejected request", "status", http.StatusUnauthorized)
 		s.answer(w, http.StatusUnauthorized, ReasonUnauthorized, "Unauthorized")
@@ -103,7 +109,12 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	slow := s.cond.slowDelay(ev)
+	refusal, refused := s.cond.rejection(ev)
 	s.mu.Unlock()
+	if refused {
+		s.answer(w, http.StatusBadRequest, ReasonRejected, refusal)
+		return
+	}
 	s.holdBack(r.Context(), slow)
 
 	s.mu.Lock()

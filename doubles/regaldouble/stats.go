@@ -10,7 +10,7 @@ const (
 	ReasonScripted = "scripted_fault"
 	// ReasonOutage: 503 during SetOutage or OutageFor.
 	ReasonOutage = "outage"
-	// ReasonUnauthorized: 401, a missing or wrong key.
+	// ReasonUnauthorized: 401, a missing, wrong or revoked key.
 	ReasonUnauthorized = "unauthorized"
 	// ReasonRateLimited: 429 from the per-key rate limit.
 	ReasonRateLimited = "rate_limited"
@@ -18,6 +18,8 @@ const (
 	ReasonBodyTooLarge = "body_too_large"
 	// ReasonBadRequest: 400, a body that breaks Regal's OpenAPI.
 	ReasonBadRequest = "bad_request"
+	// ReasonRejected: 400 from a Rejection.
+	ReasonRejected = "rejected"
 	// ReasonErrorRate: a 5xx drawn by ErrorRate.
 	ReasonErrorRate = "error_rate"
 	// ReasonUnanswered: no answer, because the client went away or the

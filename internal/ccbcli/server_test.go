@@ -63,8 +63,8 @@ func startService(t *testing.T, tenants ...string) *service {
 			if err != nil || dryRun {
 				return matched, 0, err
 			}
-			entries, err := store.Revive(ctx, matched)
-			return matched, len(entries), err
+			replayed, err := store.Replay(ctx, matched)
+			return matched, len(replayed), err
 		}})
 	if err != nil {
 		t.Fatal(err)

@@ -186,6 +186,14 @@ type Store struct {
 	// prefix): with malformed_max_len it bounds the malformed stream's bytes.
 	// 0 means eventstore.DefaultMalformedMaxBytes (4 KiB).
 	MalformedMaxBytes int `yaml:"malformed_max_bytes"`
+	// DeadLetterMaxLen and DeadLetterMaxAge bound each dead-letter stream
+	// (one per tenant and partition): beyond them the oldest dead letters
+	// are dropped for good, counted, after a warning from 80 % of either.
+	DeadLetterMaxLen int64         `yaml:"dead_letter_max_len"`
+	DeadLetterMaxAge time.Duration `yaml:"dead_letter_max_age"`
+	// DeadLetterCheckInterval is how often the bounds are checked and
+	// applied.
+	DeadLetterCheckInterval time.Duration `yaml:"dead_letter_check_interval"`
 }
 
 // Scheduler configures delivery scheduling.
@@ -206,6 +214,13 @@ type Scheduler struct {
 	// dispatcher, see scheduler.Config.
 	MaxBufferedBytes int64 `yaml:"max_buffered_bytes"`
 	MaxInFlightBytes int64 `yaml:"max_in_flight_bytes"`
+	// DeadLetterPolicy is "hold" (an interaction's later events wait
+	// behind its dead-lettered event until it is replayed: order) or
+	// "skip" (they go on: flow), see scheduler.Config.DeadLetterPolicy.
+	DeadLetterPolicy string `yaml:"dead_letter_policy"`
+	// PauseDelay is how long a paused tenant's deliveries wait when the
+	// dispatcher does not say when it probes again.
+	PauseDelay time.Duration `yaml:"pause_delay"`
 }
 
 // maxPrefetch bounds dispatcher.prefetch: events sent ahead wait idle,
@@ -257,6 +272,10 @@ type Regal struct {
 	// RateLimitDispatchers is at least the number of dispatchers running:
 	// it sizes each one's share when Redis is unreachable.
 	RateLimitDispatchers int `yaml:"rate_limit_dispatchers"`
+	// PauseProbeInterval is how often a tenant paused because Regal
+	// refuses its key (401/403) or URL (404) is probed with one real
+	// pending event; the tenant resumes on the first probe Regal accepts.
+	PauseProbeInterval time.Duration `yaml:"pause_probe_interval"`
 }
 
 // Mapping is the 8x8 → Regal event mapping. Empty fields take the defaults
@@ -366,11 +385,14 @@ func Default() *Config {
 			MaxEventBytes: 1 << 20,
 			IdleTimeout:   180 * time.Second,
 			AdmitBatch:    256,
-			Store:         Store{KeyPrefix: "ccb", Partitions: 16, DedupTTL: 3 * time.Hour, TraceTTL: 24 * time.Hour, MalformedMaxLen: 10000},
+			Store: Store{KeyPrefix: "ccb", Partitions: 16, DedupTTL: 3 * time.Hour, TraceTTL: 24 * time.Hour, MalformedMaxLen: 10000,
+				DeadLetterMaxLen: 10000, DeadLetterMaxAge: 7 * 24 * time.Hour, DeadLetterCheckInterval: time.Minute},
 			Scheduler: Scheduler{MaxBuffered: 50000, DefaultMaxInFlight: 128,
 				RetryDelayMin: 500 * time.Millisecond, RetryDelayMax: 30 * time.Second,
 				MaxAttempts: 100, MaxRetryAge: 30 * time.Minute, SettleLinger: 2 * time.Millisecond,
-				MaxBufferedBytes: 32 << 20, MaxInFlightBytes: 8 << 20},
+				MaxBufferedBytes: 32 << 20, MaxInFlightBytes: 8 << 20,
+				DeadLetterPolicy: "hold", PauseDelay: 30 * time.Second},
+
 			Query: Query{Listen: "127.0.0.1:7071", Retention: 7 * 24 * time.Hour, RawMaxBytes: 16 << 10},
 
 			IdleTimeoutMin: 15 * time.Second, MissedHeartbeats: 3,
@@ -386,7 +408,7 @@ func Default() *Config {
 			ShutdownGrace: 10 * time.Second,
 			Regal: Regal{BaseURL: "https://events.regalvoice.com", Timeout: 5 * time.Second,
 				MaxAttempts: 5, BackoffInitial: 100 * time.Millisecond, BackoffMax: 5 * time.Second,
-				RateLimit: 285, RateBurst: 10, RateLimitDispatchers: 4},
+				RateLimit: 285, RateBurst: 10, RateLimitDispatchers: 4, PauseProbeInterval: 30 * time.Second},
 			Mapping: Mapping{EventSource: "8x8", DefaultRegion: "US"},
 		},
 	}
@@ -526,6 +548,9 @@ func (c *Config) ValidateDispatcher() error {
 		p.add("dispatcher.regal: rate_limit must be >= 0, and with a rate limit rate_burst and rate_limit_dispatchers must be positive")
 	}
 	p = append(p, authProblems("dispatcher.collector_auth", dc.CollectorAuth.Validate())...)
+	if pi := dc.Regal.PauseProbeInterval; pi != 0 && (pi < 100*time.Millisecond || pi > time.Hour) {
+		p.add("dispatcher.regal.pause_probe_interval must be between 100ms and 1h")
+	}
 	for i, t := range c.Tenants {
 		if t.Regal.APIKey.IsZero() {
 			p.add("tenants[%d].regal.api_key is required (use ${ENV_VAR})", i)

@@ -338,6 +338,9 @@ var requiredAlerts = []string{
 	"CCBridgeEventsWithoutPhone", // no usable phone: dead-lettered
 	"CCBridgePhonesUnverified",   // many numbers unknown to libphonenumber
 	"CCBridgeRegalRateLowered",   // Regal holds the account under the configured rate
+	"CCBridgeRegalTenantPaused",  // Regal refuses a tenant's account: its deliveries wait
+	"CCBridgeDeadLettersNearBound",
+	"CCBridgeDeadLettersTrimmed",
 }
 
 // withoutFor are the alerts on facts that waiting cannot change, which
@@ -347,10 +350,12 @@ var withoutFor = map[string]string{
 	"CCBridgeSAPIPossibleGap":    "the gap has already happened when the counter moves",
 	"CCBridgeDeadLetters":        "each dead letter is an event that already failed",
 	"CCBridgeMalformedFrames":    "each malformed frame was already skipped",
-	"CCBridgeRegalUnauthorized":  "each 401/403 is an event dead-lettered at once",
+	"CCBridgeRegalUnauthorized":  "a refused key does not fix itself",
 	"CCBridgeRegalRejectsEvents": "each permanent 4xx is an event dead-lettered at once",
 	"CCBridgeLeaseLost":          "the tenant's stream has already stopped",
 	"CCBridgeEventsWithoutPhone": "each event without a usable phone was already dead-lettered",
+	"CCBridgeRegalTenantPaused":  "a refused account does not fix itself; the tenant's events wait",
+	"CCBridgeDeadLettersTrimmed": "the dropped letters are already gone",
 }
 
 var (

@@ -40,6 +40,10 @@ var knownMetrics = map[string][]string{
 	"ccb_collector_sapi_stall_timeout_seconds":  {"tenant"},
 	"ccb_collector_lease_held":                  {"tenant"},
 	"ccb_collector_lease_lost_total":            {"tenant"},
+	"ccb_collector_dead_letters_trimmed_total":  {"tenant", "bound"},
+	"ccb_collector_dead_letters_bound_ratio":    {"tenant", "bound"},
+	"ccb_collector_held_interactions":           {"tenant"},
+	"ccb_collector_tenant_paused":               {"tenant"},
 	// dispatcher
 	"ccb_dispatcher_deliveries_total": {"outcome", "reason"},
 	"ccb_dispatcher_in_flight":        nil,
@@ -50,6 +54,7 @@ var knownMetrics = map[string][]string{
 	"ccb_dispatcher_phones_total":             {"tenant", "verdict"},
 	"ccb_dispatcher_regal_rate_limit":         {"tenant"},
 	"ccb_dispatcher_regal_rate_limit_ceiling": {"tenant"},
+	"ccb_dispatcher_tenant_paused":            {"tenant", "reason"},
 }
 
 var knownHistograms = map[string][]string{

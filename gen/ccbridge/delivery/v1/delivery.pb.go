@@ -10,6 +10,7 @@ import (
 	v1 "github.com/ccbridge/bridge/gen/ccbridge/event/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -35,9 +36,18 @@ const (
 	// OUTCOME_FAILED_RETRYABLE: not delivered, and worth delivering again later
 	// (for example the dispatcher is shutting down).
 	Outcome_OUTCOME_FAILED_RETRYABLE Outcome = 3
-	// OUTCOME_FAILED_PERMANENT: not delivered and never will be as it is (Regal
-	// 400/401, retry budget spent); the collector dead-letters it.
+	// OUTCOME_FAILED_PERMANENT: not delivered and never will be as it is
+	// (Regal says what is wrong with the event, 413, 422); the collector
+	// dead-letters it.
 	Outcome_OUTCOME_FAILED_PERMANENT Outcome = 4
+	// OUTCOME_TENANT_PAUSED: not delivered because Regal refuses the tenant's
+	// account, not the event (401, 403, a wrong URL), or the dispatcher
+	// already knows it does. The delivery is not settled and is not an
+	// attempt: the collector holds the tenant's deliveries, in order, and
+	// offers one again after Ack.retry_after as a probe. A later
+	// OUTCOME_DELIVERED or OUTCOME_FAILED_PERMANENT of the tenant ends the
+	// pause.
+	Outcome_OUTCOME_TENANT_PAUSED Outcome = 5
 )
 
 // Enum value maps for Outcome.
@@ -48,6 +58,7 @@ var (
 		2: "OUTCOME_SKIPPED",
 		3: "OUTCOME_FAILED_RETRYABLE",
 		4: "OUTCOME_FAILED_PERMANENT",
+		5: "OUTCOME_TENANT_PAUSED",
 	}
 	Outcome_value = map[string]int32{
 		"OUTCOME_UNSPECIFIED":      0,
@@ -55,6 +66,7 @@ var (
 		"OUTCOME_SKIPPED":          2,
 		"OUTCOME_FAILED_RETRYABLE": 3,
 		"OUTCOME_FAILED_PERMANENT": 4,
+		"OUTCOME_TENANT_PAUSED":    5,
 	}
 )
 
@@ -240,8 +252,12 @@ type Ack struct {
 	RegalStatus int32 `protobuf:"varint,5,opt,name=regal_status,json=regalStatus,proto3" json:"regal_status,omitempty"`
 	// regal_event_name is the Regal event name the event was sent as.
 	RegalEventName string `protobuf:"bytes,6,opt,name=regal_event_name,json=regalEventName,proto3" json:"regal_event_name,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// retry_after, with OUTCOME_TENANT_PAUSED, is when the dispatcher will
+	// send its next probe for the tenant: the collector offers a delivery of
+	// the tenant again after it. Unset: the collector's own delay.
+	RetryAfter    *durationpb.Duration `protobuf:"bytes,7,opt,name=retry_after,json=retryAfter,proto3" json:"retry_after,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Ack) Reset() {
@@ -314,6 +330,13 @@ func (x *Ack) GetRegalEventName() string {
 		return x.RegalEventName
 	}
 	return ""
+}
+
+func (x *Ack) GetRetryAfter() *durationpb.Duration {
+	if x != nil {
+		return x.RetryAfter
+	}
+	return nil
 }
 
 // SubscribeResponse is a message from the collector to a dispatcher.
@@ -610,14 +633,14 @@ var File_ccbridge_delivery_v1_delivery_proto protoreflect.FileDescriptor
 
 const file_ccbridge_delivery_v1_delivery_proto_rawDesc = "" +
 	"\n" +
-	"#ccbridge/delivery/v1/delivery.proto\x12\x14ccbridge.delivery.v1\x1a\x1dccbridge/event/v1/event.proto\"~\n" +
+	"#ccbridge/delivery/v1/delivery.proto\x12\x14ccbridge.delivery.v1\x1a\x1dccbridge/event/v1/event.proto\x1a\x1egoogle/protobuf/duration.proto\"~\n" +
 	"\x10SubscribeRequest\x123\n" +
 	"\x05hello\x18\x01 \x01(\v2\x1b.ccbridge.delivery.v1.HelloH\x00R\x05hello\x12-\n" +
 	"\x03ack\x18\x02 \x01(\v2\x19.ccbridge.delivery.v1.AckH\x00R\x03ackB\x06\n" +
 	"\x04kind\"P\n" +
 	"\x05Hello\x12#\n" +
 	"\rdispatcher_id\x18\x01 \x01(\tR\fdispatcherId\x12\"\n" +
-	"\rmax_in_flight\x18\x02 \x01(\rR\vmaxInFlight\"\xe0\x01\n" +
+	"\rmax_in_flight\x18\x02 \x01(\rR\vmaxInFlight\"\x9c\x02\n" +
 	"\x03Ack\x12\x1f\n" +
 	"\vdelivery_id\x18\x01 \x01(\x04R\n" +
 	"deliveryId\x127\n" +
@@ -625,7 +648,9 @@ const file_ccbridge_delivery_v1_delivery_proto_rawDesc = "" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x1a\n" +
 	"\battempts\x18\x04 \x01(\rR\battempts\x12!\n" +
 	"\fregal_status\x18\x05 \x01(\x05R\vregalStatus\x12(\n" +
-	"\x10regal_event_name\x18\x06 \x01(\tR\x0eregalEventName\"Y\n" +
+	"\x10regal_event_name\x18\x06 \x01(\tR\x0eregalEventName\x12:\n" +
+	"\vretry_after\x18\a \x01(\v2\x19.google.protobuf.DurationR\n" +
+	"retryAfter\"Y\n" +
 	"\x11SubscribeResponse\x12<\n" +
 	"\bdelivery\x18\x01 \x01(\v2\x1e.ccbridge.delivery.v1.DeliveryH\x00R\bdeliveryB\x06\n" +
 	"\x04kind\"\x93\x02\n" +
@@ -653,13 +678,14 @@ const file_ccbridge_delivery_v1_delivery_proto_rawDesc = "" +
 	"\rtrace_context\x18\x04 \x03(\v27.ccbridge.delivery.v1.EncodedDelivery.TraceContextEntryR\ftraceContext\x1a?\n" +
 	"\x11TraceContextEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01*\x8a\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01*\xa5\x01\n" +
 	"\aOutcome\x12\x17\n" +
 	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11OUTCOME_DELIVERED\x10\x01\x12\x13\n" +
 	"\x0fOUTCOME_SKIPPED\x10\x02\x12\x1c\n" +
 	"\x18OUTCOME_FAILED_RETRYABLE\x10\x03\x12\x1c\n" +
-	"\x18OUTCOME_FAILED_PERMANENT\x10\x042s\n" +
+	"\x18OUTCOME_FAILED_PERMANENT\x10\x04\x12\x19\n" +
+	"\x15OUTCOME_TENANT_PAUSED\x10\x052s\n" +
 	"\x0fDeliveryService\x12`\n" +
 	"\tSubscribe\x12&.ccbridge.delivery.v1.SubscribeRequest\x1a'.ccbridge.delivery.v1.SubscribeResponse(\x010\x01B\xdb\x01\n" +
 	"\x18com.ccbridge.delivery.v1B\rDeliveryProtoP\x01Z>github.com/ccbridge/bridge/gen/ccbridge/delivery/v1;deliveryv1\xa2\x02\x03CDX\xaa\x02\x14Ccbridge.Delivery.V1\xca\x02\x14Ccbridge\\Delivery\\V1\xe2\x02 Ccbridge\\Delivery\\V1\\GPBMetadata\xea\x02\x16Ccbridge::Delivery::V1b\x06proto3"
@@ -689,24 +715,26 @@ var file_ccbridge_delivery_v1_delivery_proto_goTypes = []any{
 	(*EncodedDelivery)(nil),          // 7: ccbridge.delivery.v1.EncodedDelivery
 	nil,                              // 8: ccbridge.delivery.v1.Delivery.TraceContextEntry
 	nil,                              // 9: ccbridge.delivery.v1.EncodedDelivery.TraceContextEntry
-	(*v1.Event)(nil),                 // 10: ccbridge.event.v1.Event
+	(*durationpb.Duration)(nil),      // 10: google.protobuf.Duration
+	(*v1.Event)(nil),                 // 11: ccbridge.event.v1.Event
 }
 var file_ccbridge_delivery_v1_delivery_proto_depIdxs = []int32{
 	2,  // 0: ccbridge.delivery.v1.SubscribeRequest.hello:type_name -> ccbridge.delivery.v1.Hello
 	3,  // 1: ccbridge.delivery.v1.SubscribeRequest.ack:type_name -> ccbridge.delivery.v1.Ack
 	0,  // 2: ccbridge.delivery.v1.Ack.outcome:type_name -> ccbridge.delivery.v1.Outcome
-	5,  // 3: ccbridge.delivery.v1.SubscribeResponse.delivery:type_name -> ccbridge.delivery.v1.Delivery
-	10, // 4: ccbridge.delivery.v1.Delivery.event:type_name -> ccbridge.event.v1.Event
-	8,  // 5: ccbridge.delivery.v1.Delivery.trace_context:type_name -> ccbridge.delivery.v1.Delivery.TraceContextEntry
-	7,  // 6: ccbridge.delivery.v1.EncodedSubscribeResponse.delivery:type_name -> ccbridge.delivery.v1.EncodedDelivery
-	9,  // 7: ccbridge.delivery.v1.EncodedDelivery.trace_context:type_name -> ccbridge.delivery.v1.EncodedDelivery.TraceContextEntry
-	1,  // 8: ccbridge.delivery.v1.DeliveryService.Subscribe:input_type -> ccbridge.delivery.v1.SubscribeRequest
-	4,  // 9: ccbridge.delivery.v1.DeliveryService.Subscribe:output_type -> ccbridge.delivery.v1.SubscribeResponse
-	9,  // [9:10] is the sub-list for method output_type
-	8,  // [8:9] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	10, // 3: ccbridge.delivery.v1.Ack.retry_after:type_name -> google.protobuf.Duration
+	5,  // 4: ccbridge.delivery.v1.SubscribeResponse.delivery:type_name -> ccbridge.delivery.v1.Delivery
+	11, // 5: ccbridge.delivery.v1.Delivery.event:type_name -> ccbridge.event.v1.Event
+	8,  // 6: ccbridge.delivery.v1.Delivery.trace_context:type_name -> ccbridge.delivery.v1.Delivery.TraceContextEntry
+	7,  // 7: ccbridge.delivery.v1.EncodedSubscribeResponse.delivery:type_name -> ccbridge.delivery.v1.EncodedDelivery
+	9,  // 8: ccbridge.delivery.v1.EncodedDelivery.trace_context:type_name -> ccbridge.delivery.v1.EncodedDelivery.TraceContextEntry
+	1,  // 9: ccbridge.delivery.v1.DeliveryService.Subscribe:input_type -> ccbridge.delivery.v1.SubscribeRequest
+	4,  // 10: ccbridge.delivery.v1.DeliveryService.Subscribe:output_type -> ccbridge.delivery.v1.SubscribeResponse
+	10, // [10:11] is the sub-list for method output_type
+	9,  // [9:10] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_ccbridge_delivery_v1_delivery_proto_init() }
