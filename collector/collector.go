@@ -362,7 +362,7 @@ func (c *Collector) Start(ctx context.Context) error {
 			}
 		}(p, c.clients[i])
 	}
-	c.recovery.Add(2)
+	c.recovery.Add(3)
 	go func() { defer c.recovery.Done(); c.watchStreams(recovCtx) }()
 	go func() { defer c.recovery.Done(); c.watchDeadLetters(recovCtx) }()
 	go func() { defer c.recovery.Done(); c.probeLoop(recovCtx) }()

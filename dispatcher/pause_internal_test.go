@@ -55,7 +55,7 @@ func pausingDispatcher(t *testing.T) (*Dispatcher, *regaldouble.Server, *fakeClo
 		Tenants: []config.Tenant{{Name: "acme", Regal: config.TenantRegal{APIKey: pauseKey}}},
 		Dispatcher: config.Dispatcher{CollectorAddr: "127.0.0.1:1", ID: "d1", MaxInFlight: 4,
 			Regal: config.Regal{BaseURL: double.URL(), Timeout: 10 * time.Second, MaxAttempts: 1, PauseProbeInterval: 30 * time.Second}},
-		Telemetry: config.Telemetry{PhoneHashSalt: "salt"},
+		Telemetry: config.Telemetry{PhoneHashSalt: "test-phone-hash-salt"},
 	}
 	var logs strings.Builder
 	var logMu sync.Mutex

@@ -50,9 +50,10 @@ func (c *Config) collectorComponentProblems() []string {
 	sc := cc.Store
 	es := eventstore.Config{KeyPrefix: sc.KeyPrefix, Partitions: sc.Partitions, DedupTTL: sc.DedupTTL,
 		TraceTTL: sc.TraceTTL, MalformedMaxLen: sc.MalformedMaxLen,
-		MalformedMaxBytes: cmp.Or(sc.MalformedMaxBytes, eventstore.DefaultMalformedMaxBytes)}
+		MalformedMaxBytes: cmp.Or(sc.MalformedMaxBytes, eventstore.DefaultMalformedMaxBytes),
+		DeadLetterMaxLen:  sc.DeadLetterMaxLen, DeadLetterMaxAge: sc.DeadLetterMaxAge}
 	out = append(out, component{section: "collector.store", keys: sectionKeys("collector.store",
-		"key_prefix", "partitions", "dedup_ttl", "trace_ttl", "malformed_max_len", "malformed_max_bytes")}.problems(es.Validate())...)
+		"key_prefix", "partitions", "dedup_ttl", "trace_ttl", "malformed_max_len", "malformed_max_bytes", "dead_letter_max_len", "dead_letter_max_age")}.problems(es.Validate())...)
 
 	ss := scheduler.DefaultConfig()
 	ss.MaxBuffered, ss.DefaultMaxInFlight = cc.Scheduler.MaxBuffered, cc.Scheduler.DefaultMaxInFlight

@@ -134,7 +134,8 @@ func TestRecoveryOfMoreThanTheBufferHoldsDeliversEverythingInOrder(t *testing.T)
 	defer rdb.Close()
 	cs := s.Config.Collector.Store
 	store, err := eventstore.New(rdb, eventstore.Config{KeyPrefix: cs.KeyPrefix, Partitions: cs.Partitions,
-		DedupTTL: cs.DedupTTL, TraceTTL: cs.TraceTTL, MalformedMaxLen: cs.MalformedMaxLen})
+		DedupTTL: cs.DedupTTL, TraceTTL: cs.TraceTTL, MalformedMaxLen: cs.MalformedMaxLen,
+		MalformedMaxBytes: eventstore.DefaultMalformedMaxBytes, DeadLetterMaxLen: cs.DeadLetterMaxLen, DeadLetterMaxAge: cs.DeadLetterMaxAge})
 	if err != nil {
 		t.Fatal(err)
 	}
