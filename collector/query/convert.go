@@ -137,6 +137,7 @@ func (s *Service) deadLetterMessage(d eventstore.DeadEntry) *queryv1.DeadLetter 
 	return &queryv1.DeadLetter{
 		Name: deadLetterName(d.Tenant, deadLetterID(d)), Event: ev, Reason: d.Reason,
 		Attempts: int32(d.Attempts), RegalStatus: int32(d.Status), DeadLetterTime: timestamp(d.At),
+		HoldsInteraction: d.Holds,
 	}
 }
 

@@ -16,7 +16,7 @@ func (s *Scheduler) pauseLocked(kq *keyQueue, retryAfter time.Duration) {
 	delay = min(max(delay, minPauseDelay), maxPauseDelay)
 	tp := s.paused[kq.tenant]
 	if tp == nil {
-		tp = &tenantPause{tenant: kq.tenant, since: time.Now()}
+		tp = &tenantPause{tenant: kq.tenant}
 		s.paused[kq.tenant] = tp
 	}
 	if tp.probe == kq {

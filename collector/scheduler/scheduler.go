@@ -143,7 +143,6 @@ type tenantPause struct {
 	timer  *time.Timer
 	parked []*keyQueue // in parking order; a key with parked unset was released
 	probe  *keyQueue   // offered as the probe and not yet answered
-	since  time.Time
 }
 
 type keyQueue struct {

@@ -1860,8 +1860,12 @@ type DeadLetter struct {
 	RegalStatus int32 `protobuf:"varint,5,opt,name=regal_status,json=regalStatus,proto3" json:"regal_status,omitempty"`
 	// dead_letter_time is when it was given up.
 	DeadLetterTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=dead_letter_time,json=deadLetterTime,proto3" json:"dead_letter_time,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// holds_interaction is true while the event holds its interaction
+	// (collector.scheduler.dead_letter_policy hold): the interaction's later
+	// events wait until it is replayed, which delivers it before them.
+	HoldsInteraction bool `protobuf:"varint,7,opt,name=holds_interaction,json=holdsInteraction,proto3" json:"holds_interaction,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *DeadLetter) Reset() {
@@ -1934,6 +1938,13 @@ func (x *DeadLetter) GetDeadLetterTime() *timestamppb.Timestamp {
 		return x.DeadLetterTime
 	}
 	return nil
+}
+
+func (x *DeadLetter) GetHoldsInteraction() bool {
+	if x != nil {
+		return x.HoldsInteraction
+	}
+	return false
 }
 
 // ListDeadLettersRequest is the request of ListDeadLetters.
@@ -2424,7 +2435,7 @@ const file_ccbridge_query_v1_query_proto_rawDesc = "" +
 	"\vchange_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"changeTime\x12.\n" +
 	"\x05event\x18\x03 \x01(\v2\x18.ccbridge.query.v1.EventR\x05event\x12D\n" +
-	"\rdedup_verdict\x18\x04 \x01(\x0e2\x1f.ccbridge.query.v1.DedupVerdictR\fdedupVerdict\"\xed\x01\n" +
+	"\rdedup_verdict\x18\x04 \x01(\x0e2\x1f.ccbridge.query.v1.DedupVerdictR\fdedupVerdict\"\x9a\x02\n" +
 	"\n" +
 	"DeadLetter\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12.\n" +
@@ -2432,7 +2443,8 @@ const file_ccbridge_query_v1_query_proto_rawDesc = "" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x1a\n" +
 	"\battempts\x18\x04 \x01(\x05R\battempts\x12!\n" +
 	"\fregal_status\x18\x05 \x01(\x05R\vregalStatus\x12D\n" +
-	"\x10dead_letter_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x0edeadLetterTime\"\xdf\x01\n" +
+	"\x10dead_letter_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x0edeadLetterTime\x12+\n" +
+	"\x11holds_interaction\x18\a \x01(\bR\x10holdsInteraction\"\xdf\x01\n" +
 	"\x16ListDeadLettersRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12 \n" +
 	"\vinteraction\x18\x02 \x01(\tR\vinteraction\x12\x14\n" +
