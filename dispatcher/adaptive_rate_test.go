@@ -167,7 +167,7 @@ func TestRegalRateAdaptsTo429s(t *testing.T) {
 		limits += w.limit
 	}
 	// The limit saws between a decrease (×0.7) and the recovery
-	// (+3 %/s of the ceiling) around what Regal allows.
+	// (+5 %/s of the ceiling) around what Regal allows.
 	if mean := limits / float64(windows-settle); mean < 0.7*regalLimit || mean > 1.2*regalLimit {
 		t.Errorf("ccb_dispatcher_regal_rate_limit averaged %.1f/s after %d s, want about Regal's %v/s", mean, settle, regalLimit)
 	}

@@ -15,8 +15,11 @@ import (
 // (Regal's 429). The rate drops to Adaptation.Decrease times its current
 // value, not below the floor, at most once per Adaptation.HoldOff: the
 // refusals of requests already granted at the old rate are one event, not
-// one decrease each. From a decrease on, the rate regains
-// Adaptation.Recovery of the ceiling per second, up to the ceiling. A
+// one decrease each. A decrease also spends the burst: the destination's
+// own is used up when it refuses, so the next slots come after a pause of
+// up to (burst − 1) intervals of the new rate (never longer than the
+// hold-off). From a decrease on, the rate regains Adaptation.Recovery of
+// the ceiling per second, up to the ceiling. A
 // limiter that is never told of a refusal keeps its ceiling and behaves
 // as a plain Limiter. Throttled may block for one Redis round trip
 // (bounded by WithRedisTimeout); ctx bounds it too.
@@ -58,7 +61,7 @@ type Adaptation struct {
 const (
 	DefaultDecrease = 0.7
 	DefaultHoldOff  = time.Second
-	DefaultRecovery = 0.03
+	DefaultRecovery = 0.05
 	DefaultFloor    = 0.05
 )
 

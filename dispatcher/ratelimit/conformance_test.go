@@ -71,6 +71,7 @@ func testConformance(t *testing.T, newLimiters limiterFactory) {
 			{name: "lowered_rate_paces_every_instance", run: testLoweredRatePacesEveryInstance},
 			{name: "rate_recovers_additively_up_to_the_ceiling", run: testRateRecoversAdditively},
 			{name: "rate_never_falls_below_the_floor", run: testRateFloor},
+			{name: "refusal_spends_the_burst", run: testRefusalSpendsTheBurst},
 		}},
 	}
 	for _, g := range groups {
@@ -452,4 +453,46 @@ func testRateFloor(t *testing.T, newLimiters limiterFactory) {
 		t.Fatal(err)
 	}
 	assertRate(t, "the other instance", limiters[1], 10, 10.5)
+}
+
+// testRefusalSpendsTheBurst: after a refusal on an idle limit, 2×burst
+// calls at once across 3 instances get one slot at once (not the burst:
+// the destination's burst is used up when it refuses), and the rest
+// paced at the lowered rate.
+func testRefusalSpendsTheBurst(t *testing.T, newLimiters limiterFactory) {
+	const ceiling, burst = 20.0, 10
+	const lowered = 100 * time.Millisecond // interval at 10/s
+	limiters := newLimiters(t, ceiling, burst, 3,
+		ratelimit.WithAdaptation(ratelimit.Adaptation{Decrease: 0.5, HoldOff: time.Hour, Recovery: 0.01}))
+	limiters[0].Throttled(context.Background())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	waits := make([]time.Duration, 2*burst)
+	var wg sync.WaitGroup
+	for i := range waits {
+		limiter := limiters[i%len(limiters)]
+		wg.Go(func() {
+			if err := limiter.Wait(ctx); err != nil {
+				t.Error(err)
+			}
+			waits[i] = time.Since(start)
+		})
+	}
+	wg.Wait()
+	slices.Sort(waits)
+	var immediate int
+	for _, w := range waits {
+		if w < lowered*7/10 {
+			immediate++
+		}
+	}
+	if immediate != 1 {
+		t.Errorf("%d of %d calls passed at once after a refusal, want 1; waits %v", immediate, len(waits), waits)
+	}
+	// Paced at 10/s: the last of 20 calls comes about 1.9 s in.
+	if last := waits[len(waits)-1]; last < 17*lowered {
+		t.Errorf("the last of %d calls passed %s in, want about %s at the lowered rate", len(waits), last, 19*lowered)
+	}
 }

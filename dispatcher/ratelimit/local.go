@@ -72,11 +72,18 @@ func (l *local) Wait(ctx context.Context) error {
 	}
 }
 
-// Throttled implements Adaptive.
+// Throttled implements Adaptive. A decrease also spends the burst, as the
+// Redis limiter's does (see throttleScript).
 func (l *local) Throttled(context.Context) {
+	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.rate.throttle(time.Now())
+	if l.rate.throttle(now) {
+		if l.tat.Before(now) {
+			l.tat = now
+		}
+		l.tat = l.tat.Add(min(l.rate.holdOff, time.Duration(l.burst-1)*interval(l.rate.current(now))))
+	}
 }
 
 // Rate implements Adaptive.

@@ -89,12 +89,13 @@ func NewRedis(rdb redis.UniversalClient, key string, rate float64, burst int, op
 	shared := newAIMD(rate, o.adaptation)
 	arg := func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 	return &redisLimiter{
-		rdb:         rdb,
-		key:         key,
-		keys:        []string{key, adaptiveKey(key)},
-		ceilingArg:  arg(rate),
-		stepArg:     arg(shared.step),
-		throttleArg: []any{arg(rate), arg(shared.step), arg(shared.factor), arg(shared.floor), shared.holdOff.Microseconds()},
+		rdb:        rdb,
+		key:        key,
+		keys:       []string{key, adaptiveKey(key)},
+		ceilingArg: arg(rate),
+		stepArg:    arg(shared.step),
+		throttleArg: []any{arg(rate), arg(shared.step), arg(shared.factor), arg(shared.floor), shared.holdOff.Microseconds(),
+			burst - o.processes*o.prefetch},
 		sharedBurst: burst - o.processes*o.prefetch,
 		opts:        o,
 		fallback: NewLocal(rate/float64(o.processes), max(1, burst/o.processes),

@@ -104,7 +104,7 @@ func (l *redisLimiter) Throttled(ctx context.Context) {
 	l.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(ctx, l.opts.timeout)
-	reply, err := throttleScript.Run(ctx, l.rdb, l.keys[1:], l.throttleArg...).Int64Slice()
+	reply, err := throttleScript.Run(ctx, l.rdb, l.keys, l.throttleArg...).Int64Slice()
 	cancel()
 	received := time.Now()
 	if err == nil && len(reply) != 4 {

@@ -68,12 +68,18 @@ redis.call('SET', KEYS[1], string.format('%.3f', next_tat), 'PX', math.ceil((nex
 return {now, math.ceil(tat - (burst - 1) * interval), interval_ns, math.floor(set_rate * 1000), at}
 `)
 
-// throttleScript decreases the adaptive rate kept in KEYS[1] after a
-// refusal, unless the last decrease is more recent than the hold-off.
+// throttleScript decreases the adaptive rate kept in KEYS[2] after a
+// refusal, unless the last decrease is more recent than the hold-off. A
+// decrease also spends the burst of the limit kept in KEYS[1]: the
+// destination's own burst is used up when it refuses, so the limit's TAT
+// moves (burst − 1) intervals of the new rate ahead, no further than the
+// hold-off (so that pauses never add up). The slots still to come then
+// come with a pause that lets the destination's burst refill, at the new
+// rate.
 //
 // ARGV[1] is the ceiling in requests/s, ARGV[2] the recovery in requests/s
 // per second, ARGV[3] the decrease factor, ARGV[4] the floor in
-// requests/s, ARGV[5] the hold-off in microseconds.
+// requests/s, ARGV[5] the hold-off in microseconds, ARGV[6] the burst.
 //
 // It returns {now, rate, at, decreased}: the last decrease as
 // reserveScript does (now and at in microseconds, rate in thousandths of a
@@ -85,13 +91,20 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local ceiling = tonumber(ARGV[1])
 local step = tonumber(ARGV[2])
 local hold_off = tonumber(ARGV[5])
-local rate, set_rate, at = current_rate(KEYS[1], now, ceiling, step)
+local rate, set_rate, at = current_rate(KEYS[2], now, ceiling, step)
 if at > 0 and now - at < hold_off then
   return {now, math.floor(set_rate * 1000), at, 0}
 end
 local new_rate = math.max(tonumber(ARGV[4]), rate * tonumber(ARGV[3]))
-redis.call('HSET', KEYS[1], 'rate', string.format('%.6f', new_rate), 'at', string.format('%.0f', now))
+redis.call('HSET', KEYS[2], 'rate', string.format('%.6f', new_rate), 'at', string.format('%.0f', now))
 local regained_ms = math.max((ceiling - new_rate) / step * 1000, hold_off / 1000)
-redis.call('PEXPIRE', KEYS[1], math.ceil(regained_ms) + 1000)
+redis.call('PEXPIRE', KEYS[2], math.ceil(regained_ms) + 1000)
+local pause = math.min(hold_off, (tonumber(ARGV[6]) - 1) * math.max(1, math.ceil(1000000000 / new_rate)) / 1000)
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
+if tat < now then
+  tat = now
+end
+local next_tat = tat + pause
+redis.call('SET', KEYS[1], string.format('%.3f', next_tat), 'PX', math.ceil((next_tat - now) / 1000) + 1000)
 return {now, math.floor(new_rate * 1000), now, 1}
 `)
