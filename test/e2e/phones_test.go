@@ -18,6 +18,7 @@ import (
 	"github.com/ccbridge/bridge/dispatcher"
 	"github.com/ccbridge/bridge/doubles/sapidouble/scenario"
 	queryv1 "github.com/ccbridge/bridge/gen/ccbridge/query/v1"
+	"github.com/ccbridge/bridge/internal/config"
 	"github.com/ccbridge/bridge/internal/grpcauth"
 	"github.com/ccbridge/bridge/internal/stack"
 	"github.com/ccbridge/bridge/internal/telemetry"
@@ -44,7 +45,13 @@ type phoneCall struct {
 // Replayed as they are, they are dead-lettered again; replayed after the
 // cause is fixed (the default region), they reach Regal.
 func TestPhonesUnverifiedAreSentAndEventsWithoutPhoneAreDeadLetteredAndReplayable(t *testing.T) {
-	s := startStack(t, stack.Options{Dispatchers: 2})
+	// Policy skip: each event without a phone is dead-lettered on its own
+	// (under the default hold, the interaction's later events would wait
+	// behind the first; TestDeadLetterHoldsItsInteractionUntilReplayedInOrder
+	// covers that).
+	s := startStack(t, stack.Options{Dispatchers: 2, Mutate: func(c *config.Config) {
+		c.Collector.Scheduler.DeadLetterPolicy = "skip"
+	}})
 	r := scenario.NewRand(7)
 	start := time.Date(2026, 11, 5, 9, 0, 0, 0, time.UTC)
 	calls := []*phoneCall{
