@@ -26,8 +26,8 @@ import (
 // gcPercent is the collector's GOGC unless the environment sets one. Its
 // heap is mostly caches of recent interactions that stay live, so the
 // default 100 % growth doubles it: at 40 % the collector stays within a
-// 64 MiB RSS at 1,000 events/s for no measurable CPU (README,
-// Performance).
+// 64 MiB RSS at 1,000 events/s for no measurable CPU (docs/adr/0004-
+// gogc-40-for-the-collector.md).
 const gcPercent = 40
 
 func main() {

@@ -279,7 +279,7 @@ type Regal struct {
 }
 
 // Mapping is the 8x8 → Regal event mapping. Empty fields take the defaults
-// (the table in the README); a non-empty events list replaces the default
+// (the table in docs/mapping.md); a non-empty events list replaces the default
 // table entirely.
 type Mapping struct {
 	Events        []MappedEvent `yaml:"events"`
