@@ -124,8 +124,10 @@ func TestAnUnreachableCollectorIsReportedAtASteadyPace(t *testing.T) {
 	}
 	warns := logs.matching(slog.LevelWarn, "cannot subscribe")
 	for i := 1; i < len(warns); i++ {
-		if gap := warns[i].Time.Sub(warns[i-1].Time); gap < every {
-			t.Errorf("warnings %d and %d are %v apart, want at least %v", i-1, i, gap, every)
+		// The records' times are taken a moment after the subscriber's
+		// own clock reading; retries come every 1-5 ms, far under this.
+		if gap := warns[i].Time.Sub(warns[i-1].Time); gap < every*9/10 {
+			t.Errorf("warnings %d and %d are %v apart, want about %v", i-1, i, gap, every)
 		}
 	}
 	if attr(warns[0], "err") == "" || attr(warns[len(warns)-1], "down_for") == "" {
