@@ -82,23 +82,6 @@ func post(t *testing.T, srv *regaldouble.Server, key secret.Secret, body string)
 	}, body)
 }
 
-// postNoFatal posts validBody from a goroutine that must not call t.Fatal.
-func postNoFatal(url string, key secret.Secret) (int, error) {
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(validBody))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Authorization", key.Reveal())
-	client := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
-	defer client.CloseIdleConnections()
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	return resp.StatusCode, nil
-}
-
 // startConfigured runs a double with cfg, accepting firstKey and secondKey
 // when cfg names no keys, until the test ends.
 func startConfigured(t *testing.T, cfg regaldouble.Config) *regaldouble.Server {
