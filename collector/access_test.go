@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -24,6 +23,7 @@ import (
 	eventv1 "github.com/ccbridge/bridge/gen/ccbridge/event/v1"
 	"github.com/ccbridge/bridge/internal/config"
 	"github.com/ccbridge/bridge/internal/lifecycletest"
+	"github.com/ccbridge/bridge/internal/listentest"
 	"github.com/ccbridge/bridge/internal/redistest"
 	"github.com/ccbridge/bridge/internal/secret"
 	"github.com/ccbridge/bridge/internal/telemetry"
@@ -81,17 +81,6 @@ func (e *env) newCollector(t *testing.T, cfg *config.Config) *collector.Collecto
 		t.Fatal(err)
 	}
 	return c
-}
-
-// takenPort returns a loopback address held by a listener until cleanup.
-func takenPort(t *testing.T) string {
-	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = lis.Close() })
-	return lis.Addr().String()
 }
 
 func TestAnUnauthenticatedDeliveryServiceOffLoopbackIsRefused(t *testing.T) {
@@ -214,7 +203,7 @@ func TestARogueSubscriberWithoutTokenReceivesNothing(t *testing.T) {
 func TestShutdownReturnsAfterAStartThatFailedPartWay(t *testing.T) {
 	e := newEnv(t)
 	cfg := e.config()
-	cfg.Collector.Query.Listen = takenPort(t)
+	cfg.Collector.Query.Listen = listentest.Listen(t).Addr().String()
 	c := e.newCollector(t, cfg)
 	if err := c.Start(context.Background()); err == nil || !strings.Contains(err.Error(), "collector.query") {
 		t.Fatalf("Start = %v, want the query port's error", err)
@@ -232,7 +221,7 @@ func TestCollectorLifecycle(t *testing.T) {
 		New: func(t *testing.T) lifecycletest.Component { return e.newCollector(t, e.config()) },
 		NewFailing: func(t *testing.T) lifecycletest.Component {
 			cfg := e.config()
-			cfg.Collector.Query.Listen = takenPort(t)
+			cfg.Collector.Query.Listen = listentest.Listen(t).Addr().String()
 			return e.newCollector(t, cfg)
 		},
 	})

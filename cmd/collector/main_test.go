@@ -2,15 +2,14 @@ package main
 
 import (
 	"bytes"
-	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/ccbridge/bridge/internal/listentest"
 )
 
 func TestMain(m *testing.M) {
@@ -65,8 +64,8 @@ func TestCheckConfig(t *testing.T) {
 	for k, v := range secretEnv {
 		t.Setenv(k, v)
 	}
-	redisLn := listen(t)
-	redisAddr, busyAddr, busy2Addr := redisLn.Addr().String(), listen(t).Addr().String(), listen(t).Addr().String()
+	redisLn := listentest.Listen(t)
+	redisAddr, busyAddr, busy2Addr := redisLn.Addr().String(), listentest.Listen(t).Addr().String(), listentest.Listen(t).Addr().String()
 	tests := []struct {
 		name     string
 		content  string
@@ -135,7 +134,7 @@ func TestCheckConfig(t *testing.T) {
 			}
 		})
 	}
-	if err := noConnection(redisLn); err != nil {
+	if err := listentest.NoConnection(redisLn); err != nil {
 		t.Errorf("redis: %v", err)
 	}
 }
@@ -149,33 +148,4 @@ func TestCheckConfigMissingFile(t *testing.T) {
 	if !strings.Contains(stderr.String(), "read config") || stdout.Len() > 0 {
 		t.Fatalf("stdout %q, stderr %q", &stdout, &stderr)
 	}
-}
-
-// listen holds a loopback port for the test.
-func listen(t *testing.T) net.Listener {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
-	return ln
-}
-
-// noConnection reports a connection that reached ln: one made while the
-// check ran is already in its backlog, so an expired deadline finds it.
-func noConnection(ln net.Listener) error {
-	if err := ln.(*net.TCPListener).SetDeadline(time.Now()); err != nil {
-		return err
-	}
-	c, err := ln.Accept()
-	if err == nil {
-		_ = c.Close()
-		return errors.New("the check connected to it")
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return nil
-	}
-	return err
 }

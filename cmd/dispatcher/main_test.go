@@ -2,15 +2,15 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/ccbridge/bridge/internal/listentest"
 )
 
 func TestMain(m *testing.M) {
@@ -56,7 +56,7 @@ func TestCheckConfig(t *testing.T) {
 	for k, v := range secretEnv {
 		t.Setenv(k, v)
 	}
-	redisLn, collectorLn := listen(t), listen(t)
+	redisLn, collectorLn := listentest.Listen(t), listentest.Listen(t)
 	redisAddr, collectorAddr := redisLn.Addr().String(), collectorLn.Addr().String()
 	tests := []struct {
 		name     string
@@ -113,37 +113,8 @@ func TestCheckConfig(t *testing.T) {
 		})
 	}
 	for name, ln := range map[string]net.Listener{"redis": redisLn, "collector": collectorLn} {
-		if err := noConnection(ln); err != nil {
+		if err := listentest.NoConnection(ln); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-}
-
-// listen holds a loopback port for the test.
-func listen(t *testing.T) net.Listener {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
-	return ln
-}
-
-// noConnection reports a connection that reached ln: one made while the
-// check ran is already in its backlog, so an expired deadline finds it.
-func noConnection(ln net.Listener) error {
-	if err := ln.(*net.TCPListener).SetDeadline(time.Now()); err != nil {
-		return err
-	}
-	c, err := ln.Accept()
-	if err == nil {
-		_ = c.Close()
-		return errors.New("the check connected to it")
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return nil
-	}
-	return err
 }
