@@ -1,7 +1,6 @@
 package collector
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -127,10 +126,7 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 			_ = ownTimelineRDB.Close()
 		}
 	}
-	store, err := eventstore.New(rdb, eventstore.Config{KeyPrefix: cc.Store.KeyPrefix, Partitions: cc.Store.Partitions,
-		DedupTTL: cc.Store.DedupTTL, TraceTTL: cc.Store.TraceTTL, MalformedMaxLen: cc.Store.MalformedMaxLen,
-		MalformedMaxBytes: cmp.Or(cc.Store.MalformedMaxBytes, eventstore.DefaultMalformedMaxBytes),
-		DeadLetterMaxLen:  cc.Store.DeadLetterMaxLen, DeadLetterMaxAge: cc.Store.DeadLetterMaxAge})
+	store, err := eventstore.New(rdb, cfg.EventStoreConfig())
 	if err != nil {
 		closeRedis()
 		return nil, err
@@ -145,8 +141,7 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 		closeRedis()
 		return nil, err
 	}
-	c.timeline, err = timeline.New(timelineRDB, timeline.Config{KeyPrefix: cc.Store.KeyPrefix, Retention: cc.Query.Retention,
-		RawMaxBytes: cc.Query.RawMaxBytes, HistoryMaxLen: timeline.DefaultHistoryMaxLen, DefaultRegion: cfg.Dispatcher.Mapping.DefaultRegion})
+	c.timeline, err = timeline.New(timelineRDB, cfg.TimelineConfig())
 	if err != nil {
 		closeRedis()
 		return nil, fmt.Errorf("collector.query: %w", err)
@@ -154,18 +149,7 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 	// Closed by Shutdown; New's later error paths leave it to the GC (it
 	// only waits on its empty queue).
 	c.recorder = timeline.NewRecorder(c.timeline, timeline.RecorderOptions{Logger: logger.With("component", "timeline")})
-	scfg := scheduler.DefaultConfig()
-	scfg.MaxBuffered, scfg.DefaultMaxInFlight = cc.Scheduler.MaxBuffered, cc.Scheduler.DefaultMaxInFlight
-	scfg.RetryDelayMin, scfg.RetryDelayMax = cc.Scheduler.RetryDelayMin, cc.Scheduler.RetryDelayMax
-	scfg.MaxAttempts, scfg.MaxRetryAge = cc.Scheduler.MaxAttempts, cc.Scheduler.MaxRetryAge
-	scfg.SettleLinger = cc.Scheduler.SettleLinger
-	scfg.MaxBufferedBytes, scfg.MaxInFlightBytes = cc.Scheduler.MaxBufferedBytes, cc.Scheduler.MaxInFlightBytes
-	if cc.Scheduler.DeadLetterPolicy != "" {
-		scfg.DeadLetterPolicy = cc.Scheduler.DeadLetterPolicy
-	}
-	if cc.Scheduler.PauseDelay != 0 {
-		scfg.PauseDelay = cc.Scheduler.PauseDelay
-	}
+	scfg := cfg.SchedulerConfig()
 	c.sched, err = scheduler.New(scfg, store, c.onSettled)
 	if err != nil {
 		closeRedis()
@@ -173,23 +157,14 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 	}
 	c.sched.OnRetry(c.recorder.Retrying)
 	c.pending = newByteBudget(cc.PendingMaxBytes)
-	for _, t := range cfg.Tenants {
-		sc := sapi.Config{BaseURL: t.SAPI.BaseURL, Tenant: t.Name, Username: t.SAPI.Username, Token: t.SAPI.Token,
-			SubscriptionID: t.SAPI.SubscriptionID, MaxEventBytes: cc.MaxEventBytes, IdleTimeout: cc.IdleTimeout,
-			IdleTimeoutMin: cc.IdleTimeoutMin, MissedHeartbeats: cc.MissedHeartbeats, Transport: cc.Transport}
-		if cc.OutputFormat != "" {
-			f, err := sapi.ParseFormat(cc.OutputFormat)
-			if err != nil {
-				closeRedis()
-				return nil, fmt.Errorf("collector.output_format: %w", err)
-			}
-			sc.OutputFormat = f
-		}
-		sc.SetDefaults()
-		if err := sc.Validate(); err != nil {
-			closeRedis()
-			return nil, fmt.Errorf("tenant %s: %w", t.Name, err)
-		}
+	// Validated by cfg.ValidateCollector above.
+	format, err := cfg.OutputFormat()
+	if err != nil {
+		closeRedis()
+		return nil, fmt.Errorf("collector.output_format: %w", err)
+	}
+	for i, t := range cfg.Tenants {
+		sc := cfg.SAPIConfig(i, format)
 		tl := logger.With("tenant", t.Name)
 		p := newPipeline(t.Name, t.SAPI.SubscriptionID, cc.AdmitBatch, store, c.sched, c.recorder, &c.stats, inst, tl, c.pending)
 		c.pipelines = append(c.pipelines, p)

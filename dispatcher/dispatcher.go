@@ -87,31 +87,12 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Di
 		return nil, err
 	}
 	dc := cfg.Dispatcher
-	mapping := translate.DefaultMapping()
-	if len(dc.Mapping.Events) > 0 {
-		mapping.Events = nil
-		for _, e := range dc.Mapping.Events {
-			mapping.Events = append(mapping.Events, translate.EventMapping{Source: e.Source, Name: e.Name})
-		}
-	}
-	if dc.Mapping.EventSource != "" {
-		mapping.EventSource = dc.Mapping.EventSource
-	}
-	if dc.Mapping.DefaultRegion != "" {
-		mapping.DefaultRegion = dc.Mapping.DefaultRegion
-	}
-	if dc.Mapping.DispositionNames != nil {
-		mapping.DispositionNames = dc.Mapping.DispositionNames
-	}
+	mapping := cfg.Mapping()
 	tr, err := translate.New(mapping, translate.WithMeterProvider(tel.MeterProvider()))
 	if err != nil {
 		return nil, fmt.Errorf("dispatcher.mapping: %w", err)
 	}
-	rc := regal.Config{BaseURL: dc.Regal.BaseURL, Timeout: dc.Regal.Timeout, MaxAttempts: dc.Regal.MaxAttempts,
-		BackoffInitial: dc.Regal.BackoffInitial, BackoffMax: dc.Regal.BackoffMax}
-	if err := rc.Validate(); err != nil {
-		return nil, fmt.Errorf("dispatcher.regal: %w", err)
-	}
+	rc := cfg.RegalConfig() // validated by cfg.ValidateDispatcher above
 	keys := map[string]secret.Secret{}
 	for _, t := range cfg.Tenants {
 		keys[t.Name] = t.Regal.APIKey
