@@ -324,8 +324,14 @@ func (d *Dispatcher) handle(ctx context.Context, del *deliveryv1.Delivery) *deli
 	case regal.OutcomePauseTenant:
 		return d.pause(ctx, ev, probe, v.Class, res.Status, withoutPhones(res.Err.Error(), ev, re))
 	case regal.OutcomeDeadLetter:
-		// Regal judged the event itself: the account works.
-		d.resume(ctx, tenant)
+		if res.Status != 0 {
+			// Regal judged the event itself: the account works.
+			d.resume(ctx, tenant)
+		} else if probe {
+			// Dead-lettered before any request (it cannot be encoded): the
+			// account is not known to work; another event probes.
+			d.gate.probeUnanswered(tenant)
+		}
 		ack.Outcome = deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT
 		ack.Reason = withoutPhones(res.Err.Error(), ev, re)
 		eventLogger(d.logger, ev).WarnContext(ctx, "Regal rejected the event; dead-lettering", "status", res.Status, "class", v.Class, "attempts", res.Attempts, "err", ack.Reason)

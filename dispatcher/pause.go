@@ -116,6 +116,17 @@ func (g *tenantGate) probeFailed(tenant string) time.Duration {
 	return g.interval
 }
 
+// probeUnanswered frees the probe slot after a probe whose event was
+// settled before Regal said anything about the account (dead-lettered
+// without a request): the next delivery of the tenant probes at once.
+func (g *tenantGate) probeUnanswered(tenant string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if st := g.tenants[tenant]; st != nil {
+		st.probing = false
+	}
+}
+
 // snapshot lists the paused tenants.
 func (g *tenantGate) snapshot() []PauseInfo {
 	g.mu.Lock()

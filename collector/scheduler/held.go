@@ -72,10 +72,10 @@ func (s *Scheduler) Release(tenant, orderKey string, entries []eventstore.Entry)
 	for _, it := range items {
 		s.bufferedBytes += it.bytes
 	}
-	kq := s.keys[orderKey]
+	kq := s.keys[heldKey{tenant, orderKey}]
 	if kq == nil {
 		kq = &keyQueue{key: orderKey, tenant: tenant}
-		s.keys[orderKey] = kq
+		s.keys[heldKey{tenant, orderKey}] = kq
 	}
 	kq.events = append(items, kq.events...)
 	if !kq.busy && !kq.retrying {

@@ -116,8 +116,29 @@ func TestPauseHoldsTheTenantAndOffersOneProbeAtATime(t *testing.T) {
 	}
 }
 
-func TestSkippedProbeKeepsTheTenantPaused(t *testing.T) {
-	s := newSched(t, testConfig(), &settleSink{})
+// TestProbeSettledWithoutRegalKeepsTheTenantPaused: a probe settled
+// without a Regal answer (skipped, or dead-lettered by the dispatcher
+// before any request: no phone, not translatable) says nothing about the
+// account: its key stays the probe, and the other key keeps waiting.
+func TestProbeSettledWithoutRegalKeepsTheTenantPaused(t *testing.T) {
+	tests := []struct {
+		name   string
+		answer Result
+	}{
+		{"skipped", Result{Outcome: Skipped, Reason: "unmapped_event"}},
+		{"dead_lettered_without_a_request", Result{Outcome: FailedPermanent, Reason: "no usable customer phone (no_phone)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.DeadLetterPolicy = PolicySkip
+			testProbeSettledWithoutRegal(t, cfg, tt.answer)
+		})
+	}
+}
+
+func testProbeSettledWithoutRegal(t *testing.T, cfg Config, answer Result) {
+	s := newSched(t, cfg, &settleSink{})
 	sess := s.Join("d1", 10)
 	a1, a2, b1 := entry("a"), entry("a"), entry("b")
 	enqueue(t, s, a1, a2, b1)
@@ -125,9 +146,7 @@ func TestSkippedProbeKeepsTheTenantPaused(t *testing.T) {
 	ack(t, s, sess, da, Result{Outcome: Paused, RetryAfter: 10 * time.Millisecond})
 	ack(t, s, sess, db, Result{Outcome: Paused, RetryAfter: 10 * time.Millisecond})
 	probe := next(t, sess)
-	// A skipped event says nothing about the account: its key stays the
-	// probe, and the other key keeps waiting.
-	ack(t, s, sess, probe, Result{Outcome: Skipped, Reason: "unmapped_event"})
+	ack(t, s, sess, probe, answer)
 	d := next(t, sess)
 	if d.Entry.Ref != a2.Ref {
 		t.Fatalf("after a skipped probe got %v, want the same key's next event %v", d.Entry.Ref, a2.Ref)
@@ -266,6 +285,44 @@ func TestConfigValidatesPolicyAndPauseDelay(t *testing.T) {
 			tt.mutate(&c)
 			if err := c.Validate(); (err == nil) != tt.ok {
 				t.Fatalf("Validate() = %v, want ok %v", err, tt.ok)
+			}
+		})
+	}
+}
+
+// TestTenantsSharingAnOrderKeyArePausedAndHeldApart: order keys are unique
+// within a tenant only (an agent id, a family root), so two tenants' events
+// with one order key have their own queues: a pause or a hold of one
+// tenant's key leaves the other's events alone.
+func TestTenantsSharingAnOrderKeyArePausedAndHeldApart(t *testing.T) {
+	tests := []struct {
+		name   string
+		answer Result // acme's answer for its first event
+	}{
+		{"pause", Result{Outcome: Paused, Reason: "tenant paused (unauthorized)", RetryAfter: time.Hour}},
+		{"hold", Result{Outcome: FailedPermanent, Reason: "regal 400: bad event", Attempts: 1, Status: 400}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSched(t, testConfig(), &settleSink{})
+			sess := s.Join("d1", 10)
+			a1, b1 := entryOf("acme", "agent:7"), entryOf("other", "agent:7")
+			enqueue(t, s, a1, b1)
+			byTenant := map[string]Delivery{}
+			for range 2 {
+				d := next(t, sess)
+				byTenant[d.Entry.Ref.Tenant] = d
+			}
+			ack(t, s, sess, byTenant["acme"], tt.answer)
+			ack(t, s, sess, byTenant["other"], Result{Outcome: Delivered, Status: 200})
+			b2 := entryOf("other", "agent:7")
+			enqueue(t, s, b2)
+			if d := next(t, sess); d.Entry.Ref != b2.Ref {
+				t.Fatalf("got %v, want the other tenant's next event %v", d.Entry.Ref, b2.Ref)
+			}
+			st := s.Stats()
+			if _, ok := st.Paused["other"]; ok || st.Held["other"] != 0 {
+				t.Fatalf("stats %+v: the other tenant is paused or held by acme's answer", st)
 			}
 		})
 	}

@@ -28,10 +28,13 @@ func (s *Scheduler) pauseLocked(kq *keyQueue, retryAfter time.Duration) {
 			tp.timer.Stop()
 		}
 		tp.until = until
-		tp.timer = time.AfterFunc(delay, func() {
+		var timer *time.Timer
+		timer = time.AfterFunc(delay, func() {
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			if s.paused[tp.tenant] != tp || s.closed {
+			// A timer replaced (an earlier probe asked for) or stopped while
+			// this callback waited for the lock must not probe.
+			if s.paused[tp.tenant] != tp || s.closed || tp.timer != timer {
 				return
 			}
 			tp.timer = nil
@@ -39,6 +42,7 @@ func (s *Scheduler) pauseLocked(kq *keyQueue, retryAfter time.Duration) {
 				s.probeLocked(tp)
 			}
 		})
+		tp.timer = timer
 	}
 	if !s.closed && len(kq.events) > 0 && !kq.retrying {
 		s.assignLocked(kq) // parks it
@@ -57,7 +61,7 @@ func (s *Scheduler) probeLocked(tp *tenantPause) {
 			continue
 		}
 		kq.parked = false
-		if s.keys[kq.key] != kq || len(kq.events) == 0 || kq.busy || kq.retrying {
+		if s.keys[kq.ref()] != kq || len(kq.events) == 0 || kq.busy || kq.retrying {
 			continue
 		}
 		tp.probe = kq
@@ -88,7 +92,7 @@ func (s *Scheduler) endPauseLocked(tp *tenantPause) {
 			continue
 		}
 		kq.parked = false
-		if s.keys[kq.key] == kq && len(kq.events) > 0 && !kq.busy && !kq.retrying && !s.closed {
+		if s.keys[kq.ref()] == kq && len(kq.events) > 0 && !kq.busy && !kq.retrying && !s.closed {
 			s.assignLocked(kq)
 		}
 	}
@@ -111,7 +115,7 @@ func (s *Scheduler) parkLocked(kq *keyQueue) bool {
 // forgetLocked drops a key that has no event left. A probe that is gone
 // is replaced by another parked key at once.
 func (s *Scheduler) forgetLocked(kq *keyQueue) {
-	delete(s.keys, kq.key)
+	delete(s.keys, kq.ref())
 	delete(s.unassigned, kq)
 	kq.parked = false
 	if tp := s.paused[kq.tenant]; tp != nil && tp.probe == kq {

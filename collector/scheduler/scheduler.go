@@ -89,7 +89,7 @@ type Scheduler struct {
 	onRetry func(e eventstore.Entry, r Result, dispatcher string)
 
 	mu   sync.Mutex
-	keys map[string]*keyQueue
+	keys map[heldKey]*keyQueue
 	// highWater is, per (tenant, partition), the greatest stream id ever
 	// enqueued. Entries reach Enqueue in stream-id order per partition (one
 	// admitter per tenant; recovery finishes before admission starts), so
@@ -123,7 +123,8 @@ type Scheduler struct {
 	held map[heldKey]HeldKey
 }
 
-// heldKey names a held order key; order keys are unique within a tenant.
+// heldKey names an order key of a tenant: order keys are unique within a
+// tenant only (an agent id, a family root), so keys and holds are by both.
 type heldKey struct{ tenant, key string }
 
 // HeldKey is an interaction held behind its dead-lettered event.
@@ -156,6 +157,8 @@ type keyQueue struct {
 	tries    int  // consecutive retryable failures of the head
 	parked   bool // waiting for its tenant's pause to end
 }
+
+func (kq *keyQueue) ref() heldKey { return heldKey{kq.tenant, kq.key} }
 
 type item struct {
 	entry      eventstore.Entry
@@ -191,7 +194,7 @@ func New(cfg Config, settler Settler, onDone func(eventstore.Entry, Result)) (*S
 	}
 	return &Scheduler{
 		cfg: cfg, settler: settler, onDone: onDone,
-		keys:       map[string]*keyQueue{},
+		keys:       map[heldKey]*keyQueue{},
 		highWater:  map[partitionKey]streamID{},
 		unassigned: map[*keyQueue]struct{}{},
 		inflight:   map[uint64]*flight{},
@@ -307,14 +310,18 @@ func (s *Scheduler) Enqueue(ctx context.Context, entries []eventstore.Entry) err
 		if s.knownLocked(pk, id) {
 			continue
 		}
-		if err := s.waitSpaceLocked(ctx); err != nil {
-			return err
-		}
-		if s.knownLocked(pk, id) { // enqueued while this one waited
-			continue
+		key := e.Event.GetOrderKey()
+		if _, ok := s.held[heldKey{e.Ref.Tenant, key}]; !ok {
+			// Only an entry kept here waits for space: a held one stays in
+			// Redis.
+			if err := s.waitSpaceLocked(ctx); err != nil {
+				return err
+			}
+			if s.knownLocked(pk, id) { // enqueued while this one waited
+				continue
+			}
 		}
 		s.highWater[pk] = id
-		key := e.Event.GetOrderKey()
 		if _, ok := s.held[heldKey{e.Ref.Tenant, key}]; ok {
 			// Held behind a dead letter: the entry stays in Redis and is
 			// read again when the interaction is released.
@@ -323,10 +330,10 @@ func (s *Scheduler) Enqueue(ctx context.Context, entries []eventstore.Entry) err
 		it := &item{entry: e, bytes: eventstore.EntryBytes(e)}
 		s.buffered++
 		s.bufferedBytes += it.bytes
-		kq := s.keys[key]
+		kq := s.keys[heldKey{e.Ref.Tenant, key}]
 		if kq == nil {
 			kq = &keyQueue{key: key, tenant: e.Ref.Tenant}
-			s.keys[key] = kq
+			s.keys[heldKey{e.Ref.Tenant, key}] = kq
 		}
 		kq.events = append(kq.events, it)
 		if len(kq.events) == 1 && !kq.busy && !kq.retrying {
@@ -459,9 +466,11 @@ func (s *Scheduler) Ack(sess *Session, id uint64, res Result) error {
 		}
 		return nil
 	}
-	if res.Outcome == Delivered || res.Outcome == FailedPermanent {
+	if res.Outcome == Delivered || (res.Outcome == FailedPermanent && res.Status != 0) {
 		// Regal judged an event, so the tenant's account works: any pause
-		// ends. A skip or a transient failure says nothing about it.
+		// ends. A skip, a transient failure or a dead letter the dispatcher
+		// decided without asking Regal (no phone, not translatable) says
+		// nothing about it.
 		s.resumeLocked(f.kq.tenant)
 	}
 	f.it.attempts += res.Attempts
