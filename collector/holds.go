@@ -70,7 +70,7 @@ func (c *Collector) releaseHeld(tenant string, keys []string) {
 			byPartition[h.Partition] = map[string]bool{}
 		}
 		byPartition[h.Partition][k] = true
-		if f, ok := from[h.Partition]; !ok || lessID(h.From, f) {
+		if f, ok := from[h.Partition]; !ok || scheduler.LessStreamID(h.From, f) {
 			from[h.Partition] = h.From
 		}
 	}
@@ -102,24 +102,6 @@ func (c *Collector) releaseHeld(tenant string, keys []string) {
 			}
 		}
 	}
-}
-
-// lessID orders stream ids ("<ms>-<seq>") as Redis does.
-func lessID(a, b string) bool {
-	ta, sa := splitID(a)
-	tb, sb := splitID(b)
-	return ta < tb || (ta == tb && sa < sb)
-}
-
-func splitID(id string) (ms, seq uint64) {
-	i := 0
-	for ; i < len(id) && id[i] != '-'; i++ {
-		ms = ms*10 + uint64(id[i]-'0')
-	}
-	for i++; i < len(id); i++ {
-		seq = seq*10 + uint64(id[i]-'0')
-	}
-	return ms, seq
 }
 
 // watchDeadLetters applies the dead-letter bounds of every tenant at
@@ -154,13 +136,9 @@ func (c *Collector) checkDeadLetters(ctx context.Context, p *pipeline) {
 	tenant := p.tenant
 	now := time.Now()
 	for part := range c.store.Partitions() {
+		// What was dropped before an error is gone from Redis all the same:
+		// it is counted and its interactions released before giving up.
 		res, err := c.store.TrimDeadLetters(ctx, tenant, part, now)
-		if err != nil {
-			if ctx.Err() == nil {
-				c.logger.Warn("applying the dead-letter bounds failed; retried at the next check", "tenant", tenant, "err", err)
-			}
-			return
-		}
 		if res.ByAge+res.ByLength > 0 {
 			c.inst.deadTrimmed.Add(ctx, int64(res.ByAge), metric.WithAttributes(attribute.String("tenant", tenant), attribute.String("bound", "age")))
 			c.inst.deadTrimmed.Add(ctx, int64(res.ByLength), metric.WithAttributes(attribute.String("tenant", tenant), attribute.String("bound", "length")))
@@ -172,6 +150,12 @@ func (c *Collector) checkDeadLetters(ctx context.Context, p *pipeline) {
 			if err := p.do(ctx, func() { c.releaseHeld(tenant, res.Released) }); err != nil {
 				return // stopping: the next start reads the holds from Redis
 			}
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				c.logger.Warn("applying the dead-letter bounds failed; retried at the next check", "tenant", tenant, "err", err)
+			}
+			return
 		}
 	}
 	fill, err := c.store.DeadLetterFill(ctx, tenant, now)

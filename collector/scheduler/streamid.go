@@ -32,3 +32,18 @@ func parseStreamID(s string) (streamID, error) {
 func (a streamID) less(b streamID) bool {
 	return a.ms < b.ms || (a.ms == b.ms && a.seq < b.seq)
 }
+
+// LessStreamID reports whether stream id a comes before b, as Redis orders
+// them. A malformed id comes first, so a read starting from the lesser of
+// two ids never skips the well-formed one.
+func LessStreamID(a, b string) bool {
+	ia, errA := parseStreamID(a)
+	ib, errB := parseStreamID(b)
+	switch {
+	case errA != nil:
+		return errB == nil
+	case errB != nil:
+		return false
+	}
+	return ia.less(ib)
+}
