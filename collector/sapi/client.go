@@ -176,6 +176,10 @@ func (c *Client) run(ctx context.Context) {
 			interval, learned := c.heartbeats.interval()
 			c.log.Error("ALERT: the SAPI stream stalled (no data, not even a heartbeat); dropping it and reconnecting",
 				"idle_for", res.idleFor, "heartbeat_interval", interval, "heartbeat_learned", learned)
+			// The estimate may have been too short; the next stream waits
+			// up to the ceiling until it has learned the interval again.
+			c.heartbeats.forget()
+			c.stallTimeoutNanos.Store(int64(c.stallTimeout()))
 		}
 		var wait time.Duration
 		switch {
@@ -228,9 +232,11 @@ func (c *Client) stream(ctx context.Context) streamResult {
 	c.heartbeats.newStream()
 	var idleFor atomic.Int64 // the timeout in force when the watchdog fired
 	watchdog := newWatchdog(c.clock, func() time.Duration {
-		d := c.stallTimeout()
-		idleFor.Store(int64(d))
-		return d
+		// Kept current by learnHeartbeat, so a kick (every read) takes no
+		// lock.
+		d := c.stallTimeoutNanos.Load()
+		idleFor.Store(d)
+		return time.Duration(d)
 	}, func() {
 		// Counted here, when it fires, so the count is exact even if the
 		// stream also ends for another reason meanwhile.

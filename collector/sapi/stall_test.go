@@ -201,3 +201,54 @@ func TestClient_stall_of_40s_with_10s_heartbeats_is_detected_within_35s(t *testi
 func clientCheck(d *sapidouble.Server) { d.SendHeartbeat(doubleTenant) }
 
 func xPadding(d *sapidouble.Server) { d.PublishRaw(doubleTenant, []byte("X")) }
+
+// TestClient_a_stall_unlearns_a_too_short_heartbeat_interval: heartbeats
+// read 2 s apart (say, after backpressure) teach the floor; when the
+// server's real interval is 30 s, the first silence is taken for a stall.
+// The stall forgets the learned interval, so the next stream waits up to
+// the ceiling, learns 30 s, and is not dropped again.
+func TestClient_a_stall_unlearns_a_too_short_heartbeat_interval(t *testing.T) {
+	clock := newFakeClock()
+	run := startDoubleRun(t, sapi.TransportStreaming, nil, func(c *sapi.Config) {
+		c.ReconnectMin, c.ReconnectMax, c.IdleTimeout = 0, 0, 0
+	}, sapi.WithClock(clock))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("client %+v\n%s", run.client.Stats(), run.logs)
+		}
+	})
+	beats := 0
+	beat := func() {
+		clientCheck(run.double)
+		beats++
+		eventually(t, "the heartbeat read", func() bool { return run.client.Stats().Heartbeats == uint64(beats) })
+	}
+	for i := range 3 {
+		if i > 0 {
+			clock.Advance(2 * time.Second)
+		}
+		beat()
+	}
+	if got := run.client.Stats().StallTimeout; got != sapi.DefaultIdleTimeoutMin {
+		t.Fatalf("stall timeout %s, want the floor %s", got, sapi.DefaultIdleTimeoutMin)
+	}
+	// 30 s without a heartbeat: a stall at the floor, then a reconnect.
+	for run.client.Stats().Stalls == 0 {
+		clock.Advance(time.Second)
+	}
+	eventually(t, "the reconnect", func() bool {
+		clock.Advance(100 * time.Millisecond)
+		return run.client.Stats().Connects >= 2 && run.client.Stats().State == sapi.StateStreaming
+	})
+	if got := run.client.Stats().StallTimeout; got != sapi.DefaultIdleTimeout {
+		t.Fatalf("stall timeout after the stall %s, want the ceiling %s until the interval is learned again", got, sapi.DefaultIdleTimeout)
+	}
+	// The server's real interval, 30 s: learned, and never a stall again.
+	for range 5 {
+		clock.Advance(30 * time.Second)
+		beat()
+	}
+	if st := run.client.Stats(); st.Stalls != 1 || st.StallTimeout != 90*time.Second {
+		t.Fatalf("after 30-s heartbeats: %d stalls, stall timeout %s; want 1 stall and 90s", st.Stalls, st.StallTimeout)
+	}
+}

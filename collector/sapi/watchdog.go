@@ -60,6 +60,17 @@ func (h *heartbeats) newStream() {
 	h.last = time.Time{}
 }
 
+// forget drops the learned intervals after a stall: the estimate may have
+// been too short (heartbeats read close together after backpressure, or a
+// server that lengthened its interval), and a stream cut before its second
+// heartbeat could never learn a longer one. The ceiling applies again until
+// the interval is learned anew.
+func (h *heartbeats) forget() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.n = 0
+}
+
 // interval returns the estimated heartbeat interval, or false while too few
 // intervals were seen.
 func (h *heartbeats) interval() (time.Duration, bool) {
@@ -89,7 +100,8 @@ func (h *heartbeats) stallTimeout(missed int, floor, ceiling time.Duration) time
 // watchdog fires when the server has sent nothing for timeout(). It only
 // measures time spent waiting for the server: it is paused while the
 // handler works on a frame. Each kick reads the timeout again, so a newly
-// learned heartbeat interval applies from the next byte on.
+// learned heartbeat interval applies from the next byte on; timeout is
+// called on every read, so it must be cheap.
 type watchdog struct {
 	timer   Timer
 	timeout func() time.Duration
