@@ -76,11 +76,11 @@ func TestCheckConfig(t *testing.T) {
 		wantErr []string
 	}{
 		{name: "valid_with_special_secrets", content: file(redisAddr, busyAddr, busy2Addr, ""), wantCode: 0, wantOut: "config ok: "},
-		{name: "unknown_key_bad_duration_missing_env", unset: "CHK_REGAL_KEY",
+		{name: "unknown_key_missing_env", unset: "CHK_REGAL_KEY",
 			content:  file(redisAddr, busyAddr, busy2Addr, "  colour: ${CHK_SAPI_TOKEN}\n"),
 			wantCode: 1, wantErr: []string{
 				"tenants[0].regal.api_key: environment variable CHK_REGAL_KEY is not set (line 12)",
-				"telemetry.colour: unknown key",
+				"telemetry: unknown key",
 			}},
 		{name: "bad_duration_next_to_secret", content: strings.Replace(file(redisAddr, busyAddr, busy2Addr, ""),
 			"  delivery_auth:", "  idle_timeout: ${CHK_SAPI_TOKEN}\n  delivery_auth:", 1),

@@ -467,6 +467,10 @@ func (c *Config) ValidateCollector() error {
 	if cc.MissedHeartbeats < 2 {
 		p.add("collector.missed_heartbeats must be at least 2")
 	}
+	if i := cc.Store.DeadLetterCheckInterval; i < 0 || (i > 0 && i < time.Second) {
+		// Each check reads every dead-letter stream of every tenant.
+		p.add("collector.store.dead_letter_check_interval must be at least 1s (0 takes the default, 1m)")
+	}
 	if cc.Lease.TTL < time.Second {
 		p.add("collector.lease.ttl must be at least 1s")
 	}

@@ -78,7 +78,7 @@ func TestLoadErrorsAreClearAndSecretFree(t *testing.T) {
 		wantErr string
 	}{
 		{"unset_env_var_is_named", "two-tenants.yaml", env(partial), "tenants[1].regal.api_key: environment variable GLOBEX_REGAL_KEY is not set (line 20)"},
-		{"unknown_field_rejected", "unknown-field.yaml", env(nil), "redis.adress: unknown key (known keys: addr, db, password, username) (line 2)"},
+		{"unknown_field_rejected", "unknown-field.yaml", env(nil), "redis: unknown key (known keys: addr, db, password, username) (line 2)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,6 +129,7 @@ func TestValidateServiceSections(t *testing.T) {
 		{"dispatcher_bad_collector_addr", func(c *Config) { c.Dispatcher.CollectorAddr = "collector" }, (*Config).ValidateDispatcher, "dispatcher.collector_addr must be host:port"},
 		{"stall_floor_above_ceiling", func(c *Config) { c.Collector.IdleTimeout = 10 * time.Second }, (*Config).ValidateCollector, "collector.idle_timeout_min must be positive and at most collector.idle_timeout"},
 		{"one_missed_heartbeat", func(c *Config) { c.Collector.MissedHeartbeats = 1 }, (*Config).ValidateCollector, "collector.missed_heartbeats must be at least 2"},
+		{"dead_letter_check_interval_too_short", func(c *Config) { c.Collector.Store.DeadLetterCheckInterval = time.Millisecond }, (*Config).ValidateCollector, "collector.store.dead_letter_check_interval must be at least 1s"},
 		{"lease_ttl_too_short", func(c *Config) { c.Collector.Lease.TTL = 100 * time.Millisecond }, (*Config).ValidateCollector, "collector.lease.ttl must be at least 1s"},
 	}
 	for _, tt := range tests {

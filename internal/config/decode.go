@@ -27,7 +27,17 @@ type decoder struct {
 	// secrets even where the field is not a secret.Secret, so they are
 	// scrubbed from every message as a last resort.
 	fromEnv []string
+	// merging are the mappings whose merge keys are being applied: a merge
+	// key that brings its own mapping back is a cycle, not a recursion.
+	merging map[*yaml.Node]bool
+	// merges counts mappings applied through merge keys, bounded so that a
+	// file of aliases of aliases cannot make the decoder work without end.
+	merges int
 }
+
+// maxMerges bounds the mappings merge keys may apply in one file: far more
+// than a configuration needs, far less than an alias bomb makes.
+const maxMerges = 10000
 
 var durationType = reflect.TypeFor[time.Duration]()
 
@@ -213,8 +223,21 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 		d.fail(path, n, "expected a mapping of keys, found %s", kindName(n))
 		return
 	}
+	if d.merging[n] {
+		d.fail(path, n, "a mapping includes itself (through an alias or a merge key <<)")
+		return
+	}
+	if d.merging == nil {
+		d.merging = map[*yaml.Node]bool{}
+	}
+	d.merging[n] = true
+	defer delete(d.merging, n)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if k := n.Content[i]; isMergeKey(k) {
+			if d.merges++; d.merges > maxMerges {
+				d.fail(path, k, "merge keys (<<) apply more than %d mappings", maxMerges)
+				return
+			}
 			merged := n.Content[i+1]
 			for merged.Kind == yaml.AliasNode && merged.Alias != nil {
 				merged = merged.Alias
@@ -249,7 +272,14 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 		case seen[k.Value]:
 			d.fail(kp, k, "key is given twice")
 		case !known:
-			d.fail(kp, k, "unknown key (%s)", keyHint(k.Value, fields))
+			// A key close to a known one is a typo and is named; any other
+			// may be a value pasted as a key (a token ending in ':'), so
+			// only its place is.
+			if hint, typo := keyHint(k.Value, fields); typo {
+				d.fail(kp, k, "unknown key (%s)", hint)
+			} else {
+				d.fail(path, k, "unknown key (%s)", hint)
+			}
 		default:
 			d.decode(val, v.FieldByIndex(index), kp)
 		}
@@ -298,7 +328,7 @@ func yamlFields(t reflect.Type) map[string][]int {
 }
 
 // keyHint suggests the known key closest to an unknown one, or lists them.
-func keyHint(key string, fields map[string][]int) string {
+func keyHint(key string, fields map[string][]int) (hint string, typo bool) {
 	known := make([]string, 0, len(fields))
 	for k := range fields {
 		known = append(known, k)
@@ -312,9 +342,9 @@ func keyHint(key string, fields map[string][]int) string {
 		}
 	}
 	if best != "" {
-		return "did you mean " + best + "?"
+		return "did you mean " + best + "?", true
 	}
-	return "known keys: " + strings.Join(known, ", ")
+	return "known keys: " + strings.Join(known, ", "), false
 }
 
 // editDistance is the Levenshtein distance of two short strings.

@@ -162,3 +162,31 @@ func TestEmptyFile(t *testing.T) {
 		}
 	}
 }
+
+// TestParseRefusesWhatItCannotSayWithoutLeaking: a key that is no typo of
+// a known one may be a pasted secret (a token ending in ':'), so only its
+// place is named; a mapping that merges itself is an error, not a crash.
+func TestParseRefusesWhatItCannotSayWithoutLeaking(t *testing.T) {
+	tests := []struct {
+		name    string
+		file    string
+		wantErr string
+		never   string
+	}{
+		{"pasted_token_as_key", "tenants:\n  - name: acme\n    regal:\n      sk_live_PASTEDKEY9Zq:\n", "tenants[0].regal: unknown key (known keys: api_key) (line 4)", "PASTEDKEY9Zq"},
+		{"typo_is_named", "redis:\n  adr: 127.0.0.1:6379\n", "redis.adr: unknown key (did you mean addr?)", ""},
+		{"mapping_merging_itself", "collector: &a\n  <<: *a\n", "a mapping includes itself", ""},
+		{"nested_alias_of_an_ancestor", "collector: &a\n  query: *a\n", "collector.query", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.file), env(nil))
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("error %v, want it to mention %q", err, tt.wantErr)
+			}
+			if tt.never != "" && strings.Contains(err.Error(), tt.never) {
+				t.Fatalf("error names the pasted value: %v", err)
+			}
+		})
+	}
+}

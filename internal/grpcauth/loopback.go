@@ -33,6 +33,8 @@ func RequireOffLoopback(cfg ServerConfig, listen, field, authKey string) error {
 	if cfg.Authenticates() || LoopbackOnly(listen) {
 		return nil
 	}
-	return fmt.Errorf("%s %q is reachable beyond loopback and nothing authenticates its clients: set %s.tokens (use ${ENV_VAR}) "+
-		"or mTLS (%s.tls.cert_file, key_file and client_ca_file), or listen on 127.0.0.1", field, listen, authKey, authKey)
+	// The address is not repeated: it may come from the environment, and
+	// the field names it well enough.
+	return fmt.Errorf("%s is reachable beyond loopback and nothing authenticates its clients: set %s.tokens (use ${ENV_VAR}) "+
+		"or mTLS (%s.tls.cert_file, key_file and client_ca_file), or listen on 127.0.0.1", field, authKey, authKey)
 }
