@@ -99,8 +99,12 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Di
 	}
 	var rdb *redis.Client
 	if dc.Regal.RateLimit > 0 {
+		// ContextTimeoutEnabled: the limiter bounds each Redis call by a
+		// context deadline (WithRedisTimeout), which go-redis ignores on
+		// the socket otherwise; a 429's throttle call would then hold its
+		// Regal send for up to the read timeout against a stalled Redis.
 		rdb = redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr, Username: cfg.Redis.Username,
-			Password: cfg.Redis.Password.Reveal(), DB: cfg.Redis.DB})
+			Password: cfg.Redis.Password.Reveal(), DB: cfg.Redis.DB, ContextTimeoutEnabled: true})
 	}
 	if dc.ID == "" {
 		host, _ := os.Hostname()

@@ -47,9 +47,9 @@ func newOutcomeOptions() map[outcomeLabels][]metric.AddOption {
 	for _, outcome := range outcomeNames {
 		add(outcomeLabels{outcome: outcome})
 	}
-	for _, reason := range []string{translate.ReasonUnmappedEvent, translate.ReasonNoPhone, translate.ReasonInvalidPhone} {
-		add(outcomeLabels{outcome: outcomeNames[deliveryv1.Outcome_OUTCOME_SKIPPED], reason: reason})
-	}
+	// The one skip reason left: an event without a usable phone is a dead
+	// letter now.
+	add(outcomeLabels{outcome: outcomeNames[deliveryv1.Outcome_OUTCOME_SKIPPED], reason: translate.ReasonUnmappedEvent})
 	return opts
 }
 
@@ -65,7 +65,7 @@ func (d *Dispatcher) instrument() error {
 	in := &instruments{tracer: d.tel.Tracer(instrumentation), outcomeOpts: newOutcomeOptions()}
 	var err error
 	in.deliveries, err = m.Int64Counter("ccb.dispatcher.deliveries", metric.WithUnit("{event}"),
-		metric.WithDescription("Deliveries settled by this dispatcher, by outcome (delivered, skipped, failed_retryable, failed_permanent) and skip reason."))
+		metric.WithDescription("Deliveries answered by this dispatcher, by outcome (delivered, skipped, failed_retryable, failed_permanent, tenant_paused) and skip reason."))
 	if err != nil {
 		return err
 	}

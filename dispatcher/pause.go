@@ -13,7 +13,9 @@ const DefaultPauseProbeInterval = 30 * time.Second
 // account (a wrong or revoked key, a wrong URL), so that its deliveries are
 // answered "tenant paused" at once instead of each costing a refused
 // request, except one probe per interval, sent with a real pending event.
-// The first answer other than a refusal of the account ends the pause.
+// An answer that shows the account works (delivered, or an event Regal
+// itself rejected) ends the pause; a probe that got no such answer
+// (Regal failing, the dispatcher stopping) keeps it.
 //
 // The state is this process's own: each dispatcher learns a pause, and its
 // end, from its own requests. A restarted dispatcher starts unpaused, so a

@@ -49,8 +49,8 @@ type Result struct {
 	FirstAttemptAt time.Time
 	// Err is nil when Regal accepted the event. When the caller's context
 	// ended the Send, Err wraps ctx.Err() (errors.Is matches
-	// context.Canceled or context.DeadlineExceeded) and is not permanent;
-	// attempt timeouts never match those. Classify tells what it means
+	// context.Canceled or context.DeadlineExceeded); attempt timeouts never
+	// match those. Classify tells what it means
 	// for the event and its tenant.
 	Err error
 }
