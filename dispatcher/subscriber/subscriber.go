@@ -122,8 +122,6 @@ type Stats struct {
 	Streams    int // subscriptions opened
 	Deliveries int // deliveries received
 	Acks       int // acknowledgements sent
-	// HeldBytes is what the deliveries held now take (deliveryBytes).
-	HeldBytes int64
 }
 
 // New returns a subscriber over an established client connection; the
@@ -192,9 +190,7 @@ func (s *Subscriber) Shutdown(ctx context.Context) error {
 func (s *Subscriber) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := s.stats
-	st.HeldBytes = s.held.Load()
-	return st
+	return s.stats
 }
 
 func (s *Subscriber) stopping() bool {
