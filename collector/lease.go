@@ -71,6 +71,6 @@ func (c *Collector) releaseLeases(ctx context.Context) error {
 	return c.leases.Release(ctx)
 }
 
-// Leases are the collector's tenant leases: Held(tenant) and AllHeld()
-// tell readiness.
+// Leases are the collector's tenant leases (readiness checks them through
+// checkLeases; tests and operations read them here).
 func (c *Collector) Leases() *lease.Manager { return c.leases }

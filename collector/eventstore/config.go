@@ -19,7 +19,8 @@ type Config struct {
 	// interaction always lands in the same partition, so its order is kept;
 	// partitions spread keys over a Redis Cluster.
 	Partitions int `yaml:"partitions"`
-	// DedupTTL is how long an event's dedup key is kept.
+	// DedupTTL is how long an event's dedup key is kept after the event
+	// settles (while it is pending, the key has no TTL).
 	DedupTTL time.Duration `yaml:"dedup_ttl"`
 	// TraceTTL is how long an interaction's trace context is kept, so that
 	// its later events join the same trace.

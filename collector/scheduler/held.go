@@ -16,19 +16,6 @@ func (s *Scheduler) Hold(keys []HeldKey) {
 	}
 }
 
-// Held lists the tenant's held interactions.
-func (s *Scheduler) Held(tenant string) []HeldKey {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []HeldKey
-	for k, h := range s.held {
-		if k.tenant == tenant {
-			out = append(out, h)
-		}
-	}
-	return out
-}
-
 // IsHeld reports whether the interaction is held.
 func (s *Scheduler) IsHeld(tenant, orderKey string) (HeldKey, bool) {
 	s.mu.Lock()

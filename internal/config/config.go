@@ -477,7 +477,7 @@ func (c *Config) ValidateCollector() error {
 	if cc.Query.Listen != "" && !isHostPort(cc.Query.Listen) {
 		p.add("collector.query.listen must be host:port (e.g. 127.0.0.1:7071)")
 	}
-	if cc.GRPCListen != "" {
+	if isHostPort(cc.GRPCListen) { // else reported above
 		// Events carry phones in clear and an ack settles them for good:
 		// off loopback, only authenticated dispatchers may take them.
 		if err := grpcauth.RequireOffLoopback(cc.DeliveryAuth, cc.GRPCListen, "collector.grpc_listen", "collector.delivery_auth"); err != nil {
@@ -552,8 +552,10 @@ func (c *Config) ValidateDispatcher() error {
 		p.add("dispatcher.regal: rate_limit must be >= 0, and with a rate limit rate_burst and rate_limit_dispatchers must be positive")
 	}
 	p = append(p, authProblems("dispatcher.collector_auth", dc.CollectorAuth.Validate())...)
-	if pi := dc.Regal.PauseProbeInterval; pi != 0 && (pi < 100*time.Millisecond || pi > time.Hour) {
-		p.add("dispatcher.regal.pause_probe_interval must be between 100ms and 1h")
+	// At most the collector's longest pause (10m): a longer one would have
+	// the collector offer probes the dispatcher refuses as not due.
+	if pi := dc.Regal.PauseProbeInterval; pi != 0 && (pi < 100*time.Millisecond || pi > 10*time.Minute) {
+		p.add("dispatcher.regal.pause_probe_interval must be between 100ms and 10m")
 	}
 	for i, t := range c.Tenants {
 		if t.Regal.APIKey.IsZero() {
