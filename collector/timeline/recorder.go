@@ -115,16 +115,13 @@ type RecorderStats struct {
 const changeOverheadBytes = 128
 
 // changeBytes is what a queued change keeps in memory: the event it points
-// to (eventstore.EventBytes: decoded fields, raw frame, attached data) and the stored encoding when it carries it. Every change counts
-// its whole event: after settlement the timeline's queue may be the
-// event's last holder, and while the scheduler holds it too the bound errs
-// on the safe side.
-func changeBytes(e eventstore.Entry, withPayload bool) int64 {
-	n := changeOverheadBytes + eventstore.EventBytes(e.Event)
-	if withPayload {
-		n += int64(cap(e.Payload))
-	}
-	return n
+// to (eventstore.EventBytes: decoded fields, raw frame, attached data) and
+// the stored encoding when it carries it. Every change counts its whole
+// event: after settlement the timeline's queue may be the event's last
+// holder, and while the scheduler holds it too the bound errs on the safe
+// side.
+func changeBytes(c Change) int64 {
+	return changeOverheadBytes + eventstore.EventBytes(c.Event) + int64(cap(c.Payload))
 }
 
 // NewRecorder starts a recorder writing to store. Close stops it.
@@ -146,13 +143,13 @@ func (r *Recorder) Admitted(adm []eventstore.Admission) {
 		if ts := e.Event.GetReceivedAt(); ts.IsValid() {
 			at = ts.AsTime()
 		}
-		r.enqueue(Change{Type: ChangeReceived, At: at, Event: e.Event, Payload: e.Payload, Verdict: a.Verdict}, changeBytes(e, true))
+		r.enqueue(Change{Type: ChangeReceived, At: at, Event: e.Event, Payload: e.Payload, Verdict: a.Verdict})
 	}
 }
 
 // Dispatched records that an entry was handed to a dispatcher.
 func (r *Recorder) Dispatched(e eventstore.Entry, dispatcher string, redelivery int) {
-	r.enqueue(Change{Type: ChangeDispatched, At: r.now(), Event: e.Event, Dispatcher: dispatcher, Redelivery: redelivery}, changeBytes(e, false))
+	r.enqueue(Change{Type: ChangeDispatched, At: r.now(), Event: e.Event, Dispatcher: dispatcher, Redelivery: redelivery})
 }
 
 // Retrying records a delivery that failed and will be made again: an
@@ -161,7 +158,7 @@ func (r *Recorder) Dispatched(e eventstore.Entry, dispatcher string, redelivery 
 // with its attempts).
 func (r *Recorder) Retrying(e eventstore.Entry, res scheduler.Result, dispatcher string) {
 	r.enqueue(Change{Type: ChangeRetrying, At: r.now(), Event: e.Event, RegalStatus: res.Status,
-		Attempts: res.Attempts, Reason: res.Reason, Dispatcher: dispatcher}, changeBytes(e, false))
+		Attempts: res.Attempts, Reason: res.Reason, Dispatcher: dispatcher})
 }
 
 // Settled records a durable settlement. Its signature is the scheduler's
@@ -178,7 +175,7 @@ func (r *Recorder) Settled(e eventstore.Entry, res scheduler.Result) {
 	default:
 		c.Type = ChangeRetrying
 	}
-	r.enqueue(c, changeBytes(e, false))
+	r.enqueue(c)
 }
 
 // Stats returns the counters.
@@ -206,10 +203,11 @@ func (r *Recorder) Close(ctx context.Context) error {
 
 // enqueue queues c, which keeps n bytes alive (changeBytes), or drops and
 // counts it when the queue is full.
-func (r *Recorder) enqueue(c Change, n int64) {
+func (r *Recorder) enqueue(c Change) {
 	if !kept(c.Event) {
 		return
 	}
+	n := changeBytes(c) // only for changes kept: sizing walks the event
 	c.held = n
 	r.mu.RLock()
 	defer r.mu.RUnlock()
@@ -304,6 +302,6 @@ func (r *Recorder) write(batch []Change) {
 // enqueued for delivery, so their new deliveries are recorded after it.
 func (r *Recorder) Replayed(entries []eventstore.Entry) {
 	for _, e := range entries {
-		r.enqueue(Change{Type: ChangeReplayed, At: r.now(), Event: e.Event}, changeBytes(e, false))
+		r.enqueue(Change{Type: ChangeReplayed, At: r.now(), Event: e.Event})
 	}
 }
