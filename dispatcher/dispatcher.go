@@ -79,6 +79,12 @@ type Stats struct {
 	Paused int
 }
 
+// DefaultID names a dispatcher whose configuration names none: host-pid.
+func DefaultID() string {
+	host, _ := os.Hostname()
+	return host + "-" + strconv.Itoa(os.Getpid())
+}
+
 // New builds a dispatcher from the configuration; it does not connect yet.
 // Its spans and metrics go to tel, which the caller owns and shuts down
 // after the dispatcher.
@@ -107,8 +113,7 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Di
 			Password: cfg.Redis.Password.Reveal(), DB: cfg.Redis.DB, ContextTimeoutEnabled: true})
 	}
 	if dc.ID == "" {
-		host, _ := os.Hostname()
-		dc.ID = host + "-" + strconv.Itoa(os.Getpid())
+		dc.ID = DefaultID()
 	}
 	rc.UserAgent = "ccbridge-dispatcher/" + dc.ID
 	rc.TracerProvider, rc.MeterProvider = tel.TracerProvider(), tel.MeterProvider()

@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -58,22 +57,9 @@ func command(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// checkConfig loads and validates the file as run would, builds nothing,
-// and prints "config ok: <path>" or each problem on a line of its own
-// (YAML paths, never values).
+// checkConfig checks the file as run would load it (config.Check).
 func checkConfig(path string, stdout, stderr io.Writer) int {
-	cfg, err := config.Load(path)
-	if err == nil {
-		err = cfg.ValidateCollector()
-	}
-	if err != nil {
-		for _, line := range strings.Split(err.Error(), "\n") {
-			fmt.Fprintf(stderr, "%s: %s\n", path, line)
-		}
-		return 1
-	}
-	fmt.Fprintf(stdout, "config ok: %s\n", path)
-	return 0
+	return config.Check(path, nil, (*config.Config).ValidateCollector, stdout, stderr)
 }
 
 func run(path string) error {

@@ -10,8 +10,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -53,26 +51,14 @@ func command(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// checkConfig loads and validates the file as run would (with the
-// -metrics-listen override), builds nothing, and prints
-// "config ok: <path>" or each problem on a line of its own (YAML paths,
-// never values).
+// checkConfig checks the file as run would load it, with the
+// -metrics-listen override (config.Check).
 func checkConfig(path, metricsListen string, stdout, stderr io.Writer) int {
-	cfg, err := config.Load(path)
-	if err == nil {
+	return config.Check(path, func(cfg *config.Config) {
 		if metricsListen != "" {
 			cfg.Dispatcher.MetricsListen = metricsListen
 		}
-		err = cfg.ValidateDispatcher()
-	}
-	if err != nil {
-		for _, line := range strings.Split(err.Error(), "\n") {
-			fmt.Fprintf(stderr, "%s: %s\n", path, line)
-		}
-		return 1
-	}
-	fmt.Fprintf(stdout, "config ok: %s\n", path)
-	return 0
+	}, (*config.Config).ValidateDispatcher, stdout, stderr)
 }
 
 func run(path, id, metricsListen string) error {
@@ -84,8 +70,7 @@ func run(path, id, metricsListen string) error {
 		cfg.Dispatcher.ID = id
 	}
 	if cfg.Dispatcher.ID == "" {
-		host, _ := os.Hostname()
-		cfg.Dispatcher.ID = host + "-" + strconv.Itoa(os.Getpid())
+		cfg.Dispatcher.ID = dispatcher.DefaultID()
 	}
 	if metricsListen != "" {
 		cfg.Dispatcher.MetricsListen = metricsListen
