@@ -87,8 +87,9 @@ type Framer struct {
 	frame []byte // current frame, never more than max bytes
 	size  int    // bytes the current frame occupies, including skipped ones
 
-	// onPadding, if set, is called for each "X" heartbeat padding skipped,
-	// as soon as it is read: the Client learns the heartbeat interval from it.
+	// onPadding, if set, is called for "X" heartbeat padding skipped (once
+	// per run of it in one read), as soon as it is read: the Client learns
+	// the heartbeat interval from it.
 	onPadding func()
 }
 
@@ -217,16 +218,25 @@ func (f *Framer) keep(p []byte) {
 
 // skipSeparators consumes whitespace and "X" heartbeats. It returns false
 // when the input ends first.
+// A run of padding read at once is one heartbeat (reported once per read,
+// not once per byte).
 func (f *Framer) skipSeparators() bool {
 	for f.fill() {
+		padded := false
 		for f.head < f.tail {
 			switch b := f.buf[f.head]; {
 			case b == 'X':
-				f.padding()
+				padded = true
 			case !isSpace(b):
+				if padded {
+					f.padding()
+				}
 				return true
 			}
 			f.head++
+		}
+		if padded {
+			f.padding()
 		}
 	}
 	return false

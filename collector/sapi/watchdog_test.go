@@ -1,6 +1,7 @@
 package sapi
 
 import (
+	"io"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -74,15 +75,21 @@ func TestFramer_reports_padding(t *testing.T) {
 		name   string
 		stream string
 		want   int
+		whole  bool // read in one piece rather than a byte at a time
 	}{
-		{"between_frames", eventA + "\nX\n" + eventB + "\nX", 2},
-		{"length_prefixed", "1|X" + prefixed(eventA) + "1|X", 2},
-		{"whitespace_is_not_a_heartbeat", strings.Repeat(" ", 2048) + "\n" + eventA + "\n \n", 0},
-		{"x_inside_an_event_is_not", `{"X":"XX"}` + "\n", 0},
+		{"between_frames", eventA + "\nX\n" + eventB + "\nX", 2, false},
+		{"a_run_read_at_once_is_one", eventA + "\n" + strings.Repeat("X", 64) + "\n" + eventB + "\n", 1, true},
+		{"length_prefixed", "1|X" + prefixed(eventA) + "1|X", 2, false},
+		{"whitespace_is_not_a_heartbeat", strings.Repeat(" ", 2048) + "\n" + eventA + "\n \n", 0, false},
+		{"x_inside_an_event_is_not", `{"X":"XX"}` + "\n", 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := NewFramer(iotest.OneByteReader(strings.NewReader(tt.stream)), FormatNewlineJSON, 0)
+			var r io.Reader = strings.NewReader(tt.stream)
+			if !tt.whole {
+				r = iotest.OneByteReader(r)
+			}
+			f := NewFramer(r, FormatNewlineJSON, 0)
 			got := 0
 			f.onPadding = func() { got++ }
 			for {
