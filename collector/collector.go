@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -441,6 +442,9 @@ func (c *Collector) Shutdown(ctx context.Context) error {
 				close(p.in)
 			}(c.clients[i], p)
 		}
+		// readersDone: every reader stopped and what it read was admitted;
+		// only then are the tenants handed over at once (leases released).
+		readersDone := !slices.Contains(stopped, false)
 		if c.stopRecov != nil { // started: pipelines are running
 			for i, p := range c.pipelines {
 				if !stopped[i] {
@@ -449,6 +453,7 @@ func (c *Collector) Shutdown(ctx context.Context) error {
 				select {
 				case <-p.done:
 				case <-ctx.Done():
+					readersDone = false
 					errs = append(errs, fmt.Errorf("tenant %s: admitting read events: %w", p.tenant, ctx.Err()))
 				}
 			}
@@ -470,7 +475,14 @@ func (c *Collector) Shutdown(ctx context.Context) error {
 			}
 		}
 		errs = append(errs, c.recorder.Close(ctx)) // after the scheduler: every settlement is recorded
-		errs = append(errs, c.releaseLeases(ctx))  // last: a collector started now recovers what is left
+		if readersDone {
+			errs = append(errs, c.releaseLeases(ctx)) // last: a collector started now recovers what is left
+		} else {
+			// A reader may still be reading or admitting: the leases lapse
+			// after their TTL instead of going to another collector now.
+			c.logger.Warn("SAPI readers did not stop in time; the tenant leases lapse after collector.lease.ttl instead of being released")
+			errs = append(errs, c.leases.Abandon())
+		}
 		errs = append(errs, c.rdb.Close())
 		if c.timelineRDB != nil {
 			errs = append(errs, c.timelineRDB.Close())

@@ -475,6 +475,27 @@ func (m *Manager) Release(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// Abandon stops renewing the leases without giving them up: they lapse
+// after their TTL. For a collector whose SAPI readers did not stop in
+// time: another collector must not take a tenant while this one may still
+// read its stream.
+func (m *Manager) Abandon() error {
+	m.mu.Lock()
+	stop, done := m.stop, m.done
+	m.stop = nil
+	gauge := m.gauge
+	m.gauge = nil
+	m.mu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
+	}
+	if gauge != nil {
+		return gauge.Unregister()
+	}
+	return nil
+}
+
 // release gives up one tenant's lease if this collector holds it.
 func (m *Manager) release(ctx context.Context, tenant string) error {
 	m.mu.Lock()

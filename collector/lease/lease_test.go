@@ -137,6 +137,25 @@ func TestLease_release_lets_another_take_it_at_once(t *testing.T) {
 	}
 }
 
+// TestLease_abandon_stops_renewing_and_leaves_the_lease_to_lapse: a
+// collector whose readers did not stop abandons its leases: they are not
+// deleted (another collector waits out their TTL) and not renewed.
+func TestLease_abandon_stops_renewing_and_leaves_the_lease_to_lapse(t *testing.T) {
+	rdb := redistest.Start(t, redistest.Options{AppendOnly: true}).Client(t)
+	m := newManager(t, rdb, 2*time.Second)
+	ctx := context.Background()
+	if err := m.Acquire(ctx, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Abandon(); err != nil {
+		t.Fatal(err)
+	}
+	if rdb.Exists(ctx, leaseKey("acme")).Val() != 1 {
+		t.Fatal("the abandoned lease was deleted: another collector could take the tenant at once")
+	}
+	waitFor(t, "the abandoned lease to lapse (no renewal)", func() bool { return rdb.Exists(ctx, leaseKey("acme")).Val() == 0 })
+}
+
 func TestLease_a_crashed_holder_lease_expires_and_is_taken(t *testing.T) {
 	rdb := redistest.Start(t, redistest.Options{AppendOnly: true}).Client(t)
 	ctx := context.Background()
