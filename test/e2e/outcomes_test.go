@@ -196,7 +196,7 @@ func TestDeadLetterBoundDropsTheOldestLetterAndReleasesItsInteraction(t *testing
 	s := startStack(t, stack.Options{Dispatchers: 1, Mutate: func(c *config.Config) {
 		c.Collector.Store.Partitions = 1 // one dead-letter stream
 		c.Collector.Store.DeadLetterMaxLen = 1
-		c.Collector.Store.DeadLetterCheckInterval = 20 * time.Millisecond
+		c.Collector.Store.DeadLetterCheckInterval = time.Second // the shortest allowed
 	}})
 	calls := scriptedFlows()
 	first, second := calls[0], calls[1]
