@@ -207,8 +207,11 @@ func testDoneContextUsesNoSlot(t *testing.T, newLimiters limiterFactory) {
 }
 
 func testCanceledWaitGivesSlotBack(t *testing.T, newLimiters limiterFactory) {
-	const interval = 200 * time.Millisecond
-	limiter := newLimiters(t, 5, 1, 1)[0]
+	// A lost slot puts the third grant two intervals after the first, a
+	// kept one, one: the interval is long enough that a loaded machine's
+	// scheduling delays stay well inside the half interval between them.
+	const interval = 500 * time.Millisecond
+	limiter := newLimiters(t, 2, 1, 1)[0]
 	start := time.Now()
 	if err := limiter.Wait(context.Background()); err != nil {
 		t.Fatal(err)
