@@ -1038,7 +1038,8 @@ type Filter struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// phone_number is the customer's phone, in E.164 ("+15515550123") or in
 	// the collector's default region's national form ("(551) 555-0123"). It
-	// is normalized before matching; a number that is not valid is
+	// is normalized before matching, as the dispatchers normalize the phones
+	// they send; a number whose length is not possible for its country is
 	// INVALID_ARGUMENT.
 	PhoneNumber string `protobuf:"bytes,1,opt,name=phone_number,json=phoneNumber,proto3" json:"phone_number,omitempty"`
 	// campaign_id is the 8x8 campaign id; 0 matches every campaign.
