@@ -13,10 +13,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ccbridge/bridge/internal/demo"
+	"github.com/ccbridge/bridge/cmd/demo/internal/demo"
 	"github.com/ccbridge/bridge/internal/logging"
 	"github.com/ccbridge/bridge/internal/process"
-	"github.com/ccbridge/bridge/internal/stack"
+	"github.com/ccbridge/bridge/test/stack"
 )
 
 func main() {

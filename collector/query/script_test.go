@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/ccbridge/bridge/collector/sapi"
-	"github.com/ccbridge/bridge/dispatcher/translate"
 	"github.com/ccbridge/bridge/doubles/sapidouble/scenario"
+	"github.com/ccbridge/bridge/internal/phone"
 )
 
 // scriptedCall is one interaction of the script and what its events carry
@@ -74,7 +74,7 @@ func newDay(n int) day {
 			}
 			sc.sightings[key] += 1 + boolInt(repeated)
 			f := ev.GetInteraction()
-			if p, err := translate.NormalizePhone(f.GetCustomerPhone(), "US"); err == nil {
+			if p, err := phone.Normalize(f.GetCustomerPhone(), "US"); err == nil {
 				sc.phone = p
 			}
 			if id := f.GetCampaignId(); id != 0 && !slices.Contains(sc.campaigns, id) {

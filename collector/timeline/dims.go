@@ -5,9 +5,9 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/ccbridge/bridge/dispatcher/translate"
 	eventv1 "github.com/ccbridge/bridge/gen/ccbridge/event/v1"
 	"github.com/ccbridge/bridge/internal/memo"
+	"github.com/ccbridge/bridge/internal/phone"
 )
 
 // maxAgentsPerInteraction bounds the agents an interaction is indexed
@@ -130,7 +130,7 @@ func (c *dimsCache) observe(ev *eventv1.Event, ref *eventRef) observation {
 	e, _ := c.entries.Get(key)
 	var o observation
 	if rawPhone != 0 && rawPhone != e.rawPhone {
-		if p, err := translate.NormalizePhone(f.GetCustomerPhone(), c.region); err == nil {
+		if p, err := phone.Normalize(f.GetCustomerPhone(), c.region); err == nil {
 			if p != e.dims.Phone {
 				o.revealed = append(o.revealed, dimPhone(p))
 			}

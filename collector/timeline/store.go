@@ -8,8 +8,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ccbridge/bridge/collector/eventstore"
-	"github.com/ccbridge/bridge/dispatcher/translate"
 	eventv1 "github.com/ccbridge/bridge/gen/ccbridge/event/v1"
+	"github.com/ccbridge/bridge/internal/phone"
 )
 
 // Store is the Redis timeline. Every method is safe for concurrent use.
@@ -50,7 +50,7 @@ func (s *Store) Hub() *Hub { return s.hub }
 // number without a country code belongs to the default region). The
 // error never contains the number.
 func (s *Store) NormalizePhone(raw string) (string, error) {
-	return translate.NormalizePhone(raw, s.cfg.DefaultRegion)
+	return phone.Normalize(raw, s.cfg.DefaultRegion)
 }
 
 // kept reports whether the timeline keeps ev: Interaction events with an

@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 
 	"github.com/ccbridge/bridge/internal/memo"
+	"github.com/ccbridge/bridge/internal/phone"
 )
 
 // phoneCacheCapacity bounds the numbers a Translator remembers (about a
@@ -11,7 +12,7 @@ import (
 // each of whose events carries the same number.
 const phoneCacheCapacity = 8192
 
-// phoneCache remembers ParsePhone's results, failures included: parsing
+// phoneCache remembers phone.Parse's results, failures included: parsing
 // (libphonenumber's regular expressions) is the costliest step of
 // Translate, and its result depends only on the input and the library's
 // built-in metadata.
@@ -22,8 +23,8 @@ type phoneCache struct {
 type phoneKey struct{ raw, region string }
 
 type phoneResult struct {
-	phone Phone
-	err   error
+	number phone.Number
+	err    error
 }
 
 func newPhoneCache(capacity int) *phoneCache {
@@ -31,14 +32,14 @@ func newPhoneCache(capacity int) *phoneCache {
 		func(seed maphash.Seed, k phoneKey) uint64 { return maphash.String(seed, k.raw) })}
 }
 
-// parse is ParsePhone(raw, region), computed once per number while the
+// parse is phone.Parse(raw, region), computed once per number while the
 // number stays in use.
-func (c *phoneCache) parse(raw, region string) (Phone, error) {
+func (c *phoneCache) parse(raw, region string) (phone.Number, error) {
 	k := phoneKey{raw: raw, region: region}
 	if r, ok := c.results.Get(k); ok {
-		return r.phone, r.err
+		return r.number, r.err
 	}
-	p, err := ParsePhone(raw, region)
-	c.results.Add(k, phoneResult{phone: p, err: err})
+	p, err := phone.Parse(raw, region)
+	c.results.Add(k, phoneResult{number: p, err: err})
 	return p, err
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+
+	"github.com/ccbridge/bridge/internal/phone"
 )
 
 // phoneCases mixes numbers that normalize and numbers that do not, in the
@@ -35,14 +37,14 @@ func TestPhoneCache_hits_return_what_a_fresh_parse_returns(t *testing.T) {
 	c := newPhoneCache(32 * len(phoneCases))
 	for _, tt := range phoneCases {
 		t.Run(tt.name, func(t *testing.T) {
-			want, wantErr := ParsePhone(tt.raw, tt.region)
+			want, wantErr := phone.Parse(tt.raw, tt.region)
 			for _, call := range []string{"miss", "hit", "hit_again"} {
 				got, err := c.parse(tt.raw, tt.region)
 				if got != want || (err == nil) != (wantErr == nil) {
-					t.Fatalf("%s: parse(%q, %q) = %+v, %v; ParsePhone gives %+v, %v", call, tt.raw, tt.region, got, err, want, wantErr)
+					t.Fatalf("%s: parse(%q, %q) = %+v, %v; phone.Parse gives %+v, %v", call, tt.raw, tt.region, got, err, want, wantErr)
 				}
-				if err != nil && (err.Error() != wantErr.Error() || !errors.Is(err, ErrInvalidPhone)) {
-					t.Fatalf("%s: error %q, want %q matching ErrInvalidPhone", call, err, wantErr)
+				if err != nil && (err.Error() != wantErr.Error() || !errors.Is(err, phone.ErrInvalid)) {
+					t.Fatalf("%s: error %q, want %q matching phone.ErrInvalid", call, err, wantErr)
 				}
 			}
 		})
@@ -78,15 +80,15 @@ func TestPhoneCache_stays_within_its_capacity(t *testing.T) {
 	}
 }
 
-func TestPhoneCache_concurrent_use_agrees_with_ParsePhone(t *testing.T) {
+func TestPhoneCache_concurrent_use_agrees_with_phone_Parse(t *testing.T) {
 	type result struct {
-		phone Phone
-		err   string
+		number phone.Number
+		err    string
 	}
 	want := make([]result, len(phoneCases))
 	for i, tt := range phoneCases {
-		p, err := ParsePhone(tt.raw, tt.region)
-		want[i].phone = p
+		p, err := phone.Parse(tt.raw, tt.region)
+		want[i].number = p
 		if err != nil {
 			want[i].err = err.Error()
 		}
@@ -100,7 +102,7 @@ func TestPhoneCache_concurrent_use_agrees_with_ParsePhone(t *testing.T) {
 			for i := range 200 {
 				n := (i + g) % len(phoneCases)
 				p, err := c.parse(phoneCases[n].raw, phoneCases[n].region)
-				got := result{phone: p}
+				got := result{number: p}
 				if err != nil {
 					got.err = err.Error()
 				}

@@ -3,6 +3,8 @@ package translate
 import (
 	"errors"
 	"strings"
+
+	"github.com/ccbridge/bridge/internal/phone"
 )
 
 // Reasons an event is not sent: a small fixed set, fit for a metric label.
@@ -14,7 +16,7 @@ const (
 	// number.
 	ReasonNoPhone = "no_phone"
 	// ReasonInvalidPhone (a NoPhoneError): the customer phone is not even
-	// a possible number in the default region (see ParsePhone).
+	// a possible number in the default region (see phone.Parse).
 	ReasonInvalidPhone = "invalid_phone"
 )
 
@@ -52,7 +54,7 @@ type NoPhoneError struct {
 	Reason string
 	// Region is the default region the number was read with.
 	Region string
-	// Err is why the number is not possible (matches ErrInvalidPhone);
+	// Err is why the number is not possible (matches phone.ErrInvalid);
 	// nil for ReasonNoPhone.
 	Err error
 }
@@ -62,11 +64,11 @@ func (e *NoPhoneError) Error() string {
 	if e.Err == nil {
 		return ErrNoPhone.Error() + " (" + e.Reason + "): the event carries none"
 	}
-	why := strings.TrimPrefix(e.Err.Error(), ErrInvalidPhone.Error()+": ")
+	why := strings.TrimPrefix(e.Err.Error(), phone.ErrInvalid.Error()+": ")
 	return ErrNoPhone.Error() + " (" + e.Reason + "): not a possible number with default region " + e.Region + ": " + why
 }
 
-// Unwrap makes errors.Is match ErrNoPhone, and ErrInvalidPhone when the
+// Unwrap makes errors.Is match ErrNoPhone, and phone.ErrInvalid when the
 // number is not possible.
 func (e *NoPhoneError) Unwrap() []error {
 	if e.Err == nil {

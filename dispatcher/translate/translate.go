@@ -33,7 +33,7 @@ type options struct {
 // ccb.dispatcher.phones{tenant, verdict} (exported to Prometheus as
 // ccb_dispatcher_phones_total): one count per translated mapped event, by
 // the verdict on its customer phone: "valid", "unverified" (sent, but not
-// in libphonenumber's metadata: see PhoneUnverified), ReasonNoPhone or
+// in libphonenumber's metadata: see phone.Unverified), ReasonNoPhone or
 // ReasonInvalidPhone (not sent, dead-lettered). A redelivered event is
 // counted again. Without it nothing is counted.
 func WithMeterProvider(mp metric.MeterProvider) Option {
@@ -81,7 +81,7 @@ func New(m Mapping, opts ...Option) (*Translator, error) {
 // mapped event without a usable phone (none, or not even a possible
 // number) yields a *NoPhoneError (see IsNoPhone): a failure to dead-letter,
 // not a skip. A number that is possible but unknown to libphonenumber's
-// metadata is sent (see PhoneUnverified). A nil ev is an error. Errors
+// metadata is sent (see phone.Unverified). A nil ev is an error. Errors
 // never contain the phone number.
 func (t *Translator) Translate(ev *eventv1.Event) (*regal.Event, error) {
 	if ev == nil {
@@ -96,14 +96,14 @@ func (t *Translator) Translate(ev *eventv1.Event) (*regal.Event, error) {
 		t.verdicts.add(ev.GetTenant(), ReasonNoPhone)
 		return nil, &NoPhoneError{Reason: ReasonNoPhone, Region: t.region}
 	}
-	phone, err := t.phones.parse(raw, t.region)
+	number, err := t.phones.parse(raw, t.region)
 	if err != nil {
 		t.verdicts.add(ev.GetTenant(), ReasonInvalidPhone)
 		return nil, &NoPhoneError{Reason: ReasonInvalidPhone, Region: t.region, Err: err}
 	}
-	t.verdicts.add(ev.GetTenant(), string(phone.Verdict))
+	t.verdicts.add(ev.GetTenant(), string(number.Verdict))
 	return &regal.Event{
-		Traits:            &regal.Traits{Phones: map[string]regal.PhoneTrait{phone.E164: {}}},
+		Traits:            &regal.Traits{Phones: map[string]regal.PhoneTrait{number.E164: {}}},
 		Name:              name,
 		Properties:        properties(ev, t.dispositionNames),
 		EventSource:       t.eventSource,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ccbridge/bridge/dispatcher/translate"
 	eventv1 "github.com/ccbridge/bridge/gen/ccbridge/event/v1"
+	"github.com/ccbridge/bridge/internal/phone"
 )
 
 func newTranslator(t testing.TB, m translate.Mapping) *translate.Translator {
@@ -123,8 +124,8 @@ func TestTranslate_mapped_event_without_usable_phone_is_a_no_phone_failure(t *te
 			if !errors.Is(err, translate.ErrNoPhone) {
 				t.Errorf("error %v does not match ErrNoPhone", err)
 			}
-			if wantInvalid := tt.wantReason == translate.ReasonInvalidPhone; errors.Is(err, translate.ErrInvalidPhone) != wantInvalid {
-				t.Errorf("errors.Is(%v, ErrInvalidPhone) = %v, want %v", err, !wantInvalid, wantInvalid)
+			if wantInvalid := tt.wantReason == translate.ReasonInvalidPhone; errors.Is(err, phone.ErrInvalid) != wantInvalid {
+				t.Errorf("errors.Is(%v, phone.ErrInvalid) = %v, want %v", err, !wantInvalid, wantInvalid)
 			}
 			if err.Error() != tt.wantText {
 				t.Errorf("error text\n got %q\nwant %q", err, tt.wantText)
@@ -175,7 +176,7 @@ func TestTranslate_nil_event_is_an_error_not_a_skip(t *testing.T) {
 }
 
 func TestIsSkip_rejects_other_errors(t *testing.T) {
-	for _, err := range []error{nil, errors.New("boom"), translate.ErrInvalidPhone, &translate.NoPhoneError{Reason: translate.ReasonNoPhone}} {
+	for _, err := range []error{nil, errors.New("boom"), phone.ErrInvalid, &translate.NoPhoneError{Reason: translate.ReasonNoPhone}} {
 		if reason, ok := translate.IsSkip(err); ok {
 			t.Errorf("IsSkip(%v) = %q, true; want false", err, reason)
 		}

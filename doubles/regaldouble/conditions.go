@@ -6,8 +6,6 @@ import (
 	"maps"
 	"slices"
 	"time"
-
-	"github.com/ccbridge/bridge/dispatcher/regal"
 )
 
 // conditions are the standing faults and limits applied to every request
@@ -63,7 +61,7 @@ func (c conditions) isRevoked(i int) bool {
 }
 
 // rejection is the message of the first rejection ev matches.
-func (c conditions) rejection(ev regal.Event) (string, bool) {
+func (c conditions) rejection(ev Event) (string, bool) {
 	for _, r := range c.rejections {
 		if r.Name != "" && r.Name != ev.Name {
 			continue
@@ -103,7 +101,7 @@ func (c conditions) inOutage(now time.Time) bool {
 }
 
 // slowDelay is the longest delay among the slow phones ev names.
-func (c conditions) slowDelay(ev regal.Event) time.Duration {
+func (c conditions) slowDelay(ev Event) time.Duration {
 	if ev.Traits == nil {
 		return 0
 	}

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/ccbridge/bridge/dispatcher/regal"
 	"github.com/ccbridge/bridge/doubles/internal/httpbody"
 )
 
@@ -208,7 +207,7 @@ func (s *Server) authorize(values []string) (int, bool) {
 
 // logAccepted writes the one-line summary of an accepted event, with phone
 // numbers masked and no property values.
-func (s *Server) logAccepted(keyIndex int, ev regal.Event) {
+func (s *Server) logAccepted(keyIndex int, ev Event) {
 	// Masking the phones costs more than the logger's own check.
 	if !s.logger.Enabled(context.Background(), slog.LevelInfo) {
 		return
@@ -234,9 +233,7 @@ var okBody = []byte(`{"message":"ok"}`)
 func writeMessage(w http.ResponseWriter, status int, message string) {
 	body := okBody
 	if message != "ok" {
-		body, _ = json.Marshal(struct {
-			Message string `json:"message"`
-		}{message})
+		body, _ = json.Marshal(Answer{Message: message})
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

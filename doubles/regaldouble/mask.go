@@ -4,8 +4,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-
-	"github.com/ccbridge/bridge/dispatcher/regal"
 )
 
 // maskPhone hides all but the last two digits of a phone number, keeping
@@ -27,7 +25,7 @@ func maskPhone(phone string) string {
 }
 
 // maskedPhones lists the masked keys of a phones object, sorted.
-func maskedPhones(phones map[string]regal.PhoneTrait) string {
+func maskedPhones(phones map[string]Phone) string {
 	masked := make([]string, 0, len(phones))
 	for _, p := range slices.Sorted(maps.Keys(phones)) {
 		masked = append(masked, maskPhone(p))

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"time"
-
-	"github.com/ccbridge/bridge/dispatcher/regal"
 )
 
 // Received is one accepted POST /events request.
@@ -24,7 +22,7 @@ type Received struct {
 	Body []byte
 	// Event is Body decoded. Numbers in Properties are json.Number, so a
 	// test can tell 61 from 61.0 and from "61".
-	Event regal.Event
+	Event Event
 }
 
 // record is an accepted request as the server keeps it: the header

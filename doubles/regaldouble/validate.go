@@ -6,11 +6,8 @@ import (
 	"errors"
 	"io"
 	"maps"
-	"reflect"
 	"slices"
 	"strings"
-
-	"github.com/ccbridge/bridge/dispatcher/regal"
 )
 
 // kind is a JSON type named by Regal's OpenAPI.
@@ -164,31 +161,31 @@ func (sc schema) find(v any) *typeError {
 // decodeEvent checks body against Regal's OpenAPI for POST /events and
 // decodes it. The body must be one JSON object whose documented fields have
 // their documented types, with a non-empty name or traits (or both).
-func decodeEvent(body []byte) (regal.Event, error) {
+func decodeEvent(body []byte) (Event, error) {
 	doc, dups, ok := parseDocument(body)
 	if !ok {
-		return regal.Event{}, errors.New("body is not valid JSON")
+		return Event{}, errors.New("body is not valid JSON")
 	}
 	obj, ok := doc.(map[string]any)
 	if !ok {
-		return regal.Event{}, errors.New("body must be a JSON object")
+		return Event{}, errors.New("body must be a JSON object")
 	}
 	if err := eventSchema.check("body", obj); err != nil {
-		return regal.Event{}, err
+		return Event{}, err
 	}
 	name, _ := obj["name"].(string)
 	if _, hasTraits := obj["traits"]; name == "" && !hasTraits {
-		return regal.Event{}, errors.New("body has neither a name nor traits")
+		return Event{}, errors.New("body has neither a name nor traits")
 	}
 	if !dups {
 		if ev, ok := eventFromDocument(obj); ok {
 			return ev, nil
 		}
 	}
-	var ev regal.Event
+	var ev Event
 	if err := decodeStrict(body, &ev); err != nil {
 		// The decoder's message may quote a phone number used as a key.
-		return regal.Event{}, errors.New("body does not decode as an event")
+		return Event{}, errors.New("body does not decode as an event")
 	}
 	return ev, nil
 }
@@ -207,53 +204,28 @@ func decodeStrict(data []byte, v any) error {
 	return nil
 }
 
-// The JSON names of regal.Event, regal.Traits and regal.PhoneTrait, which
-// eventFromDocument fills the way encoding/json would.
+// The members of Event, Traits and Phone that eventFromDocument fills the
+// way encoding/json would, and the other members of the same objects: a
+// body naming one of those goes through encoding/json. The bridge sends
+// only the first kind.
 var (
-	eventNames     = []string{"userId", "traits", "name", "properties", "eventSource", "originalTimestamp"}
-	traitsNames    = []string{"phones"}
-	phoneTraitName = []string{"label", "isPrimary"}
+	eventNames       = []string{"userId", "traits", "name", "properties", "eventSource", "originalTimestamp"}
+	traitsNames      = []string{"phones"}
+	traitsOtherNames = []string{"firstName", "lastName", "emails", "address"}
+	phoneNames       = []string{"label", "isPrimary"}
+	phoneOtherNames  = []string{"voiceOptIn", "smsOptIn"}
 )
-
-// eventShapeKnown reports whether regal.Event still has the fields
-// eventFromDocument knows; if not, every body goes through encoding/json.
-var eventShapeKnown = sameFields(reflect.TypeFor[regal.Event](), []reflect.StructField{
-	{Name: "UserID", Type: reflect.TypeFor[string](), Tag: `json:"userId,omitempty"`},
-	{Name: "Traits", Type: reflect.TypeFor[*regal.Traits](), Tag: `json:"traits,omitempty"`},
-	{Name: "Name", Type: reflect.TypeFor[string](), Tag: `json:"name"`},
-	{Name: "Properties", Type: reflect.TypeFor[map[string]any](), Tag: `json:"properties,omitempty"`},
-	{Name: "EventSource", Type: reflect.TypeFor[string](), Tag: `json:"eventSource,omitempty"`},
-	{Name: "OriginalTimestamp", Type: reflect.TypeFor[string](), Tag: `json:"originalTimestamp,omitempty"`},
-}) && sameFields(reflect.TypeFor[regal.Traits](), []reflect.StructField{
-	{Name: "Phones", Type: reflect.TypeFor[map[string]regal.PhoneTrait](), Tag: `json:"phones,omitempty"`},
-}) && sameFields(reflect.TypeFor[regal.PhoneTrait](), []reflect.StructField{
-	{Name: "Label", Type: reflect.TypeFor[string](), Tag: `json:"label,omitempty"`},
-	{Name: "IsPrimary", Type: reflect.TypeFor[*bool](), Tag: `json:"isPrimary,omitempty"`},
-})
-
-func sameFields(t reflect.Type, want []reflect.StructField) bool {
-	if t.NumField() != len(want) {
-		return false
-	}
-	for i, w := range want {
-		f := t.Field(i)
-		if f.Name != w.Name || f.Type != w.Type || f.Tag != w.Tag || f.Anonymous {
-			return false
-		}
-	}
-	return true
-}
 
 // eventFromDocument builds from a checked document (no repeated keys) the
 // event encoding/json decodes from the same body, reusing its properties
 // map. It declines (false) when a member name matches a field only
-// case-insensitively, which encoding/json also accepts; such bodies go
-// through the decoder.
-func eventFromDocument(obj map[string]any) (regal.Event, bool) {
-	if !eventShapeKnown || !exactNames(obj, eventNames) {
-		return regal.Event{}, false
+// case-insensitively, which encoding/json also accepts, or names a field
+// it does not fill; such bodies go through the decoder.
+func eventFromDocument(obj map[string]any) (Event, bool) {
+	if !exactNames(obj, eventNames, nil) {
+		return Event{}, false
 	}
-	var ev regal.Event
+	var ev Event
 	ev.UserID, _ = obj["userId"].(string)
 	ev.Name, _ = obj["name"].(string)
 	ev.EventSource, _ = obj["eventSource"].(string)
@@ -261,37 +233,37 @@ func eventFromDocument(obj map[string]any) (regal.Event, bool) {
 	ev.Properties, _ = obj["properties"].(map[string]any)
 	if v, ok := obj["traits"]; ok {
 		traits := v.(map[string]any) // checked by eventSchema
-		if !exactNames(traits, traitsNames) {
-			return regal.Event{}, false
+		if !exactNames(traits, traitsNames, traitsOtherNames) {
+			return Event{}, false
 		}
-		ev.Traits = &regal.Traits{}
+		ev.Traits = &Traits{}
 		if v, ok := traits["phones"]; ok {
 			phones := v.(map[string]any)
-			ev.Traits.Phones = make(map[string]regal.PhoneTrait, len(phones))
+			ev.Traits.Phones = make(map[string]Phone, len(phones))
 			for number, v := range phones {
 				entry := v.(map[string]any)
-				if !exactNames(entry, phoneTraitName) {
-					return regal.Event{}, false
+				if !exactNames(entry, phoneNames, phoneOtherNames) {
+					return Event{}, false
 				}
-				var pt regal.PhoneTrait
-				pt.Label, _ = entry["label"].(string)
+				var p Phone
+				p.Label, _ = entry["label"].(string)
 				if b, ok := entry["isPrimary"].(bool); ok {
-					pt.IsPrimary = &b
+					p.IsPrimary = &b
 				}
-				ev.Traits.Phones[number] = pt
+				ev.Traits.Phones[number] = p
 			}
 		}
 	}
 	return ev, true
 }
 
-// exactNames reports that no member of obj would reach one of fields
-// through encoding/json's case-insensitive matching: each member is
-// either a field's exact name or matches none. Non-ASCII names are
-// refused, as Unicode folding maps some of them onto ASCII letters.
-func exactNames(obj map[string]any, fields []string) bool {
+// exactNames reports that every member of obj is either the exact name of
+// one of filled or reaches none of filled and others through
+// encoding/json's case-insensitive matching. Non-ASCII names are refused,
+// as Unicode folding maps some of them onto ASCII letters.
+func exactNames(obj map[string]any, filled, others []string) bool {
 	for key := range obj {
-		if slices.Contains(fields, key) {
+		if slices.Contains(filled, key) {
 			continue
 		}
 		for i := 0; i < len(key); i++ {
@@ -299,10 +271,9 @@ func exactNames(obj map[string]any, fields []string) bool {
 				return false
 			}
 		}
-		for _, f := range fields {
-			if strings.EqualFold(key, f) {
-				return false
-			}
+		if slices.ContainsFunc(filled, func(f string) bool { return strings.EqualFold(key, f) }) ||
+			slices.ContainsFunc(others, func(f string) bool { return strings.EqualFold(key, f) }) {
+			return false
 		}
 	}
 	return true

@@ -10,14 +10,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ccbridge/bridge/dispatcher/regal"
 	"github.com/ccbridge/bridge/doubles/internal/jsonsyntax"
 )
 
 // refCheck and refDecodeEvent are the straightforward validation that
 // decodeEvent must match exactly: a generic decode, a schema walk that
 // builds the path as it goes and sorts keys on every call, then a decode
-// into regal.Event.
+// into Event.
 func refCheck(sc schema, path string, v any) error {
 	switch sc.kind {
 	case kindString:
@@ -56,25 +55,25 @@ func refCheck(sc schema, path string, v any) error {
 	return nil
 }
 
-func refDecodeEvent(body []byte) (regal.Event, error) {
+func refDecodeEvent(body []byte) (Event, error) {
 	var doc any
 	if err := decodeStrict(body, &doc); err != nil {
-		return regal.Event{}, errors.New("body is not valid JSON")
+		return Event{}, errors.New("body is not valid JSON")
 	}
 	obj, ok := doc.(map[string]any)
 	if !ok {
-		return regal.Event{}, errors.New("body must be a JSON object")
+		return Event{}, errors.New("body must be a JSON object")
 	}
 	if err := refCheck(eventSchema, "body", obj); err != nil {
-		return regal.Event{}, err
+		return Event{}, err
 	}
 	name, _ := obj["name"].(string)
 	if _, hasTraits := obj["traits"]; name == "" && !hasTraits {
-		return regal.Event{}, errors.New("body has neither a name nor traits")
+		return Event{}, errors.New("body has neither a name nor traits")
 	}
-	var ev regal.Event
+	var ev Event
 	if err := decodeStrict(body, &ev); err != nil {
-		return regal.Event{}, errors.New("body does not decode as an event")
+		return Event{}, errors.New("body does not decode as an event")
 	}
 	return ev, nil
 }
@@ -95,6 +94,14 @@ var decodeCases = []struct {
 		`{"traits":{"emails":{"a@b":{"emailOptIn":{"subscribed":"yes"}}},"address":{"city":1}},"name":"x"}`,
 		`{"name":null}`, `{"name":"x","properties":null}`, `{"name":"x","traits":null}`,
 		`{"name":"x","traits":{"phones":{"+1":null}}}`, `{"name":"x","userId":1}`,
+	}},
+	{"documented fields only encoding/json fills, and custom traits", []string{
+		`{"name":"x","traits":{"firstName":"A","lastName":"B","phones":{"+1":{"label":"Mobile","isPrimary":true,` +
+			`"voiceOptIn":{"subscribed":true,"ip":"1.2.3.4","source":"s","text":"t","timestamp":"ts"},"smsOptIn":{"subscribed":false}}},` +
+			`"emails":{"a@b":{"label":"Personal","isPrimary":true,"emailOptIn":{"subscribed":true}}},` +
+			`"address":{"street":"s","city":"c","state":"st","zipcode":"z","country":"co"}}}`,
+		`{"name":"x","traits":{"FIRSTNAME":"A","phones":{"+1":{}}}}`, `{"name":"x","traits":{"phones":{"+1":{"SmsOptIn":{"subscribed":true}}}}}`,
+		`{"name":"x","traits":{"phones":{"+1":{}},"customTrait1":"v","customTrait2":2}}`,
 	}},
 	{"member names matching a field only case-insensitively", []string{
 		`{"name":"x","Name":"y"}`, `{"NAME":"x","traits":{}}`, `{"name":"x","Traits":"t"}`, `{"name":"x","traits":{"Phones":1}}`,
@@ -128,10 +135,30 @@ var decodeCases = []struct {
 	}},
 }
 
-func TestDecodeEventMatchesReference(t *testing.T) {
-	if !eventShapeKnown {
-		t.Fatal("regal.Event changed shape: update eventFromDocument and eventShapeKnown")
+// TestFastPathKnowsEveryField keeps eventFromDocument's name lists equal
+// to the wire types' fields: a field it neither fills nor declines for
+// would be left empty.
+func TestFastPathKnowsEveryField(t *testing.T) {
+	for _, tc := range []struct {
+		typ   reflect.Type
+		names []string
+	}{
+		{reflect.TypeFor[Event](), eventNames},
+		{reflect.TypeFor[Traits](), slices.Concat(traitsNames, traitsOtherNames)},
+		{reflect.TypeFor[Phone](), slices.Concat(phoneNames, phoneOtherNames)},
+	} {
+		var fields []string
+		for i := range tc.typ.NumField() {
+			name, _, _ := strings.Cut(tc.typ.Field(i).Tag.Get("json"), ",")
+			fields = append(fields, name)
+		}
+		if !reflect.DeepEqual(slices.Sorted(slices.Values(fields)), slices.Sorted(slices.Values(tc.names))) {
+			t.Errorf("%s has json fields %v; eventFromDocument knows %v", tc.typ, fields, tc.names)
+		}
 	}
+}
+
+func TestDecodeEventMatchesReference(t *testing.T) {
 	for _, tc := range decodeCases {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, body := range tc.bodies {
@@ -208,7 +235,7 @@ func BenchmarkDecodeEvent(b *testing.B) {
 	body := benchBody(7)
 	for _, impl := range []struct {
 		name   string
-		decode func([]byte) (regal.Event, error)
+		decode func([]byte) (Event, error)
 	}{{"reference", refDecodeEvent}, {"decodeEvent", decodeEvent}} {
 		b.Run(impl.name, func(b *testing.B) {
 			b.ReportAllocs()

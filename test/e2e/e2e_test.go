@@ -22,7 +22,7 @@ import (
 	"github.com/ccbridge/bridge/doubles/regaldouble"
 	"github.com/ccbridge/bridge/doubles/sapidouble/scenario"
 	"github.com/ccbridge/bridge/internal/redistest"
-	"github.com/ccbridge/bridge/internal/stack"
+	"github.com/ccbridge/bridge/test/stack"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")

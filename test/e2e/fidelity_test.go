@@ -6,7 +6,7 @@ import (
 
 	"github.com/ccbridge/bridge/doubles/sapidouble"
 	"github.com/ccbridge/bridge/doubles/sapidouble/scenario"
-	"github.com/ccbridge/bridge/internal/stack"
+	"github.com/ccbridge/bridge/test/stack"
 )
 
 // TestCutsReplaysFailoverAndChunkingDeliverEachEventOnceInOrder runs calls

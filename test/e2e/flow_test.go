@@ -7,7 +7,7 @@ import (
 
 	"github.com/ccbridge/bridge/doubles/sapidouble/scenario"
 	"github.com/ccbridge/bridge/internal/config"
-	"github.com/ccbridge/bridge/internal/stack"
+	"github.com/ccbridge/bridge/test/stack"
 )
 
 // TestSlowInteractionDoesNotHoldUpOthers: Regal answers slowly for one

@@ -9,7 +9,7 @@ import (
 	"github.com/ccbridge/bridge/collector/eventstore"
 	"github.com/ccbridge/bridge/doubles/regaldouble"
 	"github.com/ccbridge/bridge/internal/config"
-	"github.com/ccbridge/bridge/internal/stack"
+	"github.com/ccbridge/bridge/test/stack"
 )
 
 // TestRegalDownLongerThanRetryBudgetDeadLettersThenReplayDelivers: an

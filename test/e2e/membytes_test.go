@@ -14,7 +14,7 @@ import (
 	"github.com/ccbridge/bridge/doubles/sapidouble/scenario"
 	eventv1 "github.com/ccbridge/bridge/gen/ccbridge/event/v1"
 	"github.com/ccbridge/bridge/internal/config"
-	"github.com/ccbridge/bridge/internal/stack"
+	"github.com/ccbridge/bridge/test/stack"
 )
 
 // tightBytes bounds every collector queue to a few events' bytes (8x8

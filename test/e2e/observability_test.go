@@ -15,8 +15,8 @@ import (
 	"github.com/ccbridge/bridge/doubles/sapidouble/scenario"
 	"github.com/ccbridge/bridge/internal/config"
 	"github.com/ccbridge/bridge/internal/jaegertest"
-	"github.com/ccbridge/bridge/internal/stack"
 	"github.com/ccbridge/bridge/test/promtext"
+	"github.com/ccbridge/bridge/test/stack"
 )
 
 // syncBuffer collects the services' logs.

@@ -20,8 +20,8 @@ import (
 	queryv1 "github.com/ccbridge/bridge/gen/ccbridge/query/v1"
 	"github.com/ccbridge/bridge/internal/config"
 	"github.com/ccbridge/bridge/internal/grpcauth"
-	"github.com/ccbridge/bridge/internal/stack"
 	"github.com/ccbridge/bridge/internal/telemetry"
+	"github.com/ccbridge/bridge/test/stack"
 )
 
 // phoneCall is one scripted call and the customer number its events carry.

@@ -10,7 +10,7 @@ import (
 	"github.com/ccbridge/bridge/doubles/sapidouble/scenario"
 	"github.com/ccbridge/bridge/internal/config"
 	"github.com/ccbridge/bridge/internal/redistest"
-	"github.com/ccbridge/bridge/internal/stack"
+	"github.com/ccbridge/bridge/test/stack"
 )
 
 // TestTimelineKeptInItsOwnRedis configures collector.query.redis: every

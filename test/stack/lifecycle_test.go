@@ -8,7 +8,7 @@ import (
 
 	"github.com/ccbridge/bridge/internal/lifecycletest"
 	"github.com/ccbridge/bridge/internal/redistest"
-	"github.com/ccbridge/bridge/internal/stack"
+	"github.com/ccbridge/bridge/test/stack"
 )
 
 // TestStackLifecycle: Start builds and starts a Stack (and shuts down what

@@ -23,7 +23,7 @@ import (
 
 	"github.com/ccbridge/bridge/doubles/sapidouble/scenario"
 	"github.com/ccbridge/bridge/internal/jaegertest"
-	"github.com/ccbridge/bridge/internal/stack"
+	"github.com/ccbridge/bridge/test/stack"
 )
 
 // Options shape a demo run.
