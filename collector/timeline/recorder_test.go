@@ -115,6 +115,7 @@ func TestRecorderLingerGathersATrickleIntoOneWrite(t *testing.T) {
 			entry := eventstore.Entry{Ref: eventstore.Ref{Tenant: tenant, ID: "1-0"}, Event: created}
 			r.Admitted([]eventstore.Admission{{Verdict: eventstore.VerdictNew, Entry: entry}})
 			for i := range 3 {
+				// A trickle: changes apart in real time, within the linger.
 				time.Sleep(5 * time.Millisecond)
 				r.Dispatched(entry, "dispatcher-1", i)
 			}
