@@ -24,6 +24,7 @@ import (
 	"github.com/ccbridge/bridge/internal/config"
 	"github.com/ccbridge/bridge/internal/lifecycletest"
 	"github.com/ccbridge/bridge/internal/listentest"
+	"github.com/ccbridge/bridge/internal/poll"
 	"github.com/ccbridge/bridge/internal/redistest"
 	"github.com/ccbridge/bridge/internal/secret"
 	"github.com/ccbridge/bridge/internal/telemetry"
@@ -273,16 +274,6 @@ func TestReadinessFollowsRedisAndLivenessDoesNot(t *testing.T) {
 		}
 		return resp.GetStatus()
 	}
-	waitUntil := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting until %s", what)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
 	if code, body := get("/readyz"); code != http.StatusOK {
 		t.Fatalf("started with Redis up: /readyz = %d %q, want 200", code, body)
 	}
@@ -294,15 +285,15 @@ func TestReadinessFollowsRedisAndLivenessDoesNot(t *testing.T) {
 	if err := e.redis.Client(t).Do(context.Background(), "CLIENT", "PAUSE", "12000", "ALL").Err(); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil("/readyz says redis is not ready", func() bool {
+	poll.Until(t, "/readyz says redis is not ready", func() bool {
 		code, body := get("/readyz")
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "redis: ") && !strings.Contains(body, "started")
 	})
 	// The gRPC health follows at the probe loop's next turn.
-	waitUntil("gRPC health is NOT_SERVING", func() bool { return grpcHealth() == healthpb.HealthCheckResponse_NOT_SERVING })
+	poll.Until(t, "gRPC health is NOT_SERVING", func() bool { return grpcHealth() == healthpb.HealthCheckResponse_NOT_SERVING })
 	if code, body := get("/healthz"); code != http.StatusOK {
 		t.Fatalf("Redis paused: /healthz = %d %q, want 200 (liveness does not depend on Redis)", code, body)
 	}
-	waitUntil("/readyz is ready again once Redis answers", func() bool { code, _ := get("/readyz"); return code == http.StatusOK })
-	waitUntil("gRPC health is SERVING again", func() bool { return grpcHealth() == healthpb.HealthCheckResponse_SERVING })
+	poll.Until(t, "/readyz is ready again once Redis answers", func() bool { code, _ := get("/readyz"); return code == http.StatusOK })
+	poll.Until(t, "gRPC health is SERVING again", func() bool { return grpcHealth() == healthpb.HealthCheckResponse_SERVING })
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/ccbridge/bridge/collector/lease"
 	"github.com/ccbridge/bridge/doubles/sapidouble"
 	"github.com/ccbridge/bridge/internal/config"
+	"github.com/ccbridge/bridge/internal/poll"
 	"github.com/ccbridge/bridge/internal/redistest"
 	"github.com/ccbridge/bridge/internal/secret"
 	"github.com/ccbridge/bridge/internal/telemetry"
@@ -125,18 +126,6 @@ func (c *runningCollector) metric(t *testing.T, name string, labels ...string) f
 	return promtext.Sum(m, name, labels...)
 }
 
-// waitFor polls cond every 5 ms for up to 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func interactionEvent(i int) []byte {
 	return fmt.Appendf(nil, `{"Interaction":{"event":"InteractionCreated","interactionGUID":"int-%d","interactionEventTS":%d}}`,
 		i, 1724685483+i)
@@ -181,7 +170,7 @@ func TestCollector_bad_input_is_counted_kept_bounded_and_skipped(t *testing.T) {
 			if err := double.Publish(leaseTenant, interactionEvent(i)); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "the valid event behind the bad frame admitted", func() bool {
+			poll.Until(t, "the valid event behind the bad frame admitted", func() bool {
 				return c.Stats().Admitted == before.Admitted+1
 			})
 			after := c.Stats()
@@ -254,7 +243,7 @@ func TestCollector_a_second_collector_on_a_served_tenant_refuses_to_start(t *tes
 	if err := double.Publish(leaseTenant, interactionEvent(1)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the event admitted by the first collector", func() bool { return first.Stats().Admitted == 1 })
+	poll.Until(t, "the event admitted by the first collector", func() bool { return first.Stats().Admitted == 1 })
 
 	// Shut down, it hands the tenant over at once: its lease is gone, not
 	// waiting out its 5 s.
@@ -296,7 +285,7 @@ func TestCollector_a_lost_lease_stops_the_tenant_stream(t *testing.T) {
 	if err := rdb.Set(ctx, "ct:{"+leaseTenant+"}:lease", `{"id":"9","host":"host-2","pid":4321}`, time.Minute).Err(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the tenant's stream closed", func() bool { return double.Subscribers(leaseTenant) == 0 })
+	poll.Until(t, "the tenant's stream closed", func() bool { return double.Subscribers(leaseTenant) == 0 })
 	if c.Leases().Held(leaseTenant) {
 		t.Error("the lease is still reported held")
 	}

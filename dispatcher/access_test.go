@@ -22,6 +22,7 @@ import (
 	"github.com/ccbridge/bridge/internal/config"
 	"github.com/ccbridge/bridge/internal/grpcauth"
 	"github.com/ccbridge/bridge/internal/lifecycletest"
+	"github.com/ccbridge/bridge/internal/poll"
 	"github.com/ccbridge/bridge/internal/redistest"
 	"github.com/ccbridge/bridge/internal/secret"
 	"github.com/ccbridge/bridge/internal/telemetry"
@@ -178,23 +179,13 @@ func TestReadinessFollowsTheDeliveryStream(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tt.wantReady {
-				deadline := time.Now().Add(10 * time.Second)
-				for code, body := readyz(); code != http.StatusOK; code, body = readyz() {
-					if time.Now().After(deadline) {
-						t.Fatalf("connected dispatcher: /readyz = %d %q, want 200", code, body)
-					}
-					time.Sleep(10 * time.Millisecond)
-				}
+				poll.Until(t, "a connected dispatcher's /readyz to answer 200", func() bool { code, _ := readyz(); return code == http.StatusOK })
 			} else {
 				// Once it has tried and failed to subscribe, it says so and
 				// is not ready.
-				deadline := time.Now().Add(10 * time.Second)
-				for !logs.has(slog.LevelWarn, "cannot subscribe to the collector") {
-					if time.Now().After(deadline) {
-						t.Fatal("no warning that the dispatcher cannot subscribe")
-					}
-					time.Sleep(10 * time.Millisecond)
-				}
+				poll.Until(t, "a warning that the dispatcher cannot subscribe", func() bool {
+					return logs.has(slog.LevelWarn, "cannot subscribe to the collector")
+				})
 				if code, body := readyz(); code != http.StatusServiceUnavailable || !strings.Contains(body, "subscribed: no delivery stream open") {
 					t.Fatalf("/readyz = %d %q, want 503 naming subscribed", code, body)
 				}

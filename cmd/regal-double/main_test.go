@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/ccbridge/bridge/doubles/regaldouble"
+	"github.com/ccbridge/bridge/internal/poll"
 	"github.com/ccbridge/bridge/internal/secret"
 )
 
@@ -145,13 +146,11 @@ func TestRun_fails_when_addr_file_cannot_be_written(t *testing.T) {
 // waitForAddrFile waits until path holds a URL and returns it.
 func waitForAddrFile(t *testing.T, path string) string {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if data, err := os.ReadFile(path); err == nil {
-			return strings.TrimSpace(string(data))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("%s not written within 5s", path)
-	return ""
+	var url string
+	poll.Until(t, path+" to be written", func() bool {
+		data, err := os.ReadFile(path)
+		url = strings.TrimSpace(string(data))
+		return err == nil
+	})
+	return url
 }

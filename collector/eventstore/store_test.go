@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 	"google.golang.org/protobuf/proto"
@@ -18,40 +17,6 @@ import (
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// backend is one Redis implementation the store must work on. A backend
-// serves every case; cases are kept apart by key prefix.
-type backend struct {
-	name string
-	// start starts the server and returns a client for it.
-	start func(t *testing.T) redis.UniversalClient
-	// restart restarts the server keeping persisted data; nil when the
-	// backend has no persistence.
-	restart func(t *testing.T)
-}
-
-func backends() []backend {
-	var real *redistest.Server
-	return []backend{
-		{
-			name: "redis_server",
-			start: func(t *testing.T) redis.UniversalClient {
-				real = redistest.Start(t, redistest.Options{AppendOnly: true})
-				return real.Client(t)
-			},
-			restart: func(t *testing.T) { real.Restart(t, true) },
-		},
-		{
-			name: "embedded_miniredis",
-			start: func(t *testing.T) redis.UniversalClient {
-				m := miniredis.RunT(t)
-				c := redis.NewClient(&redis.Options{Addr: m.Addr()})
-				t.Cleanup(func() { _ = c.Close() })
-				return c
-			},
-		},
-	}
-}
 
 func testEvent(interaction, dedup string) *eventv1.Event {
 	return &eventv1.Event{Tenant: "acme", InteractionId: interaction, OrderKey: interaction,
@@ -72,12 +37,15 @@ func newStore(t testing.TB, rdb redis.UniversalClient, prefix string) *Store {
 // TestStoreConformance runs every behaviour the collector relies on against
 // each Redis implementation.
 func TestStoreConformance(t *testing.T) {
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
-			rdb := b.start(t)
+	for _, b := range redistest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			// One server serves every case; cases are kept apart by key
+			// prefix. Persistence as in production, for the restart case.
+			srv := b.Start(t, redistest.Options{AppendOnly: true})
+			rdb := srv.Client(t)
 			for _, tc := range storeCases {
 				t.Run(tc.name, func(t *testing.T) {
-					tc.run(t, newStore(t, rdb, "test-"+tc.name), rdb, b)
+					tc.run(t, newStore(t, rdb, "test-"+tc.name), rdb, srv)
 				})
 			}
 		})
@@ -86,9 +54,9 @@ func TestStoreConformance(t *testing.T) {
 
 var storeCases = []struct {
 	name string
-	run  func(t *testing.T, s *Store, rdb redis.UniversalClient, b backend)
+	run  func(t *testing.T, s *Store, rdb redis.UniversalClient, srv *redistest.Instance)
 }{
-	{"admit_new_then_duplicate_pending_then_duplicate", func(t *testing.T, s *Store, _ redis.UniversalClient, _ backend) {
+	{"admit_new_then_duplicate_pending_then_duplicate", func(t *testing.T, s *Store, _ redis.UniversalClient, _ *redistest.Instance) {
 		ctx := context.Background()
 		ev := testEvent("int-1", "k1")
 		first := admitOne(t, s, ev)
@@ -106,7 +74,7 @@ var storeCases = []struct {
 			t.Fatalf("after settle: got %v, want duplicate", third.Verdict)
 		}
 	}},
-	{"batch_keeps_order_and_partition_per_order_key", func(t *testing.T, s *Store, _ redis.UniversalClient, _ backend) {
+	{"batch_keeps_order_and_partition_per_order_key", func(t *testing.T, s *Store, _ redis.UniversalClient, _ *redistest.Instance) {
 		ctx := context.Background()
 		var evs []*eventv1.Event
 		for i := range 20 {
@@ -148,7 +116,7 @@ var storeCases = []struct {
 			}
 		}
 	}},
-	{"unsettled_pages_after_cursor_and_decodes_events", func(t *testing.T, s *Store, _ redis.UniversalClient, _ backend) {
+	{"unsettled_pages_after_cursor_and_decodes_events", func(t *testing.T, s *Store, _ redis.UniversalClient, _ *redistest.Instance) {
 		ctx := context.Background()
 		var evs []*eventv1.Event
 		for i := range 5 {
@@ -171,7 +139,7 @@ var storeCases = []struct {
 			t.Fatalf("stored event differs: %v", page2[2].Event)
 		}
 	}},
-	{"dead_letter_moves_entry_once", func(t *testing.T, s *Store, _ redis.UniversalClient, _ backend) {
+	{"dead_letter_moves_entry_once", func(t *testing.T, s *Store, _ redis.UniversalClient, _ *redistest.Instance) {
 		ctx := context.Background()
 		a := admitOne(t, s, testEvent("int-9", "dead"))
 		st := Settlement{Entry: a.Entry, Dead: &DeadLetter{Reason: "regal 400", Attempts: 1, Status: 400, At: time.Now()}}
@@ -188,7 +156,7 @@ var storeCases = []struct {
 			t.Fatalf("dead-lettered entry still unsettled: %v", left)
 		}
 	}},
-	{"dead_letters_listed_by_filter_and_revived_once", func(t *testing.T, s *Store, _ redis.UniversalClient, _ backend) {
+	{"dead_letters_listed_by_filter_and_revived_once", func(t *testing.T, s *Store, _ redis.UniversalClient, _ *redistest.Instance) {
 		ctx := context.Background()
 		before := time.Now().Add(-time.Second)
 		var sts []Settlement
@@ -235,7 +203,7 @@ var storeCases = []struct {
 			t.Fatalf("replayed entries not in the delivery stream in order: %v", got)
 		}
 	}},
-	{"parked_dead_letter_keeps_its_place_and_holds_its_interaction", func(t *testing.T, s *Store, _ redis.UniversalClient, _ backend) {
+	{"parked_dead_letter_keeps_its_place_and_holds_its_interaction", func(t *testing.T, s *Store, _ redis.UniversalClient, _ *redistest.Instance) {
 		ctx := context.Background()
 		first := admitOne(t, s, testEvent("int-h", "h1"))
 		second := admitOne(t, s, testEvent("int-h", "h2"))
@@ -273,7 +241,7 @@ var storeCases = []struct {
 			t.Fatalf("pending of int-h: %v (%v), want both events in order", pending, err)
 		}
 	}},
-	{"trim_drops_old_and_excess_letters_and_releases_their_holds", func(t *testing.T, s *Store, _ redis.UniversalClient, _ backend) {
+	{"trim_drops_old_and_excess_letters_and_releases_their_holds", func(t *testing.T, s *Store, _ redis.UniversalClient, _ *redistest.Instance) {
 		ctx := context.Background()
 		s.cfg.DeadLetterMaxLen = 2
 		var parked Entry
@@ -322,7 +290,7 @@ var storeCases = []struct {
 			t.Fatalf("parked event still unsettled after its letter was dropped: %v", left)
 		}
 	}},
-	{"unhold_moves_parked_events_to_plain_dead_letters", func(t *testing.T, s *Store, _ redis.UniversalClient, _ backend) {
+	{"unhold_moves_parked_events_to_plain_dead_letters", func(t *testing.T, s *Store, _ redis.UniversalClient, _ *redistest.Instance) {
 		ctx := context.Background()
 		a := admitOne(t, s, testEvent("int-u", "u1"))
 		p := a.Entry.Ref.Partition
@@ -345,7 +313,7 @@ var storeCases = []struct {
 			t.Fatalf("replay %+v (%v), want a new entry", replayed, err)
 		}
 	}},
-	{"first_traceparent_of_an_interaction_is_kept", func(t *testing.T, s *Store, _ redis.UniversalClient, _ backend) {
+	{"first_traceparent_of_an_interaction_is_kept", func(t *testing.T, s *Store, _ redis.UniversalClient, _ *redistest.Instance) {
 		first := testEvent("int-t", "t1")
 		first.TraceContext = map[string]string{"traceparent": "00-11111111111111111111111111111111-2222222222222222-01"}
 		later := testEvent("int-t", "t2")
@@ -360,7 +328,7 @@ var storeCases = []struct {
 			t.Fatalf("got %v, want the first event's traceparent only", got)
 		}
 	}},
-	{"dedup_key_lives_while_pending_and_dedup_ttl_past_settlement", func(t *testing.T, s *Store, rdb redis.UniversalClient, _ backend) {
+	{"dedup_key_lives_while_pending_and_dedup_ttl_past_settlement", func(t *testing.T, s *Store, rdb redis.UniversalClient, _ *redistest.Instance) {
 		ctx := context.Background()
 		delivered := admitOne(t, s, testEvent("int-ttl", "ttl-delivered"))
 		dead := admitOne(t, s, testEvent("int-ttl", "ttl-dead"))
@@ -394,7 +362,7 @@ var storeCases = []struct {
 		}
 		assertDedupTTL(t, s, rdb, revived[0], "revived and settled")
 	}},
-	{"a_parked_event_keeps_its_dedup_key_until_its_letter_is_trimmed", func(t *testing.T, s *Store, rdb redis.UniversalClient, _ backend) {
+	{"a_parked_event_keeps_its_dedup_key_until_its_letter_is_trimmed", func(t *testing.T, s *Store, rdb redis.UniversalClient, _ *redistest.Instance) {
 		ctx := context.Background()
 		parked := admitOne(t, s, testEvent("int-park", "park"))
 		if err := s.Settle(ctx, []Settlement{{Entry: parked.Entry, Dead: &DeadLetter{Reason: "400", Attempts: 1, At: time.Now(), Hold: true}}}); err != nil {
@@ -408,7 +376,7 @@ var storeCases = []struct {
 		}
 		assertDedupTTL(t, s, rdb, parked.Entry, "parked, then trimmed")
 	}},
-	{"settlement_leaves_the_key_of_a_later_pending_admission_alone", func(t *testing.T, s *Store, rdb redis.UniversalClient, _ backend) {
+	{"settlement_leaves_the_key_of_a_later_pending_admission_alone", func(t *testing.T, s *Store, rdb redis.UniversalClient, _ *redistest.Instance) {
 		ctx := context.Background()
 		ev := testEvent("int-again", "again")
 		first := admitOne(t, s, ev)
@@ -430,7 +398,7 @@ var storeCases = []struct {
 		}
 		assertDedupTTL(t, s, rdb, second.Entry, "settled")
 	}},
-	{"lost_script_cache_is_reloaded", func(t *testing.T, s *Store, rdb redis.UniversalClient, _ backend) {
+	{"lost_script_cache_is_reloaded", func(t *testing.T, s *Store, rdb redis.UniversalClient, _ *redistest.Instance) {
 		admitOne(t, s, testEvent("int-a", "a"))
 		if err := rdb.ScriptFlush(context.Background()).Err(); err != nil {
 			t.Fatal(err)
@@ -439,7 +407,7 @@ var storeCases = []struct {
 			t.Fatalf("got %v", a.Verdict)
 		}
 	}},
-	{"malformed_frames_kept_newest_first", func(t *testing.T, s *Store, _ redis.UniversalClient, _ backend) {
+	{"malformed_frames_kept_newest_first", func(t *testing.T, s *Store, _ redis.UniversalClient, _ *redistest.Instance) {
 		ctx := context.Background()
 		for i := range 3 {
 			if err := s.KeepMalformed(ctx, "acme", Malformed{Frame: []byte{0xff, byte(i)}, Reason: "invalid json", At: time.Now()}); err != nil {
@@ -451,7 +419,7 @@ var storeCases = []struct {
 			t.Fatalf("got %+v %v", got, err)
 		}
 	}},
-	{"malformed_frame_kept_as_a_bounded_prefix", func(t *testing.T, s *Store, _ redis.UniversalClient, _ backend) {
+	{"malformed_frame_kept_as_a_bounded_prefix", func(t *testing.T, s *Store, _ redis.UniversalClient, _ *redistest.Instance) {
 		ctx := context.Background()
 		tests := []struct {
 			name      string
@@ -482,8 +450,8 @@ var storeCases = []struct {
 			})
 		}
 	}},
-	{"malformed_stream_bounded_in_bytes", func(t *testing.T, s *Store, rdb redis.UniversalClient, b backend) {
-		if b.restart == nil { // the real redis-server: MEMORY USAGE is its own
+	{"malformed_stream_bounded_in_bytes", func(t *testing.T, s *Store, rdb redis.UniversalClient, srv *redistest.Instance) {
+		if srv.Embedded {
 			t.Skip("MEMORY USAGE needs redis-server")
 		}
 		cfg := s.cfg
@@ -511,12 +479,12 @@ var storeCases = []struct {
 		n, _ := rdb.XLen(ctx, small.malformedKey("acme")).Result()
 		t.Logf("1000 malformed frames of 1 MiB: the stream takes %d bytes for %d entries (bound %d)", used, n, cfg.MalformedBound())
 	}},
-	{"restart_with_persistence_keeps_pending_and_dedup", func(t *testing.T, s *Store, _ redis.UniversalClient, b backend) {
-		if b.restart == nil {
+	{"restart_with_persistence_keeps_pending_and_dedup", func(t *testing.T, s *Store, _ redis.UniversalClient, srv *redistest.Instance) {
+		if srv.Restart == nil {
 			t.Skip("backend has no persistence")
 		}
 		a := admitOne(t, s, testEvent("int-r", "r"))
-		b.restart(t)
+		srv.Restart(t)
 		if again := admitOne(t, s, testEvent("int-r", "r")); again.Verdict != VerdictDuplicatePending {
 			t.Fatalf("after restart: %v", again.Verdict)
 		}

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/ccbridge/bridge/collector/lease"
+	"github.com/ccbridge/bridge/internal/poll"
 	"github.com/ccbridge/bridge/internal/redistest"
 )
 
@@ -37,18 +38,6 @@ func newManager(t *testing.T, rdb redis.UniversalClient, ttl time.Duration, opts
 		}
 	})
 	return m
-}
-
-// waitFor polls cond every 5 ms for up to 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func leaseKey(tenant string) string { return prefix + ":{" + tenant + "}:lease" }
@@ -92,7 +81,9 @@ func TestLease_renewal_keeps_it_past_its_ttl(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Watch the key through several lifetimes: it must never lapse.
+	// Watch the key through several lifetimes: it must never lapse. Redis
+	// expires it on its own clock, so real time must pass; the sleep only
+	// paces the checks.
 	for time.Since(taken) < 4*ttl {
 		v, err := rdb.Get(ctx, leaseKey("acme")).Result()
 		if err != nil || v != owner {
@@ -153,7 +144,7 @@ func TestLease_abandon_stops_renewing_and_leaves_the_lease_to_lapse(t *testing.T
 	if rdb.Exists(ctx, leaseKey("acme")).Val() != 1 {
 		t.Fatal("the abandoned lease was deleted: another collector could take the tenant at once")
 	}
-	waitFor(t, "the abandoned lease to lapse (no renewal)", func() bool { return rdb.Exists(ctx, leaseKey("acme")).Val() == 0 })
+	poll.Until(t, "the abandoned lease to lapse (no renewal)", func() bool { return rdb.Exists(ctx, leaseKey("acme")).Val() == 0 })
 }
 
 func TestLease_a_crashed_holder_lease_expires_and_is_taken(t *testing.T) {
@@ -204,7 +195,7 @@ func TestLease_lost_to_another_collector_is_reported(t *testing.T) {
 	if err := rdb.Set(ctx, leaseKey("acme"), `{"id":"2","host":"host-2","pid":99}`, time.Minute).Err(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the loss reported", func() bool {
+	poll.Until(t, "the loss reported", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(lost) == 1
@@ -234,8 +225,8 @@ func TestLease_unreachable_redis_is_not_ready_then_recovers(t *testing.T) {
 	if err := admin.Do(ctx, "CLIENT", "PAUSE", 2000, "ALL").Err(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "not held while Redis does not answer", func() bool { return !m.Held("acme") && !m.AllHeld() })
-	waitFor(t, "held again once Redis answers", func() bool { return m.Held("acme") && m.AllHeld() })
+	poll.Until(t, "not held while Redis does not answer", func() bool { return !m.Held("acme") && !m.AllHeld() })
+	poll.Until(t, "held again once Redis answers", func() bool { return m.Held("acme") && m.AllHeld() })
 }
 
 func TestLease_acquire_all_gives_back_what_it_took_when_refused(t *testing.T) {
@@ -310,7 +301,7 @@ func TestLease_held_gauge_per_tenant(t *testing.T) {
 	if err := rdb.Set(ctx, leaseKey("acme"), `{"id":"2","host":"host-2","pid":99}`, time.Minute).Err(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the loss", func() bool { return !m.Held("acme") })
+	poll.Until(t, "the loss", func() bool { return !m.Held("acme") })
 	if got := gauge(); got["acme"] != 0 || got["globex"] != 1 {
 		t.Fatalf("held gauge %v after acme was taken over, want acme 0, globex 1", got)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/ccbridge/bridge/collector/timeline"
 	queryv1 "github.com/ccbridge/bridge/gen/ccbridge/query/v1"
 	"github.com/ccbridge/bridge/internal/grpcauth"
+	"github.com/ccbridge/bridge/internal/poll"
 	"github.com/ccbridge/bridge/internal/secret"
 )
 
@@ -26,7 +27,7 @@ func TestInvalidRequestsGetPreciseCodesWithoutInternalDetail(t *testing.T) {
 	parent := "tenants/" + tenant
 	c := h.client
 	ctx := callCtx(t)
-	waitFor(t, "the interactions recorded", func() bool {
+	poll.Until(t, "the interactions recorded", func() bool {
 		resp, err := c.ListInteractions(ctx, &queryv1.ListInteractionsRequest{Parent: parent})
 		return err == nil && len(resp.GetInteractions()) == len(d.calls)
 	})

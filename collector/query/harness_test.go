@@ -27,6 +27,7 @@ import (
 	queryv1 "github.com/ccbridge/bridge/gen/ccbridge/query/v1"
 	"github.com/ccbridge/bridge/internal/config"
 	"github.com/ccbridge/bridge/internal/grpcauth"
+	"github.com/ccbridge/bridge/internal/poll"
 	"github.com/ccbridge/bridge/internal/redistest"
 	"github.com/ccbridge/bridge/internal/secret"
 	"github.com/ccbridge/bridge/internal/telemetry"
@@ -235,13 +236,7 @@ func (h *harness) replay(ctx context.Context, tenant string, f eventstore.DeadLe
 // waitRecorded waits until the recorder has written every change queued.
 func (h *harness) waitRecorded(t *testing.T, n int64) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for h.rec.Stats().Recorded < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("recorder wrote %d changes, want %d", h.rec.Stats().Recorded, n)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	poll.Until(t, fmt.Sprintf("the recorder to write %d changes", n), func() bool { return h.rec.Stats().Recorded >= n })
 }
 
 // line is one SAPI line and when the collector received it.

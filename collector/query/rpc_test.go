@@ -6,12 +6,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ccbridge/bridge/doubles/regaldouble"
 	queryv1 "github.com/ccbridge/bridge/gen/ccbridge/query/v1"
+	"github.com/ccbridge/bridge/internal/poll"
 )
 
 // settledDay publishes the script through the harness with Regal refusing
@@ -24,7 +24,7 @@ func settledDay(t *testing.T) (*harness, day) {
 	refused := regaldouble.Fault{Status: 400, Message: "properties.queue_name: value refused"}
 	h.regal.SetFaults(refused, refused, refused)
 	h.publish(t, d.lines())
-	waitFor(t, "every event recorded and settled", func() bool {
+	poll.Until(t, "every event recorded and settled", func() bool {
 		resp, err := h.client.ListInteractions(callCtx(t), &queryv1.ListInteractionsRequest{Parent: "tenants/" + tenant, PageSize: 1000})
 		if err != nil {
 			t.Fatal(err)
@@ -39,17 +39,6 @@ func settledDay(t *testing.T) (*harness, day) {
 		return settled == len(d.calls)
 	})
 	return h, d
-}
-
-func waitFor(t *testing.T, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func TestQueryRPCsOverGRPC(t *testing.T) {
@@ -230,7 +219,7 @@ func TestQueryRPCsOverGRPC(t *testing.T) {
 			}
 		}
 		var e *queryv1.Event
-		waitFor(t, "the replayed event delivered", func() bool {
+		poll.Until(t, "the replayed event delivered", func() bool {
 			got, err := h.client.GetEvent(callCtx(t), &queryv1.GetEventRequest{Name: target.GetName()})
 			if err != nil {
 				t.Fatal(err)
@@ -249,7 +238,7 @@ func TestQueryRPCsOverGRPC(t *testing.T) {
 		if err != nil || rest.GetReplayedCount() != 2 {
 			t.Fatalf("replay since: %v, %v", rest, err)
 		}
-		waitFor(t, "no interaction with dead letters", func() bool {
+		poll.Until(t, "no interaction with dead letters", func() bool {
 			resp, err := h.client.ListInteractions(callCtx(t), &queryv1.ListInteractionsRequest{Parent: parent,
 				Status: queryv1.InteractionStatusFilter_INTERACTION_STATUS_FILTER_HAS_DEAD_LETTERS})
 			return err == nil && len(resp.GetInteractions()) == 0 && len(listDeadLetters(t, h, &queryv1.ListDeadLettersRequest{Parent: parent})) == 0

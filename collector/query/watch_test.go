@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	queryv1 "github.com/ccbridge/bridge/gen/ccbridge/query/v1"
+	"github.com/ccbridge/bridge/internal/poll"
 )
 
 // watch opens a watch and waits until the server has registered it.
@@ -40,6 +41,8 @@ func TestWatchEventsDeliversNewEventsWithin100ms(t *testing.T) {
 			t.Fatal(err)
 		}
 		latencies = append(latencies, time.Since(h.stored))
+		// Events a moment apart, as a live feed sends them: each finds the
+		// watcher idle, waiting on Redis.
 		time.Sleep(time.Millisecond)
 	}
 	slices.Sort(latencies)
@@ -63,7 +66,7 @@ func TestWatchEventsCatchesUpThenFollowsOnlyMatchingChanges(t *testing.T) {
 	// which sends an event once only when it was received in the minute
 	// before the watch (catchUpOverlap), and these were received, as
 	// scripted, hours ago.
-	waitFor(t, "the first calls recorded", func() bool {
+	poll.Until(t, "the first calls recorded", func() bool {
 		resp, err := h.client.ListInteractions(callCtx(t), &queryv1.ListInteractionsRequest{Parent: "tenants/" + tenant})
 		return err == nil && len(resp.GetInteractions()) == len(before) &&
 			len(pageEvents(t, h, &queryv1.ListEventsRequest{Parent: "tenants/" + tenant,
@@ -151,7 +154,7 @@ func TestSlowWatcherIsDisconnectedAndNeverSlowsThePipeline(t *testing.T) {
 	for i := 0; i < len(live); i += 100 {
 		publish(live[i:min(i+100, len(live))])
 		want := int64(min(i+100, len(live)))
-		waitFor(t, "the live watcher to receive every change", func() bool {
+		poll.Until(t, "the live watcher to receive every change", func() bool {
 			select {
 			case err := <-fastDone:
 				t.Fatalf("the live watcher ended after %d changes: %v", received.Load(), err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ccbridge/bridge/collector/sapi"
 	"github.com/ccbridge/bridge/doubles/sapidouble"
+	"github.com/ccbridge/bridge/internal/poll"
 	"github.com/ccbridge/bridge/internal/secret"
 )
 
@@ -153,21 +154,9 @@ func (r *doubleRun) publish(t *testing.T, names ...string) {
 	}
 }
 
-// eventually waits up to 5 s for cond.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func (r *doubleRun) waitEvents(t *testing.T, want ...string) {
 	t.Helper()
-	eventually(t, "events "+strings.Join(want, ", "), func() bool {
+	poll.Until(t, "events "+strings.Join(want, ", "), func() bool {
 		got := r.received()
 		return len(got) >= len(want) && strings.Join(got[len(got)-len(want):], ",") == strings.Join(want, ",")
 	})
@@ -188,7 +177,7 @@ func TestClientAgainstDouble_reset_reconnects_and_gets_the_replay(t *testing.T) 
 		if stats.Connects < 2 || stats.Reconnects < 1 || stats.State != sapi.StateStreaming {
 			t.Fatalf("after a reset: %+v", stats)
 		}
-		eventually(t, "the reset logged as a stream failure", func() bool {
+		poll.Until(t, "the reset logged as a stream failure", func() bool {
 			return strings.Contains(run.logs.String(), "sapi stream failed")
 		})
 	})
@@ -206,7 +195,7 @@ func TestClientAgainstDouble_stall_fires_the_idle_watchdog(t *testing.T) {
 
 		run.double.Stall(doubleTenant, 0)
 		run.publish(t, "InteractionQueued")
-		eventually(t, "the idle watchdog and its alert", func() bool {
+		poll.Until(t, "the idle watchdog and its alert", func() bool {
 			return run.client.Stats().Stalls >= 1 && strings.Contains(run.logs.String(), "ALERT: the SAPI stream stalled")
 		})
 		if got := run.received(); len(got) != 1 {
@@ -219,8 +208,8 @@ func TestClientAgainstDouble_stall_fires_the_idle_watchdog(t *testing.T) {
 				t.Logf("double %+v client %+v received %q\n%s", run.double.Stats(), run.client.Stats(), run.received(), run.logs)
 			}
 		})
-		eventually(t, "the event published during the stall", func() bool { return slices.Contains(run.received(), "InteractionQueued") })
-		eventually(t, "streaming again", func() bool { return run.client.Stats().State == sapi.StateStreaming })
+		poll.Until(t, "the event published during the stall", func() bool { return slices.Contains(run.received(), "InteractionQueued") })
+		poll.Until(t, "streaming again", func() bool { return run.client.Stats().State == sapi.StateStreaming })
 	})
 }
 
@@ -232,7 +221,7 @@ func TestClientAgainstDouble_token_rotation_then_recovery(t *testing.T) {
 
 		run.double.RotateToken(doubleTenant, secret.Secret("fedcba9876543210fedcba9876543210"))
 		run.double.Cut(doubleTenant) // the next reconnect meets the new token
-		eventually(t, "the unauthorized state and its alert", func() bool {
+		poll.Until(t, "the unauthorized state and its alert", func() bool {
 			return run.client.Stats().State == sapi.StateUnauthorized &&
 				strings.Contains(run.logs.String(), "ALERT: 8x8 rejected the SAPI credentials")
 		})
@@ -259,7 +248,7 @@ func TestClientAgainstDouble_clean_cut_reconnects_at_once(t *testing.T) {
 		run.double.Cut(doubleTenant)
 		run.publish(t, "InteractionQueued", "InteractionAssigned")
 		run.waitEvents(t, "InteractionCreated", "InteractionQueued", "InteractionAssigned")
-		eventually(t, "the clean end logged", func() bool {
+		poll.Until(t, "the clean end logged", func() bool {
 			return strings.Contains(run.logs.String(), "sapi stream ended by the server")
 		})
 		if strings.Contains(run.logs.String(), "sapi stream failed") {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ccbridge/bridge/internal/poll"
 	"github.com/ccbridge/bridge/internal/secret"
 )
 
@@ -152,17 +153,6 @@ func send(w http.ResponseWriter, content string) {
 // holdOpen keeps a stream open until the client goes away.
 func holdOpen(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
 
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestClient_reconnects_at_once_with_same_subscription_after_clean_cut(t *testing.T) {
 	srv := newStreamServer(t,
 		func(w http.ResponseWriter, r *http.Request) { send(w, atmospherePadding+eventA+"\n"+eventB+"\n") },
@@ -190,7 +180,7 @@ func TestClient_reconnects_at_once_with_same_subscription_after_clean_cut(t *tes
 func TestClient_sends_basic_auth(t *testing.T) {
 	srv := newStreamServer(t, holdOpen)
 	startClient(t, srv.URL, newFrameLog().handle, nil, func(c *Config) { c.Username = "api-user" })
-	waitUntil(t, "the client connects", func() bool { return srv.requestCount() > 0 })
+	poll.Until(t, "the client connects", func() bool { return srv.requestCount() > 0 })
 	user, pass, ok := srv.request(0).BasicAuth()
 	if !ok || user != "api-user" || pass != testToken {
 		t.Fatalf("basic auth = %q, %q, %v; want api-user and the token", user, pass, ok)
@@ -207,7 +197,7 @@ func TestClient_unauthorized_alerts_and_keeps_probing(t *testing.T) {
 			logs := &syncBuffer{}
 			c := startClient(t, srv.URL, newFrameLog().handle, logs, nil)
 			// The server counts a probe before the client has read its answer.
-			waitUntil(t, "the client probes again", func() bool { return srv.requestCount() >= 3 && c.Stats().Unauthorized >= 3 })
+			poll.Until(t, "the client probes again", func() bool { return srv.requestCount() >= 3 && c.Stats().Unauthorized >= 3 })
 			if st := c.Stats(); st.State != StateUnauthorized || st.LastHTTPStatus != status {
 				t.Errorf("state %s, last status %d; want unauthorized, %d", st.State, st.LastHTTPStatus, status)
 			}
@@ -335,7 +325,7 @@ func TestClient_handler_error_does_not_stop_the_stream(t *testing.T) {
 			t.Fatalf("frame %q, want %q", frame, want)
 		}
 	}
-	waitUntil(t, "the handler error is counted", func() bool { return c.Stats().HandlerErrors == 1 })
+	poll.Until(t, "the handler error is counted", func() bool { return c.Stats().HandlerErrors == 1 })
 	if !strings.Contains(logs.String(), "redis unavailable") {
 		t.Errorf("handler error not logged:\n%s", logs)
 	}
@@ -441,11 +431,14 @@ func assertNoSecret(t *testing.T, text string) {
 
 func TestClient_empty_streams_back_off_instead_of_spinning(t *testing.T) {
 	srv := newStreamServer(t, func(w http.ResponseWriter, r *http.Request) { send(w, atmospherePadding) })
+	const reconnectMin = 50 * time.Millisecond
+	start := time.Now()
 	startClient(t, srv.URL, newFrameLog().handle, nil, func(c *Config) {
-		c.ReconnectMin, c.ReconnectMax = 50*time.Millisecond, 100*time.Millisecond
+		c.ReconnectMin, c.ReconnectMax = reconnectMin, 100*time.Millisecond
 	})
-	time.Sleep(300 * time.Millisecond)
-	if n := srv.requestCount(); n < 2 || n > 8 {
-		t.Fatalf("%d requests in 300ms, want a few (backing off between empty streams)", n)
+	poll.Until(t, "the client to reconnect twice", func() bool { return srv.requestCount() >= 3 })
+	// Spinning would make the three requests within a few milliseconds.
+	if took := time.Since(start); took < 2*reconnectMin {
+		t.Fatalf("3 requests within %s, want a backoff of at least %s between empty streams", took, reconnectMin)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ccbridge/bridge/collector/sapi"
 	"github.com/ccbridge/bridge/doubles/sapidouble"
+	"github.com/ccbridge/bridge/internal/poll"
 )
 
 // fakeClock is a sapi.Clock that moves only when the test advances it.
@@ -118,7 +119,7 @@ func TestClient_stall_detected_after_missed_heartbeats(t *testing.T) {
 						t.Logf("client %+v\n%s", run.client.Stats(), run.logs)
 					}
 				})
-				eventually(t, "streaming", func() bool { return run.client.Stats().State == sapi.StateStreaming })
+				poll.Until(t, "streaming", func() bool { return run.client.Stats().State == sapi.StateStreaming })
 				if got := run.client.Stats().StallTimeout; got != sapi.DefaultIdleTimeout {
 					t.Fatalf("stall timeout before any heartbeat %s, want the ceiling %s", got, sapi.DefaultIdleTimeout)
 				}
@@ -129,7 +130,7 @@ func TestClient_stall_detected_after_missed_heartbeats(t *testing.T) {
 						}
 						tt.beat(run.double)
 						// Counted once the watchdog was kicked for it.
-						eventually(t, "the heartbeat read", func() bool { return run.client.Stats().Heartbeats == uint64(i+1) })
+						poll.Until(t, "the heartbeat read", func() bool { return run.client.Stats().Heartbeats == uint64(i+1) })
 					}
 				}
 				if got := run.client.Stats().StallTimeout; got != tt.wantTimeout {
@@ -148,14 +149,14 @@ func TestClient_stall_detected_after_missed_heartbeats(t *testing.T) {
 				if stalls := run.client.Stats().Stalls; stalls != 1 || stalledFor != tt.wantTimeout {
 					t.Fatalf("%d stalls detected after %s of silence, want 1 after %s", stalls, stalledFor, tt.wantTimeout)
 				}
-				eventually(t, "the stall alert", func() bool {
+				poll.Until(t, "the stall alert", func() bool {
 					return strings.Contains(run.logs.String(), "ALERT: the SAPI stream stalled")
 				})
 
 				// The client reconnects with the same subscription, and 8x8
 				// replays what it held back.
 				run.double.Unstall(doubleTenant)
-				eventually(t, "the reconnect and the held-back event", func() bool {
+				poll.Until(t, "the reconnect and the held-back event", func() bool {
 					clock.Advance(100 * time.Millisecond) // through the reconnect backoff
 					return slices.Contains(run.received(), "InteractionQueued")
 				})
@@ -182,7 +183,7 @@ func TestClient_stall_of_40s_with_10s_heartbeats_is_detected_within_35s(t *testi
 					clock.Advance(10 * time.Second)
 				}
 				clientCheck(run.double)
-				eventually(t, "the heartbeat read", func() bool { return run.client.Stats().Heartbeats == uint64(i+1) })
+				poll.Until(t, "the heartbeat read", func() bool { return run.client.Stats().Heartbeats == uint64(i+1) })
 			}
 			clock.Advance(offset) // the stall begins here and lasts 40 s
 			run.double.Stall(doubleTenant, 0)
@@ -221,7 +222,7 @@ func TestClient_a_stall_unlearns_a_too_short_heartbeat_interval(t *testing.T) {
 	beat := func() {
 		clientCheck(run.double)
 		beats++
-		eventually(t, "the heartbeat read", func() bool { return run.client.Stats().Heartbeats == uint64(beats) })
+		poll.Until(t, "the heartbeat read", func() bool { return run.client.Stats().Heartbeats == uint64(beats) })
 	}
 	for i := range 3 {
 		if i > 0 {
@@ -236,7 +237,7 @@ func TestClient_a_stall_unlearns_a_too_short_heartbeat_interval(t *testing.T) {
 	for run.client.Stats().Stalls == 0 {
 		clock.Advance(time.Second)
 	}
-	eventually(t, "the reconnect", func() bool {
+	poll.Until(t, "the reconnect", func() bool {
 		clock.Advance(100 * time.Millisecond)
 		return run.client.Stats().Connects >= 2 && run.client.Stats().State == sapi.StateStreaming
 	})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ccbridge/bridge/collector/eventstore"
+	"github.com/ccbridge/bridge/internal/poll"
 )
 
 // sized is an entry of key whose stored encoding is n bytes, so that its
@@ -57,7 +58,7 @@ func TestEnqueueWaitsWhileTheBufferHoldsItsBytes(t *testing.T) {
 	sess := s.Join("d1", 10) // joined first: keys are ready in their order
 
 	done := enqueueAsync(s, a1, a2, a3)
-	waitFor(t, func() bool { return s.Stats().Buffered == 2 })
+	poll.Until(t, "2 events buffered", func() bool { return s.Stats().Buffered == 2 })
 	stillWaiting(t, done)
 	if st := s.Stats(); st.BufferedBytes != 2*one {
 		t.Fatalf("buffered bytes %d, want %d (two entries of %d)", st.BufferedBytes, 2*one, one)
@@ -83,7 +84,7 @@ func TestEnqueueWaitsWhileTheBufferHoldsItsBytes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, func() bool { st := s.Stats(); return st.Buffered == 0 && st.BufferedBytes == 0 })
+	poll.Until(t, "the buffer empty, in count and in bytes", func() bool { st := s.Stats(); return st.Buffered == 0 && st.BufferedBytes == 0 })
 	if got := s.Stats().InFlightBytesBy["d1"]; got != 0 {
 		t.Fatalf("in-flight bytes of d1 %d after every ack, want 0", got)
 	}
@@ -145,7 +146,7 @@ func TestRecoveryLargerThanTheBufferWaitsForDispatchers(t *testing.T) {
 		}
 	}
 	done := enqueueAsync(s, all...)
-	waitFor(t, func() bool { return s.Stats().Buffered == 4 })
+	poll.Until(t, "4 events buffered", func() bool { return s.Stats().Buffered == 4 })
 	stillWaiting(t, done) // no dispatcher yet: recovery waits, nothing is lost
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -164,7 +165,7 @@ func TestRecoveryLargerThanTheBufferWaitsForDispatchers(t *testing.T) {
 		}
 	}()
 	waitEnqueued(t, done)
-	waitFor(t, func() bool { return len(sink.settled()) == len(all) })
+	poll.Until(t, "every event settled", func() bool { return len(sink.settled()) == len(all) })
 	cancel()
 	<-worked
 	got := map[string][]eventstore.Ref{}

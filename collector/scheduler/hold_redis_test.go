@@ -11,6 +11,7 @@ import (
 
 	"github.com/ccbridge/bridge/collector/eventstore"
 	eventv1 "github.com/ccbridge/bridge/gen/ccbridge/event/v1"
+	"github.com/ccbridge/bridge/internal/poll"
 	"github.com/ccbridge/bridge/internal/redistest"
 )
 
@@ -194,7 +195,7 @@ func TestHeldInteractionSurvivesARestartAndReplayDeliversItInOrder(t *testing.T)
 	if got := w.deliverAll(refuse("a1")); strings.Join(got, ",") != "a1,b1" && strings.Join(got, ",") != "b1,a1" {
 		t.Fatalf("delivered %v, want a1 (refused) and b1; a2 held", got)
 	}
-	waitFor(t, func() bool { return w.sched.Stats().Held[heldTenant] == 1 && w.sched.Stats().Buffered == 0 })
+	poll.Until(t, "one event held and the buffer empty", func() bool { return w.sched.Stats().Held[heldTenant] == 1 && w.sched.Stats().Buffered == 0 })
 
 	// A crash: the new scheduler must keep holding int-a, also against
 	// events that arrive after the restart.
@@ -214,7 +215,7 @@ func TestHeldInteractionSurvivesARestartAndReplayDeliversItInOrder(t *testing.T)
 	if got := w.deliverAll(delivered); strings.Join(got, ",") != "a1,a2,a3" {
 		t.Fatalf("after the replay delivered %v, want a1,a2,a3: the replayed event first, then the held ones in order", got)
 	}
-	waitFor(t, func() bool { return w.sched.Stats().Buffered == 0 })
+	poll.Until(t, "the buffer empty", func() bool { return w.sched.Stats().Buffered == 0 })
 	for p := range w.store.Partitions() {
 		if left, _ := w.store.Unsettled(context.Background(), heldTenant, p, "", 10); len(left) != 0 {
 			t.Fatalf("partition %d still holds %d unsettled events", p, len(left))
@@ -239,7 +240,7 @@ func TestReplayFailingPartWayIsResumed(t *testing.T) {
 	w.admit(b, "b1")
 	w.admit(b, "b2")
 	w.deliverAll(refuse("a1", "b1"))
-	waitFor(t, func() bool { return w.sched.Stats().Held[heldTenant] == 2 })
+	poll.Until(t, "two events held", func() bool { return w.sched.Stats().Held[heldTenant] == 2 })
 
 	dead, err := w.store.DeadLetters(context.Background(), heldTenant, eventstore.DeadLetterFilter{InteractionID: b}, 0)
 	if err != nil || len(dead) != 1 {
@@ -271,7 +272,7 @@ func TestReplayFailingPartWayIsResumed(t *testing.T) {
 	if got := w.deliverAll(delivered); strings.Join(got, ",") != "a1,a2" {
 		t.Fatalf("after the partial replay delivered %v, want a1,a2", got)
 	}
-	waitFor(t, func() bool { return w.sched.Stats().Buffered == 0 })
+	poll.Until(t, "the buffer empty", func() bool { return w.sched.Stats().Buffered == 0 })
 	acl("resetkeys", "~*")
 
 	// Not stranded: b is still a parked dead letter, held across a restart.

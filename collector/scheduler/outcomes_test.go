@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ccbridge/bridge/collector/eventstore"
+	"github.com/ccbridge/bridge/internal/poll"
 )
 
 // entryOf is entry for another tenant.
@@ -52,7 +53,7 @@ func TestPausedOutcomeIsNotAnAttempt(t *testing.T) {
 	ack(t, s, a, d, Result{Outcome: FailedRetryable, Attempts: 1, Status: 503})
 	d = next(t, a)
 	ack(t, s, a, d, Result{Outcome: Delivered, Attempts: 1, Status: 200})
-	waitFor(t, func() bool { return len(sink.settled()) == 1 })
+	poll.Until(t, "the settlement", func() bool { return len(sink.settled()) == 1 })
 	if st := sink.settled()[0]; st.Dead != nil {
 		t.Fatalf("dead-lettered after 5 paused answers and 1 failed attempt with a budget of 2: %+v", st.Dead)
 	}
@@ -109,7 +110,7 @@ func TestPauseHoldsTheTenantAndOffersOneProbeAtATime(t *testing.T) {
 		got = append(got, d.Entry.Ref)
 		ack(t, s, sess, d, Result{Outcome: Delivered})
 	}
-	waitFor(t, func() bool { return s.Stats().Buffered == 0 })
+	poll.Until(t, "the buffer empty", func() bool { return s.Stats().Buffered == 0 })
 	ia, ia2, ic := slices.Index(got, a1.Ref), slices.Index(got, a2.Ref), slices.Index(got, c1.Ref)
 	if len(got) != 3 || ia < 0 || ic < 0 || ia2 < ia {
 		t.Fatalf("after the pause got %v, want a1 then a2, and c1", got)
@@ -200,7 +201,7 @@ func TestDeadLetterPolicy(t *testing.T) {
 				ack(t, s, sess, d, Result{Outcome: Delivered})
 			}
 			ack(t, s, sess, d1, Result{Outcome: FailedPermanent, Reason: "regal 400: bad phone", Attempts: 1, Status: 400})
-			waitFor(t, func() bool { return len(sink.settled()) == 2 })
+			poll.Until(t, "both settlements", func() bool { return len(sink.settled()) == 2 })
 			var dead eventstore.Settlement
 			for _, st := range sink.settled() {
 				if st.Entry.Ref == e1.Ref {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ccbridge/bridge/collector/eventstore"
 	eventv1 "github.com/ccbridge/bridge/gen/ccbridge/event/v1"
+	"github.com/ccbridge/bridge/internal/poll"
 )
 
 // countingSettler is a real in-memory Settler that keeps nothing of what it
@@ -82,10 +83,10 @@ func TestSettledEventsAreNotKeptAlive(t *testing.T) {
 				}
 				burst := enqueueTracked(t, s, keys...)
 				deliverAndAck(t, s, sess, len(keys))
-				waitFor(t, func() bool { return sink.n.Load() == int64(len(keys)) })
+				poll.Until(t, "the burst settled", func() bool { return sink.n.Load() == int64(len(keys)) })
 				enqueueTracked(t, s, "quiet")
 				deliverAndAck(t, s, sess, 1)
-				waitFor(t, func() bool { return sink.n.Load() == int64(len(keys))+1 })
+				poll.Until(t, "the quiet event settled", func() bool { return sink.n.Load() == int64(len(keys))+1 })
 				return burst
 			},
 		},
@@ -95,7 +96,7 @@ func TestSettledEventsAreNotKeptAlive(t *testing.T) {
 				sess := s.Join("d1", 8)
 				first := enqueueTracked(t, s, "int-1", "int-1", "int-1")[:1]
 				deliverAndAck(t, s, sess, 1)
-				waitFor(t, func() bool { return sink.n.Load() == 1 })
+				poll.Until(t, "the first event settled", func() bool { return sink.n.Load() == 1 })
 				if d := next(t, sess); d.Entry.Event.GetOrderKey() != "int-1" {
 					t.Fatalf("second delivery of key %q, want int-1", d.Entry.Event.GetOrderKey())
 				}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ccbridge/bridge/collector/eventstore"
 	eventv1 "github.com/ccbridge/bridge/gen/ccbridge/event/v1"
+	"github.com/ccbridge/bridge/internal/poll"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -210,7 +211,7 @@ func TestOutcomes(t *testing.T) {
 				}
 				return
 			}
-			waitFor(t, func() bool { return len(sink.settled()) == 1 })
+			poll.Until(t, "the settlement", func() bool { return len(sink.settled()) == 1 })
 			st := sink.settled()[0]
 			if (st.Dead != nil) != tt.wantDead {
 				t.Fatalf("dead letter = %v, want %v", st.Dead, tt.wantDead)
@@ -218,7 +219,7 @@ func TestOutcomes(t *testing.T) {
 			if tt.wantDead && (st.Dead.Reason != tt.outcome.Reason || st.Dead.Status != 400) {
 				t.Fatalf("dead letter %+v", st.Dead)
 			}
-			waitFor(t, func() bool { return s.Stats().Buffered == 0 && s.Stats().Keys == 0 })
+			poll.Until(t, "the buffer and its keys empty", func() bool { return s.Stats().Buffered == 0 && s.Stats().Keys == 0 })
 		})
 	}
 }
@@ -355,7 +356,7 @@ func orderUnderChurn(t *testing.T, cfg Config) {
 	if err := s.Enqueue(context.Background(), all); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return len(sink.settled()) >= len(all) })
+	poll.Until(t, "every event settled", func() bool { return len(sink.settled()) >= len(all) })
 	cancel()
 	wg.Wait()
 	got := map[string][]eventstore.Ref{}
@@ -385,17 +386,6 @@ func TestShutdownIsIdempotentAndSafeBeforeStart(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func TestDrainWaitsForInFlightAndHandsOutNothingNew(t *testing.T) {
 	sink := &settleSink{}
 	s := newSched(t, testConfig(), sink)
@@ -406,7 +396,7 @@ func TestDrainWaitsForInFlightAndHandsOutNothingNew(t *testing.T) {
 	d := next(t, a)
 	drained := make(chan error, 1)
 	go func() { drained <- s.Drain(context.Background()) }()
-	waitFor(t, func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.draining })
+	poll.Until(t, "the drain to begin", func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.draining })
 	noDelivery(t, a)
 	if err := s.Ack(a, d.ID, Result{Outcome: Delivered}); err != nil {
 		t.Fatal(err)
@@ -431,7 +421,7 @@ func TestSettledEntryOfferedAgainIsNotDeliveredAgain(t *testing.T) {
 	if err := s.Ack(a, d.ID, Result{Outcome: Delivered}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return len(sink.settled()) == 1 && s.Stats().Buffered == 0 })
+	poll.Until(t, "the settlement and the buffer empty", func() bool { return len(sink.settled()) == 1 && s.Stats().Buffered == 0 })
 	// A replay admitted while the original was still pending reports the
 	// original's ref; by the time it is offered the original is settled.
 	if err := s.Enqueue(context.Background(), []eventstore.Entry{e}); err != nil {
@@ -462,7 +452,7 @@ func TestRetryBudgetDeadLettersWithTotalAttempts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, func() bool { return len(sink.settled()) == 1 })
+	poll.Until(t, "the settlement", func() bool { return len(sink.settled()) == 1 })
 	dead := sink.settled()[0].Dead
 	if dead == nil || dead.Attempts != 9 || dead.Status != 503 || !strings.Contains(dead.Reason, "retry budget spent") || !strings.Contains(dead.Reason, "regal 503") {
 		t.Fatalf("dead letter %+v", dead)
@@ -488,10 +478,7 @@ func TestSettleLingerGathersAcknowledgementsIntoOneWrite(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for len(sink.settled()) < len(entries) && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	poll.Until(t, "every event settled", func() bool { return len(sink.settled()) == len(entries) })
 	if got := sink.batchSizes(); !slices.Equal(got, []int{5}) {
 		t.Fatalf("settlement writes %v, want one write of 5", got)
 	}

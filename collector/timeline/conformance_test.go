@@ -14,17 +14,21 @@ import (
 	"github.com/ccbridge/bridge/collector/eventstore"
 	"github.com/ccbridge/bridge/collector/timeline"
 	eventv1 "github.com/ccbridge/bridge/gen/ccbridge/event/v1"
+	"github.com/ccbridge/bridge/internal/redistest"
 )
 
 // TestStoreConformance runs every behaviour the query service relies on
 // against each Redis implementation.
 func TestStoreConformance(t *testing.T) {
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
-			rdb := b.start(t)
+	for _, b := range redistest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			// One server serves every case; cases are kept apart by key
+			// prefix.
+			srv := b.Start(t, redistest.Options{})
+			rdb := srv.Client(t)
 			for _, tc := range storeCases {
 				t.Run(tc.name, func(t *testing.T) {
-					tc.run(t, newStore(t, rdb, "test-"+tc.name), rdb, b)
+					tc.run(t, newStore(t, rdb, "test-"+tc.name), rdb, srv)
 				})
 			}
 		})
@@ -35,9 +39,9 @@ var alice = call{id: "int-alice", phone: "+12015550111", campaign: 61, queue: 11
 
 var storeCases = []struct {
 	name string
-	run  func(t *testing.T, s *timeline.Store, rdb redis.UniversalClient, b backend)
+	run  func(t *testing.T, s *timeline.Store, rdb redis.UniversalClient, srv *redistest.Instance)
 }{
-	{"timeline_shows_each_event_with_state_attempts_status_and_history", func(t *testing.T, s *timeline.Store, _ redis.UniversalClient, _ backend) {
+	{"timeline_shows_each_event_with_state_attempts_status_and_history", func(t *testing.T, s *timeline.Store, _ redis.UniversalClient, _ *redistest.Instance) {
 		created, queued := alice.event("k-created", "InteractionCreated", 0), alice.event("k-queued", "InteractionQueued", time.Second)
 		record(t, s, received(created, eventstore.VerdictNew), received(queued, eventstore.VerdictNew))
 		record(t, s,
@@ -75,7 +79,7 @@ var storeCases = []struct {
 			t.Fatalf("queued state: %+v", events[1].State)
 		}
 	}},
-	{"duplicates_are_counted_with_their_verdicts_and_do_not_bump_the_interaction", func(t *testing.T, s *timeline.Store, _ redis.UniversalClient, _ backend) {
+	{"duplicates_are_counted_with_their_verdicts_and_do_not_bump_the_interaction", func(t *testing.T, s *timeline.Store, _ redis.UniversalClient, _ *redistest.Instance) {
 		first := alice.event("k-1", "InteractionCreated", 0)
 		replay := alice.event("k-1", "InteractionCreated", time.Hour/2) // same event, seen again later
 		record(t, s, received(first, eventstore.VerdictNew))
@@ -96,7 +100,7 @@ var storeCases = []struct {
 			t.Fatalf("verdicts %v", verdicts)
 		}
 	}},
-	{"a_settlement_written_before_its_admission_keeps_the_settled_state", func(t *testing.T, s *timeline.Store, _ redis.UniversalClient, _ backend) {
+	{"a_settlement_written_before_its_admission_keeps_the_settled_state", func(t *testing.T, s *timeline.Store, _ redis.UniversalClient, _ *redistest.Instance) {
 		ev := alice.event("k-1", "InteractionCreated", 0)
 		record(t, s, settled(ev, timeline.ChangeSkipped, time.Second, 0, 0, "unmapped_event"))
 		record(t, s, received(ev, eventstore.VerdictNew))
@@ -105,7 +109,7 @@ var storeCases = []struct {
 			t.Fatalf("state %+v", st)
 		}
 	}},
-	{"dead_letter_then_replay_then_delivery", func(t *testing.T, s *timeline.Store, _ redis.UniversalClient, _ backend) {
+	{"dead_letter_then_replay_then_delivery", func(t *testing.T, s *timeline.Store, _ redis.UniversalClient, _ *redistest.Instance) {
 		ctx := context.Background()
 		ev := alice.event("k-1", "InteractionCreated", 0)
 		record(t, s, received(ev, eventstore.VerdictNew),
@@ -138,7 +142,7 @@ var storeCases = []struct {
 			t.Fatalf("history %v", got)
 		}
 	}},
-	{"raw_payload_and_normalized_event_are_capped", func(t *testing.T, s *timeline.Store, _ redis.UniversalClient, _ backend) {
+	{"raw_payload_and_normalized_event_are_capped", func(t *testing.T, s *timeline.Store, _ redis.UniversalClient, _ *redistest.Instance) {
 		ev := alice.event("k-big", "InteractionCreated", 0)
 		ev.Raw = bytes.Repeat([]byte("x"), 40<<10)
 		ev.AttachedData = map[string]string{"note": strings.Repeat("y", 40<<10)}
@@ -152,14 +156,14 @@ var storeCases = []struct {
 			t.Fatalf("capping lost the event's fields: %v", e.Event)
 		}
 	}},
-	{"agent_events_are_not_kept", func(t *testing.T, s *timeline.Store, _ redis.UniversalClient, _ backend) {
+	{"agent_events_are_not_kept", func(t *testing.T, s *timeline.Store, _ redis.UniversalClient, _ *redistest.Instance) {
 		agent := &eventv1.Event{Tenant: tenant, Family: "AgentStatusChange", EventType: "AgentStatusChange", DedupKey: "k-agent", OrderKey: "agent:a1"}
 		record(t, s, timeline.Change{Type: timeline.ChangeReceived, At: base, Event: agent, Verdict: eventstore.VerdictNew})
 		if events, _, err := s.ListEvents(context.Background(), tenant, timeline.Query{}, timeline.Page{Size: 10}); err != nil || len(events) != 0 {
 			t.Fatalf("agent event listed: %v %v", events, err)
 		}
 	}},
-	{"an_event_lacking_a_field_is_indexed_under_its_interactions_value", func(t *testing.T, s *timeline.Store, _ redis.UniversalClient, _ backend) {
+	{"an_event_lacking_a_field_is_indexed_under_its_interactions_value", func(t *testing.T, s *timeline.Store, _ redis.UniversalClient, _ *redistest.Instance) {
 		created := alice.event("k-1", "InteractionCreated", 0)
 		deleted := call{id: alice.id}.event("k-2", "InteractionDeleted", time.Second) // no phone, campaign, queue, agent
 		record(t, s, received(created, eventstore.VerdictNew), received(deleted, eventstore.VerdictNew))
@@ -170,7 +174,7 @@ var storeCases = []struct {
 			}
 		}
 	}},
-	{"events_before_the_interaction_revealed_a_value_are_found_by_it", func(t *testing.T, s *timeline.Store, _ redis.UniversalClient, _ backend) {
+	{"events_before_the_interaction_revealed_a_value_are_found_by_it", func(t *testing.T, s *timeline.Store, _ redis.UniversalClient, _ *redistest.Instance) {
 		created := call{id: alice.id, phone: alice.phone}.event("k-1", "InteractionCreated", 0) // no queue, no agent yet
 		queued := call{id: alice.id, phone: alice.phone, queue: 591}.event("k-2", "InteractionQueued", time.Second)
 		assigned := call{id: alice.id, phone: alice.phone, queue: 591, agent: "ag-9"}.event("k-3", "InteractionAssigned", 2*time.Second)
@@ -183,7 +187,7 @@ var storeCases = []struct {
 			}
 		}
 	}},
-	{"unknown_interaction_and_event_are_not_found", func(t *testing.T, s *timeline.Store, _ redis.UniversalClient, _ backend) {
+	{"unknown_interaction_and_event_are_not_found", func(t *testing.T, s *timeline.Store, _ redis.UniversalClient, _ *redistest.Instance) {
 		if _, _, err := s.Interaction(context.Background(), tenant, "int-unknown"); !errors.Is(err, timeline.ErrNotFound) {
 			t.Fatalf("interaction: %v", err)
 		}
@@ -191,7 +195,7 @@ var storeCases = []struct {
 			t.Fatalf("event: %v", err)
 		}
 	}},
-	{"every_key_expires_after_the_retention_window", func(t *testing.T, s *timeline.Store, rdb redis.UniversalClient, b backend) {
+	{"every_key_expires_after_the_retention_window", func(t *testing.T, s *timeline.Store, rdb redis.UniversalClient, srv *redistest.Instance) {
 		ctx := context.Background()
 		ev := alice.event("k-1", "InteractionCreated", 0)
 		record(t, s, received(ev, eventstore.VerdictNew), settled(ev, timeline.ChangeDeadLettered, time.Second, 400, 1, "bad"))
@@ -208,18 +212,18 @@ var storeCases = []struct {
 				t.Fatalf("key %s has TTL %v (%v), want [%v, %v]", k, ttl, err, timeline.DefaultRetention-time.Minute, longest)
 			}
 		}
-		if b.fastForward != nil {
-			b.fastForward(timeline.DefaultRetention - time.Second)
+		if srv.FastForward != nil {
+			srv.FastForward(timeline.DefaultRetention - time.Second)
 			if left, _ := rdb.Keys(ctx, "test-every_key_expires_after_the_retention_window:*").Result(); len(left) != len(keys) {
 				t.Fatalf("within retention only %v are left of %v", left, keys)
 			}
-			b.fastForward(longest - timeline.DefaultRetention + time.Second)
+			srv.FastForward(longest - timeline.DefaultRetention + time.Second)
 			if left, _ := rdb.Keys(ctx, "test-every_key_expires_after_the_retention_window:*").Result(); len(left) != 0 {
 				t.Fatalf("left after retention: %v", left)
 			}
 		}
 	}},
-	{"index_members_older_than_retention_are_trimmed_on_write", func(t *testing.T, s *timeline.Store, rdb redis.UniversalClient, _ backend) {
+	{"index_members_older_than_retention_are_trimmed_on_write", func(t *testing.T, s *timeline.Store, rdb redis.UniversalClient, _ *redistest.Instance) {
 		ctx := context.Background()
 		old := call{id: "int-old", phone: alice.phone}.event("k-old", "InteractionCreated", -8*24*time.Hour)
 		record(t, s, received(old, eventstore.VerdictNew))

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -16,29 +15,9 @@ import (
 	"github.com/ccbridge/bridge/internal/redistest"
 )
 
-// backend is one Redis implementation the store must work on. One server
-// serves every case of a backend; cases are kept apart by key prefix.
-type backend struct {
-	name  string
-	start func(t *testing.T) redis.UniversalClient
-	// fastForward moves the server's clock (for expiry); real Redis is
-	// checked through PTTL instead.
-	fastForward func(d time.Duration)
-}
-
-func backends() []backend {
-	var mini *miniredis.Miniredis
-	return []backend{
-		{name: "redis_server", start: func(t *testing.T) redis.UniversalClient {
-			return redistest.Start(t, redistest.Options{}).Client(t)
-		}},
-		{name: "embedded_miniredis", start: func(t *testing.T) redis.UniversalClient {
-			mini = miniredis.RunT(t)
-			c := redis.NewClient(&redis.Options{Addr: mini.Addr()})
-			t.Cleanup(func() { _ = c.Close() })
-			return c
-		}, fastForward: func(d time.Duration) { mini.FastForward(d) }},
-	}
+// startClient starts a server of b for t and returns a client for it.
+func startClient(t *testing.T, b redistest.Backend) redis.UniversalClient {
+	return b.Start(t, redistest.Options{}).Client(t)
 }
 
 func newStore(t *testing.T, rdb redis.UniversalClient, prefix string) *timeline.Store {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ccbridge/bridge/collector/eventstore"
 	"github.com/ccbridge/bridge/collector/timeline"
+	"github.com/ccbridge/bridge/internal/redistest"
 )
 
 // fixture calls: each interaction's event is received at base+minutes.
@@ -84,9 +85,9 @@ func TestListFiltersConformance(t *testing.T) {
 		{"state_pending_and_campaign", timeline.Query{State: timeline.StatePending, CampaignID: 61}, []string{"k-int-c"}},
 		{"state_skipped", timeline.Query{State: timeline.StateSkipped}, []string{"k-int-d"}},
 	}
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
-			s := newStore(t, b.start(t), "filters")
+	for _, b := range redistest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			s := newStore(t, startClient(t, b), "filters")
 			loadFixture(t, s)
 			for _, tc := range interactionCases {
 				t.Run("interactions_"+tc.name, func(t *testing.T) {
@@ -107,9 +108,9 @@ func TestListFiltersConformance(t *testing.T) {
 }
 
 func TestPaginationConformance(t *testing.T) {
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
-			s := newStore(t, b.start(t), "pages")
+	for _, b := range redistest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			s := newStore(t, startClient(t, b), "pages")
 			// 130 interactions; 65 of them received in the same millisecond,
 			// so pages must be exact inside a group of equal scores.
 			var changes []timeline.Change
@@ -143,9 +144,9 @@ func TestPaginationConformance(t *testing.T) {
 }
 
 func TestScanBudgetBoundsOneCallAndTheCursorContinues(t *testing.T) {
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
-			s := newStore(t, b.start(t), "budget")
+	for _, b := range redistest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			s := newStore(t, startClient(t, b), "budget")
 			timeline.SetScanBudget(s, 250)
 			var changes []timeline.Change
 			for i := range 300 {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ccbridge/bridge/collector/eventstore"
 	"github.com/ccbridge/bridge/collector/timeline"
+	"github.com/ccbridge/bridge/internal/redistest"
 )
 
 // commandLog records the commands a client sends, as "name key [field]"
@@ -150,11 +151,11 @@ func TestRecordLeavesOutWhatRedisAlreadyHas(t *testing.T) {
 				"zremrangebyscore " + evAll, "zremrangebyscore " + ixAll}},
 		}},
 	}
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range redistest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
-					s, log, advance := clockedStore(t, b.start(t), "memo", base)
+					s, log, advance := clockedStore(t, startClient(t, b), "memo", base)
 					var done time.Duration
 					for i, st := range tc.steps {
 						advance(st.at - done)
@@ -330,9 +331,9 @@ func TestABatchLeavesWhatItsChangesOneByOneLeave(t *testing.T) {
 		a.Dead = listIDs(t, s, timeline.Query{Status: timeline.HasDeadLetters})
 		return a
 	}
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
-			rdb := b.start(t)
+	for _, b := range redistest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			rdb := startClient(t, b)
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
 					var oneByOne [][]timeline.Change
@@ -354,9 +355,9 @@ func TestABatchLeavesWhatItsChangesOneByOneLeave(t *testing.T) {
 // an interaction's retention without a write that would trim the indexes:
 // listings must not show it although its index members are still there.
 func TestListingsSkipIndexMembersPastRetention(t *testing.T) {
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
-			rdb := b.start(t)
+	for _, b := range redistest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			rdb := startClient(t, b)
 			s, _, advance := clockedStore(t, rdb, "past", base)
 			old := plain.event("k-old", "InteractionCreated", 0)
 			record(t, s, received(old, eventstore.VerdictNew),
@@ -412,9 +413,9 @@ func TestAnEmptiedIndexGetsItsTTLAgain(t *testing.T) {
 			{2 * time.Second, []timeline.Change{{Type: timeline.ChangeDeadLettered, At: base.Add(2 * time.Second), Event: ev, Reason: "bad again"}}},
 		}},
 	}
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
-			rdb := b.start(t)
+	for _, b := range redistest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			rdb := startClient(t, b)
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
 					s, _, advance := clockedStore(t, rdb, "emptied-"+tc.name, base)

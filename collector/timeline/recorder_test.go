@@ -26,9 +26,9 @@ func closeRecorder(t *testing.T, r *timeline.Recorder) {
 }
 
 func TestRecorderWritesTheCollectorsCallsInOrder(t *testing.T) {
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
-			s := newStore(t, b.start(t), "recorder")
+	for _, b := range redistest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			s := newStore(t, startClient(t, b), "recorder")
 			r := timeline.NewRecorder(s, timeline.RecorderOptions{})
 			created := alice.event("k-1", "InteractionCreated", 0)
 			entry := eventstore.Entry{Ref: eventstore.Ref{Tenant: tenant, ID: "1-0"}, Event: created}
@@ -115,6 +115,7 @@ func TestRecorderLingerGathersATrickleIntoOneWrite(t *testing.T) {
 			entry := eventstore.Entry{Ref: eventstore.Ref{Tenant: tenant, ID: "1-0"}, Event: created}
 			r.Admitted([]eventstore.Admission{{Verdict: eventstore.VerdictNew, Entry: entry}})
 			for i := range 3 {
+				// A trickle: changes apart in real time, within the linger.
 				time.Sleep(5 * time.Millisecond)
 				r.Dispatched(entry, "dispatcher-1", i)
 			}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ccbridge/bridge/dispatcher/ratelimit"
+	"github.com/ccbridge/bridge/internal/redistest"
 )
 
 // limiterFactory builds instances limiters sharing one limit of rate per
@@ -27,11 +28,11 @@ func TestLocal_conformance(t *testing.T) {
 
 func TestRedis_conformance(t *testing.T) {
 	t.Parallel()
-	for _, backend := range redisBackends() {
-		t.Run(backend.name, func(t *testing.T) {
+	for _, backend := range redistest.Backends() {
+		t.Run(backend.Name, func(t *testing.T) {
 			t.Parallel()
 			testConformance(t, func(t *testing.T, rate float64, burst, instances int, opts ...ratelimit.Option) []ratelimit.Adaptive {
-				addr := backend.start(t)
+				addr := backend.Start(t, redistest.Options{}).Addr
 				limiters := make([]ratelimit.Adaptive, instances)
 				for i := range limiters {
 					limiters[i] = ratelimit.NewRedis(newClient(t, addr), ratelimit.Key("test", "acme"), rate, burst,
@@ -243,6 +244,7 @@ func testNoWaitUnderRate(t *testing.T, newLimiters limiterFactory) {
 	for i, limiter := range limiters {
 		wg.Go(func() {
 			for round := range rounds {
+				// Calls spread in real time: the limit is a rate.
 				time.Sleep(time.Until(start.Add(time.Duration(i)*period/instances + time.Duration(round)*period)))
 				before := time.Now()
 				if err := limiter.Wait(context.Background()); err != nil {
@@ -270,6 +272,8 @@ func testBurstHonoured(t *testing.T, newLimiters limiterFactory) {
 			t.Fatal(err)
 		}
 	}
+	// Idle until the whole burst is back: the bucket refills in real time
+	// (on Redis's clock, for the shared limit).
 	time.Sleep(burst*interval + 200*time.Millisecond)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -342,7 +346,8 @@ func testRefusalsWithinHoldOffAreOneDecrease(t *testing.T, newLimiters limiterFa
 	for i, limiter := range limiters {
 		assertRate(t, fmt.Sprintf("instance %d after 9 refusals within the hold-off", i), limiter, 50, 51)
 	}
-	// Every decrease so far was made before refused.
+	// Every decrease so far was made before refused; the hold-off is real
+	// time, so it is waited out.
 	time.Sleep(time.Until(refused.Add(holdOff + 20*time.Millisecond)))
 	limiters[1].Throttled(context.Background())
 	// 0.5 × (50 + at most 1/s × elapsed)
@@ -430,7 +435,7 @@ func testRateRecoversAdditively(t *testing.T, newLimiters limiterFactory) {
 		if time.Since(before) > 1200*time.Millisecond {
 			break
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond) // the rate recovers in real time; this paces the samples
 	}
 	for i, limiter := range limiters {
 		assertRate(t, fmt.Sprintf("instance %d once recovered", i), limiter, ceiling, ceiling)

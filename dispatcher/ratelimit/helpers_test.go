@@ -8,32 +8,11 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
-
-	"github.com/ccbridge/bridge/internal/redistest"
 )
 
 // quiet discards the limiters' logs in tests.
 var quiet = slog.New(slog.DiscardHandler)
-
-// redisBackend is one Redis implementation the shared limiter must work on.
-type redisBackend struct {
-	name string
-	// start starts a server for the test and returns its address.
-	start func(t testing.TB) string
-}
-
-func redisBackends() []redisBackend {
-	return []redisBackend{
-		{name: "redis_server", start: func(t testing.TB) string {
-			return redistest.Start(t, redistest.Options{}).Addr
-		}},
-		{name: "miniredis", start: func(t testing.TB) string {
-			return miniredis.RunT(t).Addr()
-		}},
-	}
-}
 
 // newClient returns a client for addr, closed when the test ends.
 func newClient(t testing.TB, addr string) *redis.Client {

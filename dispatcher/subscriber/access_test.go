@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/ccbridge/bridge/internal/lifecycletest"
+	"github.com/ccbridge/bridge/internal/poll"
 )
 
 // logRecorder keeps every log record, for assertions on what was logged.
@@ -101,7 +102,7 @@ func TestShutdownReturnsWhileTheCollectorIsUnreachable(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The connection fails only once the subscriber has tried to use it.
-	waitFor(t, "the subscriber to have tried the collector", func() bool { return conn.GetState() == connectivity.TransientFailure })
+	poll.Until(t, "the subscriber to have tried the collector", func() bool { return conn.GetState() == connectivity.TransientFailure })
 	if err := shutdownWithin(t, sub, 2*time.Second); err != nil {
 		t.Fatalf("Shutdown with nothing in flight: %v", err)
 	}
@@ -115,7 +116,7 @@ func TestAnUnreachableCollectorIsReportedAtASteadyPace(t *testing.T) {
 	if err := sub.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "three warnings", func() bool { return len(logs.matching(slog.LevelWarn, "cannot subscribe")) >= 3 })
+	poll.Until(t, "three warnings", func() bool { return len(logs.matching(slog.LevelWarn, "cannot subscribe")) >= 3 })
 	if sub.Connected() {
 		t.Fatal("Connected while the collector is unreachable")
 	}
@@ -154,14 +155,14 @@ func TestConnectedFollowsTheStreamTheCollectorAccepted(t *testing.T) {
 	if err := first.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the first subscriber connected", first.Connected)
+	poll.Until(t, "the first subscriber connected", first.Connected)
 	// A second subscriber with the same id is refused while the first
 	// lives, says so, and is not ready.
 	second := New(f.conn, Config{DispatcherID: "d1", MaxInFlight: 2, ReconnectMax: 20 * time.Millisecond}, delivered, slog.New(logs))
 	if err := second.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the refusal logged", func() bool {
+	poll.Until(t, "the refusal logged", func() bool {
 		for _, w := range logs.matching(slog.LevelWarn, "cannot subscribe") {
 			if strings.Contains(attr(w, "err"), "AlreadyExists") {
 				return true
@@ -178,9 +179,9 @@ func TestConnectedFollowsTheStreamTheCollectorAccepted(t *testing.T) {
 	if first.Connected() {
 		t.Fatal("Connected after Shutdown")
 	}
-	waitFor(t, "the second subscriber connected once the id was free", second.Connected)
+	poll.Until(t, "the second subscriber connected once the id was free", second.Connected)
 	f.enqueue(t, "a", "b")
-	waitFor(t, "two settlements", func() bool { return f.sink.count() == 2 })
+	poll.Until(t, "two settlements", func() bool { return f.sink.count() == 2 })
 	if err := second.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}

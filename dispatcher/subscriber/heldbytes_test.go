@@ -14,6 +14,7 @@ import (
 	"github.com/ccbridge/bridge/collector/sapi"
 	"github.com/ccbridge/bridge/doubles/sapidouble/scenario"
 	deliveryv1 "github.com/ccbridge/bridge/gen/ccbridge/delivery/v1"
+	"github.com/ccbridge/bridge/internal/poll"
 )
 
 func liveHeap() uint64 {
@@ -89,13 +90,13 @@ func TestHeldBytesCountDeliveriesUntilDoneWith(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.enqueue(t, "a", "b", "c", "d")
-	waitFor(t, "four deliveries received, two running", func() bool { return sub.Stats().Deliveries == 4 && running.Load() == 2 })
+	poll.Until(t, "four deliveries received, two running", func() bool { return sub.Stats().Deliveries == 4 && running.Load() == 2 })
 	if n := held.Load(); n < 4*1024 {
 		t.Fatalf("four deliveries held count %d bytes, want at least 4 KiB (about 1 KiB each and more)", n)
 	}
 	close(release)
-	waitFor(t, "every delivery settled", func() bool { return f.sink.count() == 4 })
-	waitFor(t, "nothing held", func() bool { return held.Load() == 0 })
+	poll.Until(t, "every delivery settled", func() bool { return f.sink.count() == 4 })
+	poll.Until(t, "nothing held", func() bool { return held.Load() == 0 })
 	if err := sub.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/ccbridge/bridge/collector/scheduler"
 	deliveryv1 "github.com/ccbridge/bridge/gen/ccbridge/delivery/v1"
 	eventv1 "github.com/ccbridge/bridge/gen/ccbridge/event/v1"
+	"github.com/ccbridge/bridge/internal/poll"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -115,17 +116,6 @@ func (f *collectorFixture) enqueueB(t testing.TB, keys ...string) {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 func delivered(context.Context, *deliveryv1.Delivery) *deliveryv1.Ack {
 	return &deliveryv1.Ack{Outcome: deliveryv1.Outcome_OUTCOME_DELIVERED, Attempts: 1, RegalStatus: 200}
 }
@@ -137,7 +127,7 @@ func TestDeliveriesAreHandledAndAcknowledged(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.enqueue(t, "a", "b", "a", "c", "a")
-	waitFor(t, "5 settlements", func() bool { return f.sink.count() == 5 })
+	poll.Until(t, "5 settlements", func() bool { return f.sink.count() == 5 })
 	if err := sub.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -163,20 +153,14 @@ func TestGracefulShutdownFinishesInFlightWork(t *testing.T) {
 	<-started
 	done := make(chan error, 1)
 	go func() { done <- sub.Shutdown(context.Background()) }()
-	time.Sleep(20 * time.Millisecond)
+	poll.Until(t, "the shutdown to begin", sub.stopping)
 	close(release)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 	// Shutdown returns once the ack is sent; the collector settles it on
 	// its own schedule (settle_linger), so wait for that, within bounds.
-	deadline := time.Now().Add(5 * time.Second)
-	for f.sink.count() != 1 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if f.sink.count() != 1 {
-		t.Fatalf("the in-flight delivery was not acknowledged before shutdown returned")
-	}
+	poll.Until(t, "the in-flight delivery settled", func() bool { return f.sink.count() == 1 })
 }
 
 func TestShutdownGraceOverCancelsWorkAndEventIsDeliveredAgain(t *testing.T) {
@@ -202,7 +186,7 @@ func TestShutdownGraceOverCancelsWorkAndEventIsDeliveredAgain(t *testing.T) {
 	if err := second.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "redelivery to the second dispatcher", func() bool { return f.sink.count() == 1 })
+	poll.Until(t, "redelivery to the second dispatcher", func() bool { return f.sink.count() == 1 })
 	if err := second.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +212,7 @@ func TestAgedStreamsReconnectWithoutRedelivery(t *testing.T) {
 			redelivered++
 		}
 		mu.Unlock()
-		time.Sleep(2 * time.Millisecond)
+		time.Sleep(2 * time.Millisecond) // a Regal request takes a while: work in flight as a stream ages
 		return delivered(ctx, d)
 	}
 	sub := New(f.conn, Config{DispatcherID: "d1", MaxInFlight: 4}, handler, slog.New(slog.DiscardHandler))
@@ -238,9 +222,9 @@ func TestAgedStreamsReconnectWithoutRedelivery(t *testing.T) {
 	const total = 60
 	for i := range total {
 		f.enqueue(t, fmt.Sprint("k", i%7))
-		time.Sleep(3 * time.Millisecond)
+		time.Sleep(3 * time.Millisecond) // a trickle spanning several stream lifetimes
 	}
-	waitFor(t, "every delivery settled", func() bool { return f.sink.count() == total })
+	poll.Until(t, "every delivery settled", func() bool { return f.sink.count() == total })
 	if err := sub.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -290,14 +274,15 @@ func TestPrefetchedDeliveriesWaitForAFreeHandler(t *testing.T) {
 			}
 			f.enqueue(t, keys...)
 			window := tt.maxInFlight + tt.prefetch
-			waitFor(t, "a full window", func() bool { return sub.Stats().Deliveries == window })
-			// Nothing beyond the window arrives while every handler waits.
+			poll.Until(t, "a full window", func() bool { return sub.Stats().Deliveries == window })
+			// Nothing beyond the window arrives while every handler waits:
+			// an absence, so it is given time to show.
 			time.Sleep(50 * time.Millisecond)
 			if got := sub.Stats().Deliveries; got != window {
 				t.Fatalf("%d deliveries received before any ack, want the window of %d", got, window)
 			}
 			close(release)
-			waitFor(t, "every settlement", func() bool { return f.sink.count() == len(keys) })
+			poll.Until(t, "every settlement", func() bool { return f.sink.count() == len(keys) })
 			if err := sub.Shutdown(context.Background()); err != nil {
 				t.Fatal(err)
 			}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ccbridge/bridge/doubles/regaldouble"
+	"github.com/ccbridge/bridge/internal/poll"
 	"github.com/ccbridge/bridge/internal/secret"
 )
 
@@ -66,7 +67,7 @@ func TestServer_rate_limit_refills_at_its_rate(t *testing.T) {
 	if first, second := post(t, srv, firstKey, validBody).status, post(t, srv, firstKey, validBody).status; first != 200 || second != 429 {
 		t.Fatalf("statuses = %d, %d; want 200, 429", first, second)
 	}
-	time.Sleep(100 * time.Millisecond) // two refill intervals
+	time.Sleep(100 * time.Millisecond) // two refill intervals: the bucket refills on the wall clock
 	if got := post(t, srv, firstKey, validBody).status; got != 200 {
 		t.Errorf("after a refill interval: %d, want 200", got)
 	}
@@ -220,7 +221,7 @@ func TestServer_outage(t *testing.T) {
 			if got := post(t, srv, firstKey, validBody); got.status != tt.during {
 				t.Errorf("during: %d %s, want %d", got.status, got.body, tt.during)
 			}
-			time.Sleep(tt.wait)
+			time.Sleep(tt.wait) // an outage window runs on the wall clock
 			if got := post(t, srv, firstKey, validBody).status; got != tt.after {
 				t.Errorf("after %s: %d, want %d", tt.wait, got, tt.after)
 			}
@@ -273,11 +274,7 @@ func TestServer_client_leaving_a_held_answer_is_counted_unanswered(t *testing.T)
 	if _, err := postStatus(client, srv.URL(), firstKey, validBody); err == nil {
 		t.Fatal("request answered, want a client timeout")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for srv.Stats().ByReason[regaldouble.ReasonUnanswered] == 0 && ctx.Err() == nil {
-		time.Sleep(5 * time.Millisecond)
-	}
+	poll.Until(t, "the unanswered request counted", func() bool { return srv.Stats().ByReason[regaldouble.ReasonUnanswered] > 0 })
 	if st := srv.Stats(); st.ByReason[regaldouble.ReasonUnanswered] != 1 || st.Accepted != 0 || srv.Count() != 0 {
 		t.Errorf("Stats = %+v, Count = %d; want one unanswered request and nothing recorded", st, srv.Count())
 	}

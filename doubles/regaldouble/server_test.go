@@ -250,20 +250,21 @@ func TestServer_faults(t *testing.T) {
 
 func TestServer_WaitCount(t *testing.T) {
 	srv := startServer(t, nil)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		time.Sleep(50 * time.Millisecond)
-		for range 3 {
-			post(t, srv, firstKey, validBody)
-		}
-	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := srv.WaitCount(ctx, 3); err != nil {
+	waited := make(chan error, 1)
+	go func() { waited <- srv.WaitCount(ctx, 3) }()
+	for i := range 3 {
+		select {
+		case err := <-waited:
+			t.Fatalf("WaitCount(3) returned %v after %d events", err, i)
+		default:
+		}
+		post(t, srv, firstKey, validBody)
+	}
+	if err := <-waited; err != nil {
 		t.Errorf("WaitCount(3) = %v", err)
 	}
-	<-done
 
 	short, cancelShort := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancelShort()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ccbridge/bridge/collector/sapi"
 	"github.com/ccbridge/bridge/doubles/sapidouble/scenario"
+	"github.com/ccbridge/bridge/internal/poll"
 )
 
 // TestCollectorClient_survives_cuts_replays_and_failovers runs the
@@ -50,12 +51,12 @@ func TestCollectorClient_survives_cuts_replays_and_failovers(t *testing.T) {
 	events := scenario.Interleave(calls, 11)
 	half := len(events) / 2
 	must(t, s.Publish(tenant, events[:half]...))
-	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(received) >= half })
+	poll.Until(t, "the first half received", func() bool { mu.Lock(); defer mu.Unlock(); return len(received) >= half })
 	s.Cut(tenant)
 	must(t, s.Publish(tenant, events[half:]...))
 	s.Failover(tenant)
 	must(t, s.Publish(tenant, events[len(events)-1])) // re-sent with a new instance's msgInfo
-	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(received) >= len(events)+3+1 })
+	poll.Until(t, "every event, its replays and the re-sent one", func() bool { mu.Lock(); defer mu.Unlock(); return len(received) >= len(events)+3+1 })
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -97,15 +98,4 @@ func firstSeen(keys []string) []string {
 		}
 	}
 	return out
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }

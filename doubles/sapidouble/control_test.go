@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ccbridge/bridge/internal/poll"
 )
 
 // control sends a control request and returns the status and body.
@@ -73,7 +75,7 @@ func TestControl_publish_streams_the_lines_in_order(t *testing.T) {
 	}
 	// A batch is counted once its write returned, which may be after the
 	// client read it.
-	waitFor(t, func() bool { return controlStats(t, s).Written >= 3 })
+	poll.Until(t, "3 events written", func() bool { return controlStats(t, s).Written >= 3 })
 	st := controlStats(t, s)
 	want := TenantStats{Subscribers: 1, Published: 3, Written: 3}
 	if st.Tenants[tenant] != want || st.Published != 3 || st.Written != 3 || st.Buffered != 0 {
@@ -184,7 +186,7 @@ func TestControl_cut_failover_and_replay(t *testing.T) {
 	if !strings.Contains(assigned, "InteractionAssigned") || instance == firstInstance || seq != 1 {
 		t.Errorf("after failover got %s (instance %s, sequence %d), want a new instance counting from 1", assigned, instance, seq)
 	}
-	waitFor(t, func() bool { return controlStats(t, s).Written >= 4 }) // counted after the write returned
+	poll.Until(t, "4 events written", func() bool { return controlStats(t, s).Written >= 4 }) // counted after the write returned
 	if st := controlStats(t, s).Tenants[tenant]; st != (TenantStats{Subscribers: 1, Published: 3, Written: 4}) {
 		t.Errorf("stats = %+v, want 3 published and 4 written (one replay)", st)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ccbridge/bridge/collector/sapi"
+	"github.com/ccbridge/bridge/internal/poll"
 	"github.com/ccbridge/bridge/internal/secret"
 )
 
@@ -24,6 +25,25 @@ func (s *subscriber) expectSilence(t *testing.T, d time.Duration) {
 		}
 		t.Fatal("stream ended during a stall")
 	case <-time.After(d):
+	}
+}
+
+// drainUntilQuiet reads frames until none has come for quiet, and fails
+// if the stream does not fall quiet within poll.Timeout.
+func (s *subscriber) drainUntilQuiet(t *testing.T, quiet time.Duration) {
+	t.Helper()
+	deadline := time.After(poll.Timeout)
+	for {
+		select {
+		case _, ok := <-s.frames:
+			if !ok {
+				t.Fatal("stream ended while draining it")
+			}
+		case <-time.After(quiet):
+			return
+		case <-deadline:
+			t.Fatalf("the stream was not quiet for %s within %s", quiet, poll.Timeout)
+		}
 	}
 }
 
@@ -98,10 +118,10 @@ func TestStall_sends_nothing_until_it_ends(t *testing.T) {
 				t.Fatalf("got %s, want a heartbeat before the stall", got)
 			}
 			tt.stall(t, s)
-			time.Sleep(50 * time.Millisecond)
-			for len(sub.frames) > 0 { // heartbeats written before the stall began
-				<-sub.frames
-			}
+			// A heartbeat being written as the stall began may still be on
+			// its way: drain until the stream has been quiet for a few
+			// heartbeat intervals.
+			sub.drainUntilQuiet(t, 60*time.Millisecond)
 			must(t, s.Publish(tenant, event("InteractionCreated", 1)))
 			sub.expectSilence(t, 200*time.Millisecond)
 			tt.end(t, s)
@@ -255,7 +275,8 @@ func TestIdleHeartbeat_does_not_disturb_the_collector_framer(t *testing.T) {
 	})
 	sub := subscribe(t, s, "regal", "NEWLINE_JSON")
 	waitSubscribed(t, s, 1)
-	time.Sleep(50 * time.Millisecond)
+	// Nothing but padding is written to an idle stream without heartbeats.
+	poll.Until(t, "idle padding read", func() bool { return sub.read.Load() > 0 })
 	must(t, s.Publish(tenant, event("InteractionCreated", 1)))
 	if got := sub.nextEvent(t); !strings.Contains(got, "InteractionCreated") || strings.Contains(got, "X{") {
 		t.Fatalf("got frame %q", got)
@@ -364,7 +385,7 @@ func TestSendHeartbeat_writes_a_clientcheck_now(t *testing.T) {
 			if got := again.next(t); got != created {
 				t.Fatalf("replayed %s, want the last event %s", got, created)
 			}
-			waitFor(t, func() bool { return s.Stats().Written >= 2 }) // counted after the write returned
+			poll.Until(t, "the event and its replay written", func() bool { return s.Stats().Written >= 2 }) // counted after the write returned
 			if st := s.Stats().Tenants[tenant]; st.Published != 1 || st.Written != 2 {
 				t.Errorf("stats %+v, want 1 published and 2 written (the event and its replay)", st)
 			}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,6 +48,21 @@ type subscriber struct {
 	frames chan string
 	done   chan error // the stream's end: nil for a clean end
 	cancel context.CancelFunc
+	// read counts the bytes read from the stream, idle padding included
+	// (the framer drops it).
+	read atomic.Int64
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 // streamPath returns the subscribe path and query for a subsId.
@@ -88,7 +104,7 @@ func subscribe(t *testing.T, s *Server, subsID, format string, query ...string) 
 	sub := &subscriber{resp: resp, frames: make(chan string, 10000), done: make(chan error, 1), cancel: cancel}
 	parsed, _ := sapi.ParseFormat(format)
 	go func() {
-		framer := sapi.NewFramer(resp.Body, parsed, 0)
+		framer := sapi.NewFramer(countingReader{resp.Body, &sub.read}, parsed, 0)
 		for {
 			b, err := framer.Next()
 			if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ccbridge/bridge/collector/sapi"
 	"github.com/ccbridge/bridge/doubles/sapidouble/scenario"
+	"github.com/ccbridge/bridge/internal/poll"
 )
 
 func event(name string, ts int) []byte {
@@ -186,7 +187,12 @@ func TestMsgInfoStamping(t *testing.T) {
 	}
 	must(t, s.Publish(tenant, event("InteractionCreated", 1)))
 	before := sub.nextEvent(t)
-	time.Sleep(50 * time.Millisecond) // heartbeats consume sequence numbers meanwhile
+	// The next heartbeat consumes a sequence number in between.
+	for {
+		if f := sub.next(t); strings.Contains(f, "ClientCheck") {
+			break
+		}
+	}
 	must(t, s.Publish(tenant, event("InteractionQueued", 2)))
 	after := sub.nextEvent(t)
 	_, instance1, seq1 := decode(t, before)
@@ -280,6 +286,7 @@ func TestRetention_drops_old_buffers(t *testing.T) {
 	waitSubscribed(t, s, 1)
 	s.Cut(tenant)
 	_ = sub.waitEnd(t)
+	// Retention is measured on the wall clock: let it pass.
 	time.Sleep(60 * time.Millisecond)
 	must(t, s.Publish(tenant, event("InteractionCreated", 1))) // nobody keeps it
 	sub = subscribe(t, s, "regal", "NEWLINE_JSON")
@@ -330,7 +337,7 @@ func TestPublish_fans_out_to_every_subscription(t *testing.T) {
 	}
 
 	b.close() // b's buffer keeps filling while a streams on
-	waitUntilSubscribers(t, s, 1)
+	poll.Until(t, "b's stream closed", func() bool { return s.Subscribers(tenant) == 1 })
 	must(t, s.Publish(tenant, event("InteractionQueued", 2)))
 	if got := a.nextEvent(t); !strings.Contains(got, "InteractionQueued") {
 		t.Fatalf("live subscription got %s", got)
@@ -338,17 +345,6 @@ func TestPublish_fans_out_to_every_subscription(t *testing.T) {
 	b = subscribe(t, s, "b", "NEWLINE_JSON")
 	if got := b.nextEvent(t); !strings.Contains(got, "InteractionQueued") {
 		t.Fatalf("reconnected subscription got %s, want its buffered event", got)
-	}
-}
-
-func waitUntilSubscribers(t *testing.T, s *Server, n int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for s.Subscribers(tenant) != n {
-		if time.Now().After(deadline) {
-			t.Fatalf("subscribers = %d, want %d", s.Subscribers(tenant), n)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

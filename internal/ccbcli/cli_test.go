@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -12,6 +11,7 @@ import (
 
 	queryv1 "github.com/ccbridge/bridge/gen/ccbridge/query/v1"
 	"github.com/ccbridge/bridge/internal/grpcauth"
+	"github.com/ccbridge/bridge/internal/poll"
 )
 
 func TestCommandsPrintWhatTheServiceAnswers(t *testing.T) {
@@ -117,18 +117,17 @@ func TestListsPrintOneJSONObjectPerLineAndHonorLimit(t *testing.T) {
 func TestWatchPrintsChangesUntilInterrupted(t *testing.T) {
 	s := startService(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	var code int
-	var out string
+	defer cancel()
+	var stdout, stderr syncBuffer
+	exit := make(chan int, 1)
 	go func() {
-		defer close(done)
-		code, out, _ = s.run(ctx, nil, "events", "watch", "--json", "--since", "1h", "--types", "received")
+		exit <- s.runTo(ctx, nil, &stdout, &stderr, "events", "watch", "--json", "--since", "1h", "--types", "received")
 	}()
-	time.Sleep(300 * time.Millisecond) // the three stored events are caught up
+	poll.Until(t, "the three stored events caught up", func() bool { return strings.Count(stdout.String(), "\n") >= 3 })
 	cancel()
-	<-done
+	code, out := <-exit, stdout.String()
 	if code != 0 || len(lines(out)) != 3 {
-		t.Fatalf("exit %d, output:\n%s", code, out)
+		t.Fatalf("exit %d, output:\n%s%s", code, out, stderr.String())
 	}
 	var first queryv1.WatchEventsResponse
 	if err := protojson.Unmarshal([]byte(lines(out)[0]), &first); err != nil || first.GetEvent().GetEventType() != "InteractionCreated" {

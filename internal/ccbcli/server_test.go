@@ -3,6 +3,7 @@ package ccbcli_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -122,14 +123,38 @@ func (s *service) load(t *testing.T) {
 // outputs.
 func (s *service) run(ctx context.Context, env map[string]string, args ...string) (int, string, string) {
 	var stdout, stderr bytes.Buffer
+	code := s.runTo(ctx, env, &stdout, &stderr, args...)
+	return code, stdout.String(), stderr.String()
+}
+
+// runTo runs the CLI against the service, writing to stdout and stderr,
+// and returns its exit code.
+func (s *service) runTo(ctx context.Context, env map[string]string, stdout, stderr io.Writer, args ...string) int {
 	lookup := func(k string) string {
 		if v, ok := env[k]; ok {
 			return v
 		}
 		return map[string]string{"CCB_ADDR": s.addr, "CCB_TOKEN": token}[k]
 	}
-	code := ccbcli.Run(ctx, args, &stdout, &stderr, lookup)
-	return code, stdout.String(), stderr.String()
+	return ccbcli.Run(ctx, args, stdout, stderr, lookup)
+}
+
+// syncBuffer is a buffer one goroutine writes while another reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func lines(s string) []string { return strings.Split(strings.TrimSpace(s), "\n") }

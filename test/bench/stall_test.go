@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/ccbridge/bridge/internal/poll"
 )
 
 // processState is the state letter of /proc/<pid>/stat: T when stopped.
@@ -23,17 +25,10 @@ func processState(t *testing.T, pid int) string {
 	return strings.Fields(s[strings.LastIndexByte(s, ')')+1:])[0]
 }
 
-// eventually polls cond for up to 2 s.
-func eventually(cond func() bool) bool {
-	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if cond() {
-			return true
-		}
-	}
-	return cond()
-}
-
 func TestStallProcess(t *testing.T) {
+	// watch is how long the process's state is watched: a case that must
+	// not stop it waits it out.
+	const watch = 2 * time.Second
 	tests := []struct {
 		name      string
 		at, d     time.Duration
@@ -56,7 +51,7 @@ func TestStallProcess(t *testing.T) {
 			defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 
 			stop := stallProcess(context.Background(), pid, time.Now(), tt.at, tt.d)
-			seenStopped := eventually(func() bool { return processState(t, pid) == "T" })
+			seenStopped := poll.Wait(watch, func() bool { return processState(t, pid) == "T" })
 			if seenStopped != tt.wantStop {
 				t.Fatalf("seen stopped: %v, want %v", seenStopped, tt.wantStop)
 			}
@@ -66,7 +61,7 @@ func TestStallProcess(t *testing.T) {
 					t.Fatal("still stopped after stop returned")
 				}
 			}
-			if !eventually(func() bool { return processState(t, pid) != "T" }) {
+			if !poll.Wait(watch, func() bool { return processState(t, pid) != "T" }) {
 				t.Fatal("not continued after its stall")
 			}
 			if made := stop(); made != tt.wantStop {

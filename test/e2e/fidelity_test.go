@@ -28,6 +28,8 @@ func TestCutsReplaysFailoverAndChunkingDeliverEachEventOnceInOrder(t *testing.T)
 		if err := s.SAPI.Publish(tenant, events[i:min(i+10, len(events))]...); err != nil {
 			t.Fatal(err)
 		}
+		// A live trickle, so that cuts, replays and heartbeats fall
+		// between events.
 		time.Sleep(60 * time.Millisecond)
 		if time.Since(lastCut) > 400*time.Millisecond {
 			s.SAPI.Cut(tenant)

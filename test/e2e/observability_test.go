@@ -15,6 +15,7 @@ import (
 	"github.com/ccbridge/bridge/doubles/sapidouble/scenario"
 	"github.com/ccbridge/bridge/internal/config"
 	"github.com/ccbridge/bridge/internal/jaegertest"
+	"github.com/ccbridge/bridge/internal/poll"
 	"github.com/ccbridge/bridge/test/promtext"
 	"github.com/ccbridge/bridge/test/stack"
 )
@@ -180,14 +181,9 @@ func TestOneTracePerInteractionAcrossServicesRetriesAndRestart(t *testing.T) {
 // passed (the last page is returned either way, for the checks to report).
 func scrapeUntil(t *testing.T, url string, done func(map[string]float64) bool) map[string]float64 {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		m := scrape(t, url)
-		if done(m) || time.Now().After(deadline) {
-			return m
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	var m map[string]float64
+	poll.Wait(10*time.Second, func() bool { m = scrape(t, url); return done(m) })
+	return m
 }
 
 // scrape reads a service's Prometheus endpoint into name{labels} → value.

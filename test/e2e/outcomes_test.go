@@ -10,20 +10,9 @@ import (
 	"github.com/ccbridge/bridge/doubles/regaldouble"
 	"github.com/ccbridge/bridge/doubles/sapidouble/scenario"
 	"github.com/ccbridge/bridge/internal/config"
+	"github.com/ccbridge/bridge/internal/poll"
 	"github.com/ccbridge/bridge/test/stack"
 )
-
-// waitFor polls ok until it holds or 20 s pass.
-func waitFor(t *testing.T, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 // pausedOnDispatchers sums ccb_dispatcher_tenant_paused of the tenant with
 // the reason over every dispatcher's /metrics.
@@ -73,14 +62,14 @@ func TestWrongRegalKeyPausesTheTenantThenResumesInOrder(t *testing.T) {
 	}
 
 	colURL := "http://" + s.Metrics["collector"].Addr()
-	waitFor(t, "the pause on a dispatcher's /metrics", func() bool { return pausedOnDispatchers(t, s, "unauthorized") >= 1 })
-	waitFor(t, "the pause on the collector's /metrics", func() bool {
+	poll.Until(t, "the pause on a dispatcher's /metrics", func() bool { return pausedOnDispatchers(t, s, "unauthorized") >= 1 })
+	poll.Until(t, "the pause on the collector's /metrics", func() bool {
 		return sum(scrape(t, colURL), "ccb_collector_tenant_paused", `tenant="`+tenant+`"`) == 1
 	})
 	// A while: the paused tenant is probed, at a slow pace, with real
 	// events, and Regal refuses each probe.
 	refusedAtPause := s.Regal.Stats().ByReason[regaldouble.ReasonUnauthorized]
-	waitFor(t, "three refused probes", func() bool {
+	poll.Until(t, "three refused probes", func() bool {
 		return s.Regal.Stats().ByReason[regaldouble.ReasonUnauthorized] >= refusedAtPause+3
 	})
 	if n := deadLetterCount(t, s); n != 0 {
@@ -96,7 +85,7 @@ func TestWrongRegalKeyPausesTheTenantThenResumesInOrder(t *testing.T) {
 	if n := deadLetterCount(t, s); n != 0 {
 		t.Errorf("%d dead letters, want 0", n)
 	}
-	waitFor(t, "the pause to end on every /metrics", func() bool {
+	poll.Until(t, "the pause to end on every /metrics", func() bool {
 		return pausedOnDispatchers(t, s, "unauthorized") == 0 &&
 			sum(scrape(t, colURL), "ccb_collector_tenant_paused", `tenant="`+tenant+`"`) == 0
 	})
@@ -160,7 +149,7 @@ func TestDeadLetterHoldsItsInteractionUntilReplayedInOrder(t *testing.T) {
 	if err := s.StartCollector(stopCtx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the restarted collector to hold the interaction", func() bool {
+	poll.Until(t, "the restarted collector to hold the interaction", func() bool {
 		return s.Collector.Scheduler().Stats().Held[tenant] == 1
 	})
 	if err := s.WaitIdle(stopCtx); err != nil {
@@ -211,8 +200,8 @@ func TestDeadLetterBoundDropsTheOldestLetterAndReleasesItsInteraction(t *testing
 	if err := s.SAPI.Publish(tenant, first.Events...); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the first interaction held", func() bool { return s.Collector.Scheduler().Stats().Held[tenant] == 1 })
-	waitFor(t, "the stream at its length bound on /metrics", func() bool {
+	poll.Until(t, "the first interaction held", func() bool { return s.Collector.Scheduler().Stats().Held[tenant] == 1 })
+	poll.Until(t, "the stream at its length bound on /metrics", func() bool {
 		return sum(scrape(t, colURL), "ccb_collector_dead_letters_bound_ratio", `tenant="`+tenant+`"`, `bound="length"`) == 1
 	})
 	if err := s.SAPI.Publish(tenant, second.Events...); err != nil {
@@ -243,7 +232,7 @@ func TestDeadLetterBoundDropsTheOldestLetterAndReleasesItsInteraction(t *testing
 	if st := s.Collector.Scheduler().Stats(); st.Held[tenant] != 1 {
 		t.Fatalf("held %v, want the second interaction only", st.Held)
 	}
-	waitFor(t, "the dropped letter counted on /metrics", func() bool {
+	poll.Until(t, "the dropped letter counted on /metrics", func() bool {
 		return sum(scrape(t, colURL), "ccb_collector_dead_letters_trimmed_total", `tenant="`+tenant+`"`, `bound="length"`) == 1
 	})
 }

@@ -1,0 +1,61 @@
+package redistest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+)
+
+// Backend is one Redis implementation that code on Redis must work on.
+// Conformance suites range over Backends, so that every suite runs on the
+// same matrix.
+type Backend struct {
+	// Name names the backend in subtests.
+	Name string
+	// Start starts a server of the backend for t, stopped by t.Cleanup.
+	// opts applies where the backend has the setting (miniredis has no
+	// persistence).
+	Start func(t testing.TB, opts Options) *Instance
+}
+
+// Instance is a running server of a Backend.
+type Instance struct {
+	Addr string
+	// Embedded is true for miniredis, in the test's own process: it lacks
+	// a few commands (MEMORY USAGE, CLIENT PAUSE) and persistence.
+	Embedded bool
+	// Restart restarts the server (abruptly) keeping what it persisted;
+	// nil when it persists nothing (miniredis, or no Options.AppendOnly).
+	Restart func(t testing.TB)
+	// FastForward moves the server's clock by d, expiring keys as time
+	// would; nil when keys expire on the wall clock only (redis-server).
+	FastForward func(d time.Duration)
+}
+
+// Client returns a client for the instance, closed by t.Cleanup.
+func (i *Instance) Client(t testing.TB) *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: i.Addr})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// Backends is the matrix: a real redis-server, as production runs, and
+// miniredis, embedded (fast, with a clock a test can move).
+func Backends() []Backend {
+	return []Backend{
+		{Name: "redis_server", Start: func(t testing.TB, opts Options) *Instance {
+			s := Start(t, opts)
+			i := &Instance{Addr: s.Addr}
+			if opts.AppendOnly {
+				i.Restart = func(t testing.TB) { s.Restart(t, true) }
+			}
+			return i
+		}},
+		{Name: "miniredis", Start: func(t testing.TB, _ Options) *Instance {
+			m := miniredis.RunT(t)
+			return &Instance{Addr: m.Addr(), Embedded: true, FastForward: m.FastForward}
+		}},
+	}
+}
