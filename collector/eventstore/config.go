@@ -32,7 +32,7 @@ type Config struct {
 	MalformedMaxLen int64 `yaml:"malformed_max_len"`
 	// MalformedMaxBytes is how much of each malformed frame is kept: its
 	// first bytes, the frame's full size beside them. With MalformedMaxLen
-	// it bounds a tenant's malformed stream in bytes (see MalformedBound).
+	// it bounds a tenant's malformed stream in bytes.
 	MalformedMaxBytes int `yaml:"malformed_max_bytes"`
 	// DeadLetterMaxLen bounds each dead-letter stream (one per tenant and
 	// partition) and DeadLetterMaxAge the age of its entries; beyond them

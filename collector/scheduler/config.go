@@ -13,8 +13,8 @@ type Config struct {
 	// of the buffer growing without bound; the backlog stays in Redis.
 	MaxBuffered int `yaml:"max_buffered"`
 	// MaxBufferedBytes bounds the same events by the memory they hold
-	// (eventstore.EntryBytes: the decoded event, its raw frame and its
-	// stored encoding), since 8x8 events range from a few hundred bytes to
+	// (the decoded event, its raw frame and its stored encoding, as
+	// eventstore.EntryBytes counts them), since 8x8 events range from a few hundred bytes to
 	// collector.max_event_bytes. Enqueue waits while either bound is reached; the
 	// byte bound is soft by one entry, so an entry larger than it still
 	// goes through when the buffer is below it.
@@ -50,12 +50,12 @@ type Config struct {
 	// than the budget is ridden out without dead letters.
 	MaxAttempts int           `yaml:"max_attempts"`
 	MaxRetryAge time.Duration `yaml:"max_retry_age"`
-	// DeadLetterPolicy is what a dead letter does to its interaction.
-	// "hold" (PolicyHold) keeps order: the dead-lettered event stays
-	// parked at the head of its interaction, whose later events wait
-	// (durably, across restarts) until it is replayed (delivered first) or
-	// dropped. "skip" (PolicySkip) keeps flow: the interaction's later
-	// events go on, and a replay delivers the event after them.
+	// DeadLetterPolicy is what a dead letter does to its interaction
+	// (PolicyHold, PolicySkip). "hold" keeps order: the dead-lettered
+	// event stays parked at the head of its interaction, whose later
+	// events wait (durably, across restarts) until it is replayed
+	// (delivered first) or dropped. "skip" keeps flow: the interaction's
+	// later events go on, and a replay delivers the event after them.
 	DeadLetterPolicy string `yaml:"dead_letter_policy"`
 	// PauseDelay is how long a tenant's deliveries wait after a dispatcher
 	// answered "tenant paused" without saying when it probes again; then

@@ -30,9 +30,9 @@ type Config struct {
 	// Timeout bounds one attempt: connecting, sending and reading the
 	// response.
 	Timeout time.Duration `yaml:"timeout"`
-	// MaxAttempts is the number of attempts per Send, the first included;
-	// then the dispatcher gives the event back and the collector delivers
-	// it again later.
+	// MaxAttempts is the number of attempts per Send (per event), the
+	// first included; then the dispatcher gives the event back and the
+	// collector delivers it again later.
 	MaxAttempts int `yaml:"max_attempts"`
 	// BackoffInitial is the ceiling of the first retry's wait (after a
 	// 5xx, a 429 or a network error); the ceiling doubles on each retry up

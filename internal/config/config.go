@@ -49,11 +49,14 @@ type Config struct {
 	// Redis is how both services reach Redis.
 	Redis Redis `yaml:"redis"`
 	// Tenants are the 8x8 contact centers served, each with the Regal
-	// account it feeds.
+	// account it feeds; at least one.
 	Tenants []Tenant `yaml:"tenants"`
-	// Collector is the collector's section.
+	// Collector is the collector's section: its service settings, then the
+	// sections of the parts it builds.
 	Collector Collector `yaml:"collector"`
-	// Dispatcher is the dispatchers' section.
+	// Dispatcher is the dispatchers' section (every dispatcher reads the
+	// same): their service settings, then the Regal client and the event
+	// mapping.
 	Dispatcher Dispatcher `yaml:"dispatcher"`
 	// Log configures logging.
 	Log Log `yaml:"log"`
@@ -135,7 +138,8 @@ type TenantRegal struct {
 
 // Log configures logging.
 type Log struct {
-	// Level is debug, info, warn or error (JSON logs on stderr).
+	// Level is the lowest level logged: debug, info, warn or error (JSON
+	// logs on stderr).
 	Level string `yaml:"level"`
 }
 
@@ -177,8 +181,8 @@ type Collector struct {
 
 // Query configures the QueryService and the timeline store behind it.
 type Query struct {
-	// Listen is the QueryService address. The service runs when Auth sets
-	// tokens or a client CA.
+	// Listen is the QueryService address. The service runs when its auth
+	// sets tokens or a client CA.
 	Listen string `yaml:"listen"`
 	// Auth authenticates operators (tokens: use ${ENV_VAR}).
 	Auth grpcauth.ServerConfig `yaml:"auth"`

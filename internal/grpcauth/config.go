@@ -12,7 +12,7 @@ type ServerConfig struct {
 	// Tokens are the accepted bearer tokens; list two while rotating one.
 	// Use ${ENV} references so they stay out of the file.
 	Tokens []secret.Secret `yaml:"tokens"`
-	// TLS serves over TLS, and with ClientCAFile requires client
+	// TLS serves over TLS, and with a client CA file requires client
 	// certificates (mTLS).
 	TLS ServerTLS `yaml:"tls"`
 }
