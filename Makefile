@@ -119,6 +119,10 @@ $(VULNDB)/index/db.json:
 generate: ## Regenerate gen/ from proto/
 	$(BUF) generate
 
+.PHONY: docs
+docs: ## Regenerate docs/configuration.md from the configuration's types and doc comments (a test fails when it is stale)
+	go run ./internal/config/docgen
+
 .PHONY: check-generated
 check-generated: ## Fail if regenerating gen/ would change it
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \

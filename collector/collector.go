@@ -127,7 +127,7 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 			_ = ownTimelineRDB.Close()
 		}
 	}
-	store, err := eventstore.New(rdb, cfg.EventStoreConfig())
+	store, err := eventstore.New(rdb, cc.Store)
 	if err != nil {
 		closeRedis()
 		return nil, err
@@ -150,22 +150,15 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 	// Closed by Shutdown; New's later error paths leave it to the GC (it
 	// only waits on its empty queue).
 	c.recorder = timeline.NewRecorder(c.timeline, timeline.RecorderOptions{Logger: logger.With("component", "timeline")})
-	scfg := cfg.SchedulerConfig()
-	c.sched, err = scheduler.New(scfg, store, c.onSettled)
+	c.sched, err = scheduler.New(cc.Scheduler, store, c.onSettled)
 	if err != nil {
 		closeRedis()
 		return nil, err
 	}
 	c.sched.OnRetry(c.recorder.Retrying)
 	c.pending = newByteBudget(cc.PendingMaxBytes)
-	// Validated by cfg.ValidateCollector above.
-	format, err := cfg.OutputFormat()
-	if err != nil {
-		closeRedis()
-		return nil, fmt.Errorf("collector.output_format: %w", err)
-	}
 	for i, t := range cfg.Tenants {
-		sc := cfg.SAPIConfig(i, format)
+		sc := cfg.SAPIConfig(i)
 		tl := logger.With("tenant", t.Name)
 		p := newPipeline(t.Name, t.SAPI.SubscriptionID, cc.AdmitBatch, store, c.sched, c.recorder, &c.stats, inst, tl, c.pending)
 		c.pipelines = append(c.pipelines, p)

@@ -49,7 +49,7 @@ func (c *Collector) restoreHolds(ctx context.Context, tenant string) error {
 	return nil
 }
 
-func (c *Collector) policy() string { return c.cfg.SchedulerConfig().DeadLetterPolicy }
+func (c *Collector) policy() string { return c.cfg.Collector.Scheduler.DeadLetterPolicy }
 
 // releaseHeld schedules the events of interactions whose hold Redis no
 // longer records (their dead letter was replayed or dropped): each one's

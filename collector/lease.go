@@ -14,7 +14,7 @@ import (
 // this one's tenants (see collector/lease).
 func (c *Collector) setupLeases(tel *telemetry.Telemetry) error {
 	var err error
-	c.leases, err = lease.New(c.rdb, lease.Config{KeyPrefix: c.cfg.Collector.Store.KeyPrefix, TTL: c.cfg.Collector.Lease.TTL},
+	c.leases, err = lease.New(c.rdb, c.cfg.LeaseConfig(),
 		lease.WithLogger(c.logger.With("component", "lease")), lease.WithMeter(tel.Meter(instrumentation)),
 		lease.WithOnLost(c.leaseLost))
 	if err != nil {

@@ -13,7 +13,10 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/ccbridge/bridge/collector/eventstore"
 	"github.com/ccbridge/bridge/dispatcher"
+	"github.com/ccbridge/bridge/dispatcher/regal"
+	"github.com/ccbridge/bridge/dispatcher/translate"
 	"github.com/ccbridge/bridge/doubles/regaldouble"
 	deliveryv1 "github.com/ccbridge/bridge/gen/ccbridge/delivery/v1"
 	eventv1 "github.com/ccbridge/bridge/gen/ccbridge/event/v1"
@@ -60,12 +63,13 @@ func TestRegalRateAdaptsTo429s(t *testing.T) {
 	cfg := &config.Config{
 		Redis:     config.Redis{Addr: redis.Addr},
 		Tenants:   []config.Tenant{{Name: testTenant, Regal: config.TenantRegal{APIKey: testKey}}},
-		Collector: config.Collector{Store: config.Store{KeyPrefix: "adapt"}},
+		Collector: config.Collector{Store: eventstore.Config{KeyPrefix: "adapt"}},
 		Dispatcher: config.Dispatcher{
 			CollectorAddr: "127.0.0.1:1", ID: "d1", MaxInFlight: workers, ShutdownGrace: time.Second,
-			Regal: config.Regal{BaseURL: double.URL(), Timeout: 5 * time.Second, MaxAttempts: 5,
-				BackoffInitial: 100 * time.Millisecond, BackoffMax: 5 * time.Second,
+			Regal: regal.Settings{Config: regal.Config{BaseURL: double.URL(), Timeout: 5 * time.Second, MaxAttempts: 5,
+				BackoffInitial: 100 * time.Millisecond, BackoffMax: 5 * time.Second},
 				RateLimit: ceiling, RateBurst: 10, RateLimitDispatchers: 1},
+			Mapping: translate.DefaultMapping(),
 		},
 		Telemetry: config.Telemetry{PhoneHashSalt: "test-phone-hash-salt"},
 	}

@@ -93,12 +93,11 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Di
 		return nil, err
 	}
 	dc := cfg.Dispatcher
-	mapping := cfg.Mapping()
-	tr, err := translate.New(mapping, translate.WithMeterProvider(tel.MeterProvider()))
+	tr, err := translate.New(dc.Mapping, translate.WithMeterProvider(tel.MeterProvider()))
 	if err != nil {
 		return nil, fmt.Errorf("dispatcher.mapping: %w", err)
 	}
-	rc := cfg.RegalConfig() // validated by cfg.ValidateDispatcher above
+	rc := dc.Regal.Config // validated by cfg.ValidateDispatcher above
 	keys := map[string]secret.Secret{}
 	for _, t := range cfg.Tenants {
 		keys[t.Name] = t.Regal.APIKey

@@ -15,6 +15,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/ccbridge/bridge/dispatcher"
+	"github.com/ccbridge/bridge/dispatcher/regal"
+	"github.com/ccbridge/bridge/dispatcher/translate"
 	deliveryv1 "github.com/ccbridge/bridge/gen/ccbridge/delivery/v1"
 	eventv1 "github.com/ccbridge/bridge/gen/ccbridge/event/v1"
 	"github.com/ccbridge/bridge/internal/config"
@@ -79,7 +81,8 @@ func newDispatcher(tb testing.TB, regalURL string) *dispatcher.Dispatcher {
 			ID:            "d1",
 			MaxInFlight:   8,
 			ShutdownGrace: time.Second,
-			Regal:         config.Regal{BaseURL: regalURL, Timeout: 10 * time.Second, MaxAttempts: 1},
+			Regal:         regal.Settings{Config: regal.Config{BaseURL: regalURL, Timeout: 10 * time.Second, MaxAttempts: 1}},
+			Mapping:       translate.DefaultMapping(),
 		},
 		Telemetry: config.Telemetry{PhoneHashSalt: "test-phone-hash-salt"},
 	}

@@ -18,6 +18,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	regalpkg "github.com/ccbridge/bridge/dispatcher/regal"
+	"github.com/ccbridge/bridge/dispatcher/translate"
 	deliveryv1 "github.com/ccbridge/bridge/gen/ccbridge/delivery/v1"
 	eventv1 "github.com/ccbridge/bridge/gen/ccbridge/event/v1"
 	"github.com/ccbridge/bridge/internal/config"
@@ -48,7 +50,8 @@ func observedDispatcher(t *testing.T) (*Dispatcher, *tracetest.SpanRecorder, *sd
 	cfg := &config.Config{
 		Tenants: []config.Tenant{{Name: "acme", Regal: config.TenantRegal{APIKey: "rk_test_observe"}}},
 		Dispatcher: config.Dispatcher{CollectorAddr: "127.0.0.1:1", ID: "d1", MaxInFlight: 4,
-			Regal: config.Regal{BaseURL: regal.URL, Timeout: 10 * time.Second, MaxAttempts: 1}},
+			Regal:   regalpkg.Settings{Config: regalpkg.Config{BaseURL: regal.URL, Timeout: 10 * time.Second, MaxAttempts: 1}},
+			Mapping: translate.DefaultMapping()},
 		Telemetry: config.Telemetry{PhoneHashSalt: testPhoneHashSalt},
 	}
 	d, err := New(cfg, slog.New(slog.DiscardHandler), tel)

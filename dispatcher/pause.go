@@ -3,11 +3,13 @@ package dispatcher
 import (
 	"sync"
 	"time"
+
+	"github.com/ccbridge/bridge/dispatcher/regal"
 )
 
 // DefaultPauseProbeInterval is how often a paused tenant is probed when
 // dispatcher.regal.pause_probe_interval is not set.
-const DefaultPauseProbeInterval = 30 * time.Second
+const DefaultPauseProbeInterval = regal.DefaultPauseProbeInterval
 
 // tenantGate remembers, per tenant, that Regal refuses the tenant's
 // account (a wrong or revoked key, a wrong URL), so that its deliveries are

@@ -10,6 +10,8 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/ccbridge/bridge/dispatcher/regal"
+	"github.com/ccbridge/bridge/dispatcher/translate"
 	"github.com/ccbridge/bridge/doubles/regaldouble"
 	deliveryv1 "github.com/ccbridge/bridge/gen/ccbridge/delivery/v1"
 	eventv1 "github.com/ccbridge/bridge/gen/ccbridge/event/v1"
@@ -54,7 +56,9 @@ func pausingDispatcher(t *testing.T) (*Dispatcher, *regaldouble.Server, *fakeClo
 	cfg := &config.Config{
 		Tenants: []config.Tenant{{Name: "acme", Regal: config.TenantRegal{APIKey: pauseKey}}},
 		Dispatcher: config.Dispatcher{CollectorAddr: "127.0.0.1:1", ID: "d1", MaxInFlight: 4,
-			Regal: config.Regal{BaseURL: double.URL(), Timeout: 10 * time.Second, MaxAttempts: 1, PauseProbeInterval: 30 * time.Second}},
+			Regal: regal.Settings{Config: regal.Config{BaseURL: double.URL(), Timeout: 10 * time.Second, MaxAttempts: 1},
+				PauseProbeInterval: 30 * time.Second},
+			Mapping: translate.DefaultMapping()},
 		Telemetry: config.Telemetry{PhoneHashSalt: "test-phone-hash-salt"},
 	}
 	var logs strings.Builder

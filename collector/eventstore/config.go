@@ -20,7 +20,9 @@ type Config struct {
 	// partitions spread keys over a Redis Cluster.
 	Partitions int `yaml:"partitions"`
 	// DedupTTL is how long an event's dedup key is kept after the event
-	// settles (while it is pending, the key has no TTL).
+	// settles (while it is pending, the key has no TTL): the dedup window.
+	// At least 2h15m, since 8x8 replays up to 2 h of events after a
+	// disconnect.
 	DedupTTL time.Duration `yaml:"dedup_ttl"`
 	// TraceTTL is how long an interaction's trace context is kept, so that
 	// its later events join the same trace.
@@ -30,7 +32,7 @@ type Config struct {
 	MalformedMaxLen int64 `yaml:"malformed_max_len"`
 	// MalformedMaxBytes is how much of each malformed frame is kept: its
 	// first bytes, the frame's full size beside them. With MalformedMaxLen
-	// it bounds a tenant's malformed stream in bytes (MalformedBound).
+	// it bounds a tenant's malformed stream in bytes.
 	MalformedMaxBytes int `yaml:"malformed_max_bytes"`
 	// DeadLetterMaxLen bounds each dead-letter stream (one per tenant and
 	// partition) and DeadLetterMaxAge the age of its entries; beyond them
@@ -38,6 +40,10 @@ type Config struct {
 	// from 80 % of either bound). 0 takes the default.
 	DeadLetterMaxLen int64         `yaml:"dead_letter_max_len"`
 	DeadLetterMaxAge time.Duration `yaml:"dead_letter_max_age"`
+	// DeadLetterCheckInterval is how often the collector checks and applies
+	// the dead-letter bounds; each check reads every dead-letter stream of
+	// every tenant. 0 takes the default.
+	DeadLetterCheckInterval time.Duration `yaml:"dead_letter_check_interval"`
 }
 
 // Defaults of the malformed stream: the latest 10,000 frames, 4 KiB of each,
@@ -72,8 +78,13 @@ func (c *Config) MalformedBound() int64 {
 
 // Defaults of the dead-letter bounds.
 const (
-	DefaultDeadLetterMaxLen = 10000
-	DefaultDeadLetterMaxAge = 7 * 24 * time.Hour
+	DefaultDeadLetterMaxLen        = 10000
+	DefaultDeadLetterMaxAge        = 7 * 24 * time.Hour
+	DefaultDeadLetterCheckInterval = time.Minute
+	// minDeadLetterCheckInterval keeps the checks, which read every
+	// dead-letter stream, from becoming a load of their own (the
+	// message of Validate names it).
+	minDeadLetterCheckInterval = time.Second
 )
 
 func (c *Config) setDefaults() {
@@ -83,13 +94,17 @@ func (c *Config) setDefaults() {
 	if c.DeadLetterMaxAge == 0 {
 		c.DeadLetterMaxAge = DefaultDeadLetterMaxAge
 	}
+	if c.DeadLetterCheckInterval == 0 {
+		c.DeadLetterCheckInterval = DefaultDeadLetterCheckInterval
+	}
 }
 
 // DefaultConfig returns the production defaults.
 func DefaultConfig() Config {
 	return Config{KeyPrefix: "ccb", Partitions: 16, DedupTTL: 3 * time.Hour, TraceTTL: 24 * time.Hour,
 		MalformedMaxLen: DefaultMalformedMaxLen, MalformedMaxBytes: DefaultMalformedMaxBytes,
-		DeadLetterMaxLen: DefaultDeadLetterMaxLen, DeadLetterMaxAge: DefaultDeadLetterMaxAge}
+		DeadLetterMaxLen: DefaultDeadLetterMaxLen, DeadLetterMaxAge: DefaultDeadLetterMaxAge,
+		DeadLetterCheckInterval: DefaultDeadLetterCheckInterval}
 }
 
 // Validate reports the first invalid setting.
@@ -118,6 +133,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DeadLetterMaxAge < 0 || (c.DeadLetterMaxAge > 0 && c.DeadLetterMaxAge < time.Minute) {
 		errs = append(errs, fmt.Errorf("dead_letter_max_age must be at least a minute, got %s", c.DeadLetterMaxAge))
+	}
+	if i := c.DeadLetterCheckInterval; i < 0 || (i > 0 && i < minDeadLetterCheckInterval) {
+		errs = append(errs, fmt.Errorf("dead_letter_check_interval must be at least 1s (0 takes the default, 1m), got %s", i))
 	}
 	return errors.Join(errs...)
 }

@@ -560,6 +560,8 @@ func TestConfigValidate(t *testing.T) {
 		{"malformed_bytes_beyond_a_prefix", func(c *Config) { c.MalformedMaxBytes = 1 << 20 }, true},
 		{"negative_dead_letter_max_len", func(c *Config) { c.DeadLetterMaxLen = -1 }, true},
 		{"dead_letter_max_age_under_a_minute", func(c *Config) { c.DeadLetterMaxAge = time.Second }, true},
+		{"dead_letter_check_interval_zero_takes_the_default", func(c *Config) { c.DeadLetterCheckInterval = 0 }, false},
+		{"dead_letter_check_interval_under_a_second", func(c *Config) { c.DeadLetterCheckInterval = time.Millisecond }, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -45,14 +45,22 @@ const DefaultTTL = 15 * time.Second
 
 // Config configures the leases of one collector.
 type Config struct {
-	// KeyPrefix starts the lease keys: the event store's prefix.
-	KeyPrefix string
-	// TTL is the lease's lifetime without renewal; default DefaultTTL.
-	TTL time.Duration
+	// KeyPrefix starts the lease keys: the event store's prefix (the file
+	// sets it as collector.store.key_prefix).
+	KeyPrefix string `yaml:"-"`
+	// TTL is how long a lease lasts unrenewed (it is renewed every third
+	// of it): how long a collector started after a crash waits for the
+	// dead one's lease. A second collector refuses a tenant a live one
+	// holds.
+	TTL time.Duration `yaml:"ttl"`
 	// RenewEvery is how often leases are renewed; default TTL/3, so two
 	// renewals may fail before a lease lapses.
-	RenewEvery time.Duration
+	RenewEvery time.Duration `yaml:"-"`
 }
+
+// DefaultConfig returns the defaults of the settings the configuration
+// file gives (the key prefix comes from the event store's).
+func DefaultConfig() Config { return Config{TTL: DefaultTTL} }
 
 // SetDefaults fills the fields left at zero.
 func (c *Config) SetDefaults() {

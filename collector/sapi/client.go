@@ -292,7 +292,7 @@ func (c *Client) checkGap() {
 // readFrames hands every frame of one stream to the handler and counts
 // them.
 func (c *Client) readFrames(ctx context.Context, body io.Reader, watchdog *watchdog) (frames int, err error) {
-	framer := NewFramer(body, c.cfg.OutputFormat, c.cfg.MaxEventBytes)
+	framer := NewFramer(body, c.cfg.Format(), c.cfg.MaxEventBytes)
 	framer.onPadding = func() {
 		c.learnHeartbeat(c.clock.Now())
 		watchdog.kick() // with the timeout just learned

@@ -88,8 +88,8 @@ func startDoubleRun(t *testing.T, transport string, tweakDouble func(*sapidouble
 	})
 	clientCfg := sapi.Config{
 		BaseURL: run.double.URL(), Tenant: doubleTenant, Token: doubleToken, SubscriptionID: "regal",
-		ReconnectMin: 10 * time.Millisecond, ReconnectMax: 100 * time.Millisecond, IdleTimeout: 5 * time.Second,
-		Transport: transport,
+		ReconnectMin: 10 * time.Millisecond, ReconnectMax: 100 * time.Millisecond,
+		StreamConfig: sapi.StreamConfig{IdleTimeout: 5 * time.Second, Transport: transport},
 	}
 	if tweakClient != nil {
 		tweakClient(&clientCfg)

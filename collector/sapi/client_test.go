@@ -87,7 +87,7 @@ func startClient(t *testing.T, url string, handle func(context.Context, Frame) e
 	cfg := Config{
 		BaseURL: url, Tenant: "acmecorp01", Username: "acmecorp01", Token: secret.Secret(testToken),
 		SubscriptionID: "regal-bridge", ReconnectMin: 10 * time.Millisecond, ReconnectMax: 50 * time.Millisecond,
-		IdleTimeout: 2 * time.Second,
+		StreamConfig: StreamConfig{IdleTimeout: 2 * time.Second},
 	}
 	if tweak != nil {
 		tweak(&cfg)

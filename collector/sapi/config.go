@@ -34,7 +34,9 @@ const (
 	DefaultReplayHorizon = 2 * time.Hour
 )
 
-// Config describes one SAPI subscription.
+// Config describes one SAPI subscription: a tenant's identity and
+// credentials, how its stream is read (StreamConfig, the same for every
+// tenant of a collector) and how reconnects are paced.
 type Config struct {
 	// BaseURL is the tenant's cluster host, e.g. "https://vcc-na12.8x8.com".
 	BaseURL string `yaml:"base_url"`
@@ -49,35 +51,43 @@ type Config struct {
 	// subsId for two hours after a disconnect and replays them on reconnect.
 	// A tenant allows three concurrent subscriptions.
 	SubscriptionID string `yaml:"subscription_id"`
-	// OutputFormat is the desiredOutputType; default FormatNewlineJSON.
-	OutputFormat Format `yaml:"output_format"`
-	// MaxEventBytes bounds one event; default DefaultMaxEventBytes.
-	MaxEventBytes int `yaml:"max_event_bytes"`
+	StreamConfig   `yaml:",inline"`
 	// ReconnectMin is the first backoff after an error; default 1s.
 	ReconnectMin time.Duration `yaml:"reconnect_min"`
 	// ReconnectMax caps the backoff and paces probes while 8x8 answers
 	// 401/403; default 60s. Keep outages well under 8x8's 2-hour cache.
 	ReconnectMax time.Duration `yaml:"reconnect_max"`
+	// ReplayHorizon is 8x8's replay cache (2 h): reconnecting after a longer
+	// outage raises a possible-gap alert.
+	ReplayHorizon time.Duration `yaml:"replay_horizon"`
+}
+
+// StreamConfig is how a stream is read: the format asked of 8x8, the
+// transport, the size bound of one event and the stall watchdog. Zero
+// fields take their defaults (SetDefaults).
+type StreamConfig struct {
+	// OutputFormat is the desiredOutputType asked of 8x8: NEWLINE_JSON,
+	// JSON, XML or NEWLINE_XML (any case).
+	OutputFormat string `yaml:"output_format"`
+	// Transport is how the stream travels: "streaming" (HTTP streaming) or
+	// "websocket" (wss:// on the same path, one event per text frame).
+	// Reconnects, backoff and the stall watchdog are the same for both.
+	Transport string `yaml:"transport"`
+	// MaxEventBytes bounds one event: a larger one is rejected, counted
+	// and kept as malformed.
+	MaxEventBytes int `yaml:"max_event_bytes"`
 	// IdleTimeout is the ceiling of the stall watchdog: a stream that
-	// delivered no byte for this long is dropped and reopened. Once the
-	// stream's heartbeat interval is learned, MissedHeartbeats intervals of
-	// silence are enough (see IdleTimeoutMin).
+	// delivered no byte for this long is dropped and reopened. It applies
+	// until the stream's heartbeat interval is learned; then
+	// MissedHeartbeats intervals of silence are enough (see IdleTimeoutMin).
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// IdleTimeoutMin is the floor of the stall watchdog: however short the
 	// learned heartbeat interval, a stream is not dropped before this much
 	// silence. Set it to IdleTimeout for a fixed watchdog.
 	IdleTimeoutMin time.Duration `yaml:"idle_timeout_min"`
 	// MissedHeartbeats is how many learned heartbeat intervals of silence
-	// make a stall; default 3.
+	// make a stall.
 	MissedHeartbeats int `yaml:"missed_heartbeats"`
-	// ReplayHorizon is 8x8's replay cache (2 h): reconnecting after a longer
-	// outage raises a possible-gap alert.
-	ReplayHorizon time.Duration `yaml:"replay_horizon"`
-	// Transport is how the stream travels: TransportStreaming (default,
-	// HTTP streaming) or TransportWebSocket (ws(s):// on the same path, one
-	// event per text frame). Reconnects, backoff and the idle watchdog are
-	// the same for both.
-	Transport string `yaml:"transport"`
 }
 
 // Transports, the values of Config.Transport and of the
@@ -95,17 +105,19 @@ func DefaultConfig() Config {
 	return c
 }
 
+// DefaultStreamConfig returns the stream settings' defaults.
+func DefaultStreamConfig() StreamConfig {
+	var s StreamConfig
+	s.SetDefaults()
+	return s
+}
+
 // SetDefaults fills the fields left at their zero value.
 func (c *Config) SetDefaults() {
 	if c.Username == "" {
 		c.Username = c.Tenant
 	}
-	if c.OutputFormat == 0 {
-		c.OutputFormat = FormatNewlineJSON
-	}
-	if c.MaxEventBytes == 0 {
-		c.MaxEventBytes = DefaultMaxEventBytes
-	}
+	c.StreamConfig.SetDefaults()
 	if c.ReconnectMin == 0 {
 		c.ReconnectMin = DefaultReconnectMin
 	}
@@ -115,18 +127,35 @@ func (c *Config) SetDefaults() {
 	if c.ReplayHorizon == 0 {
 		c.ReplayHorizon = DefaultReplayHorizon
 	}
-	if c.IdleTimeout == 0 {
-		c.IdleTimeout = DefaultIdleTimeout
+}
+
+// SetDefaults fills the fields left at their zero value.
+func (s *StreamConfig) SetDefaults() {
+	if s.OutputFormat == "" {
+		s.OutputFormat = FormatNewlineJSON.String()
 	}
-	if c.IdleTimeoutMin == 0 {
-		c.IdleTimeoutMin = min(DefaultIdleTimeoutMin, c.IdleTimeout)
+	if s.MaxEventBytes == 0 {
+		s.MaxEventBytes = DefaultMaxEventBytes
 	}
-	if c.MissedHeartbeats == 0 {
-		c.MissedHeartbeats = DefaultMissedHeartbeats
+	if s.IdleTimeout == 0 {
+		s.IdleTimeout = DefaultIdleTimeout
 	}
-	if c.Transport == "" {
-		c.Transport = TransportStreaming
+	if s.IdleTimeoutMin == 0 {
+		s.IdleTimeoutMin = min(DefaultIdleTimeoutMin, s.IdleTimeout)
 	}
+	if s.MissedHeartbeats == 0 {
+		s.MissedHeartbeats = DefaultMissedHeartbeats
+	}
+	if s.Transport == "" {
+		s.Transport = TransportStreaming
+	}
+}
+
+// Format is OutputFormat parsed; 0 when it names no format (Validate
+// reports it).
+func (s *StreamConfig) Format() Format {
+	f, _ := ParseFormat(s.OutputFormat)
+	return f
 }
 
 // Validate reports every problem at once. Messages never contain the token.
@@ -159,34 +188,44 @@ func (c *Config) Validate() error {
 	if c.Token.IsZero() {
 		bad("token is required (the Data Request Token)")
 	}
-	if _, ok := formatNames[c.OutputFormat]; !ok {
-		bad("output_format %d is not a known format", int(c.OutputFormat))
-	}
-	if c.MaxEventBytes <= 0 {
-		bad("max_event_bytes must be positive")
-	}
 	if c.ReconnectMin <= 0 {
 		bad("reconnect_min must be positive")
 	}
 	if c.ReconnectMax < c.ReconnectMin {
 		bad("reconnect_max (%s) must be at least reconnect_min (%s)", c.ReconnectMax, c.ReconnectMin)
 	}
-	if c.IdleTimeout <= 0 {
-		bad("idle_timeout must be positive")
-	}
-	if c.IdleTimeoutMin <= 0 || c.IdleTimeoutMin > c.IdleTimeout {
-		bad("idle_timeout_min (%s) must be positive and at most idle_timeout (%s)", c.IdleTimeoutMin, c.IdleTimeout)
-	}
-	if c.MissedHeartbeats < 2 {
-		bad("missed_heartbeats must be at least 2, got %d (one late heartbeat is not a stall)", c.MissedHeartbeats)
-	}
-	if c.Transport != TransportStreaming && c.Transport != TransportWebSocket {
-		bad("transport %q must be %q or %q", c.Transport, TransportStreaming, TransportWebSocket)
+	if err := c.StreamConfig.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("sapi config: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// Validate reports every invalid stream setting, one per line.
+func (s *StreamConfig) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if _, err := ParseFormat(s.OutputFormat); err != nil {
+		bad("output_format: unknown output format (want NEWLINE_JSON, JSON, XML or NEWLINE_XML)")
+	}
+	if s.MaxEventBytes <= 0 {
+		bad("max_event_bytes must be positive")
+	}
+	if s.IdleTimeout <= 0 {
+		bad("idle_timeout must be positive")
+	}
+	if s.IdleTimeoutMin <= 0 || s.IdleTimeoutMin > s.IdleTimeout {
+		bad("idle_timeout_min (%s) must be positive and at most idle_timeout (%s)", s.IdleTimeoutMin, s.IdleTimeout)
+	}
+	if s.MissedHeartbeats < 2 {
+		bad("missed_heartbeats must be at least 2, got %d (one late heartbeat is not a stall)", s.MissedHeartbeats)
+	}
+	if s.Transport != TransportStreaming && s.Transport != TransportWebSocket {
+		bad("transport %q must be %q or %q", s.Transport, TransportStreaming, TransportWebSocket)
+	}
+	return errors.Join(errs...)
 }
 
 // StreamURL is the subscribe URL, in the form 8x8's support article gives:
@@ -202,7 +241,7 @@ func (c *Config) StreamURL() string {
 		base = webSocketBase(base)
 	}
 	query := []string{
-		"desiredOutputType=" + url.QueryEscape(c.OutputFormat.String()),
+		"desiredOutputType=" + url.QueryEscape(c.Format().String()),
 		"tenantId=" + url.QueryEscape(c.Tenant),
 		"subsId=" + url.QueryEscape(c.SubscriptionID),
 		"X-Atmosphere-Transport=" + transport,

@@ -16,15 +16,18 @@ func validConfig() Config {
 
 func TestConfig_defaults(t *testing.T) {
 	c := validConfig()
-	if c.Username != "acmecorp01" || c.OutputFormat != FormatNewlineJSON || c.MaxEventBytes != 1<<20 ||
+	if c.Username != "acmecorp01" || c.OutputFormat != "NEWLINE_JSON" || c.MaxEventBytes != 1<<20 ||
 		c.ReconnectMin != time.Second || c.ReconnectMax != time.Minute || c.IdleTimeout != 180*time.Second {
 		t.Fatalf("defaults = %+v", c)
 	}
 	if err := c.Validate(); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
-	if d := DefaultConfig(); d.OutputFormat != FormatNewlineJSON || d.Validate() == nil {
+	if d := DefaultConfig(); d.OutputFormat != "NEWLINE_JSON" || d.Validate() == nil {
 		t.Errorf("DefaultConfig = %+v; want defaults and a validation error for the missing identity", d)
+	}
+	if s := DefaultStreamConfig(); s != validConfig().StreamConfig || s.Validate() != nil {
+		t.Errorf("DefaultStreamConfig = %+v, want the stream settings SetDefaults gives, valid", s)
 	}
 }
 
@@ -42,10 +45,13 @@ func TestConfig_validate_rejects(t *testing.T) {
 		{"missing_subscription", func(c *Config) { c.SubscriptionID = "" }, "subscription_id is required"},
 		{"missing_token", func(c *Config) { c.Token = "" }, "token is required"},
 		{"missing_username", func(c *Config) { c.Username = "" }, "username is required"},
-		{"unknown_format", func(c *Config) { c.OutputFormat = 9 }, "output_format 9"},
+		{"unknown_format", func(c *Config) { c.OutputFormat = "CSV" }, "output_format: unknown output format"},
 		{"max_below_min", func(c *Config) { c.ReconnectMax = time.Millisecond }, "reconnect_max (1ms) must be at least"},
 		{"negative_idle", func(c *Config) { c.IdleTimeout = -1 }, "idle_timeout must be positive"},
 		{"zero_max_event", func(c *Config) { c.MaxEventBytes = -1 }, "max_event_bytes must be positive"},
+		{"unknown_transport", func(c *Config) { c.Transport = "carrier-pigeon" }, `transport "carrier-pigeon" must be "streaming" or "websocket"`},
+		{"stall_floor_above_ceiling", func(c *Config) { c.IdleTimeoutMin = 2 * c.IdleTimeout }, "idle_timeout_min (6m0s) must be positive and at most idle_timeout (3m0s)"},
+		{"one_missed_heartbeat", func(c *Config) { c.MissedHeartbeats = 1 }, "missed_heartbeats must be at least 2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,7 +83,7 @@ func TestConfig_yaml_never_prints_the_token(t *testing.T) {
 	if err := yaml.Unmarshal([]byte(in), &c); err != nil {
 		t.Fatal(err)
 	}
-	if c.Token.Reveal() != testToken || c.OutputFormat != FormatNewlineJSON || c.IdleTimeout != 90*time.Second {
+	if c.Token.Reveal() != testToken || c.Format() != FormatNewlineJSON || c.IdleTimeout != 90*time.Second {
 		t.Fatalf("decoded %+v", c)
 	}
 	out, err := yaml.Marshal(c)

@@ -9,29 +9,31 @@ import (
 // Config bounds the scheduler's memory and paces redeliveries.
 type Config struct {
 	// MaxBuffered bounds the events held in memory (queued, in flight or
-	// settling). Enqueue blocks above it, which slows the SAPI reader down
-	// instead of buffering without bound; the backlog stays in Redis.
+	// settling). Enqueue blocks above it, so the SAPI readers wait instead
+	// of the buffer growing without bound; the backlog stays in Redis.
 	MaxBuffered int `yaml:"max_buffered"`
 	// MaxBufferedBytes bounds the same events by the memory they hold
-	// (eventstore.EntryBytes: the decoded event, its raw frame and its
-	// stored encoding), since 8x8 events range from a few hundred bytes to
-	// max_event_bytes. Enqueue waits while either bound is reached; the
+	// (the decoded event, its raw frame and its stored encoding, as
+	// eventstore.EntryBytes counts them), since 8x8 events range from a few hundred bytes to
+	// collector.max_event_bytes. Enqueue waits while either bound is reached; the
 	// byte bound is soft by one entry, so an entry larger than it still
 	// goes through when the buffer is below it.
 	MaxBufferedBytes int64 `yaml:"max_buffered_bytes"`
-	// MaxInFlightBytes bounds, per session, the bytes of the deliveries
-	// handed to it and not yet settled (counted as MaxBufferedBytes counts
+	// MaxInFlightBytes bounds, per session (one dispatcher's delivery
+	// stream), the bytes of the deliveries handed to it and not yet settled (counted as MaxBufferedBytes counts
 	// them; a dispatcher receives about a third: no raw frame, no attached
 	// data). Like the session's count bound it is soft by one delivery.
 	MaxInFlightBytes int64 `yaml:"max_in_flight_bytes"`
-	// DefaultMaxInFlight applies to a session whose Hello asks for none.
+	// DefaultMaxInFlight bounds the deliveries in flight to a session
+	// whose dispatcher names no bound of its own in its Hello.
 	DefaultMaxInFlight int `yaml:"default_max_in_flight"`
 	// RetryDelayMin and RetryDelayMax pace the redelivery of an event a
 	// dispatcher gave back as retryable (doubling per try).
 	RetryDelayMin time.Duration `yaml:"retry_delay_min"`
 	RetryDelayMax time.Duration `yaml:"retry_delay_max"`
-	// SettleBatch is the most settlements written to Redis in one round trip.
-	SettleBatch int `yaml:"settle_batch"`
+	// SettleBatch is the most settlements written to Redis in one round
+	// trip. Not a setting of the configuration file.
+	SettleBatch int `yaml:"-"`
 	// SettleLinger is how long the settlement writer waits for more
 	// settlements after the first of a batch. With appendfsync always,
 	// Redis fsyncs once per batch of writes: batching a steady trickle of
@@ -48,12 +50,12 @@ type Config struct {
 	// than the budget is ridden out without dead letters.
 	MaxAttempts int           `yaml:"max_attempts"`
 	MaxRetryAge time.Duration `yaml:"max_retry_age"`
-	// DeadLetterPolicy is what a dead letter does to its interaction.
-	// PolicyHold (the default) keeps order: the dead-lettered event stays
-	// parked at the head of its interaction, whose later events wait
-	// (durably, across restarts) until it is replayed (delivered first) or
-	// dropped. PolicySkip keeps flow: the interaction's later events go on,
-	// and a replay delivers the event after them.
+	// DeadLetterPolicy is what a dead letter does to its interaction
+	// (PolicyHold, PolicySkip). "hold" keeps order: the dead-lettered
+	// event stays parked at the head of its interaction, whose later
+	// events wait (durably, across restarts) until it is replayed
+	// (delivered first) or dropped. "skip" keeps flow: the interaction's
+	// later events go on, and a replay delivers the event after them.
 	DeadLetterPolicy string `yaml:"dead_letter_policy"`
 	// PauseDelay is how long a tenant's deliveries wait after a dispatcher
 	// answered "tenant paused" without saying when it probes again; then

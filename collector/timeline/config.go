@@ -8,20 +8,22 @@ import (
 
 // Config configures the timeline store.
 type Config struct {
-	// KeyPrefix starts every key (the event store's prefix, so one bridge's
-	// keys share it).
-	KeyPrefix string `yaml:"key_prefix"`
-	// Retention is how long an interaction is kept after its last change.
+	// KeyPrefix starts every key: the event store's prefix, so one
+	// bridge's keys share it (the file sets it as collector.store.key_prefix).
+	KeyPrefix string `yaml:"-"`
+	// Retention is how long the timeline keeps an interaction after its
+	// last change.
 	Retention time.Duration `yaml:"retention"`
 	// RawMaxBytes caps the raw SAPI payload kept per event; the normalized
 	// event is capped the same way (its attached data is dropped above it).
 	RawMaxBytes int `yaml:"raw_max_bytes"`
 	// HistoryMaxLen caps the history entries kept per interaction (Redis
-	// trims approximately, so slightly more may be kept).
-	HistoryMaxLen int64 `yaml:"history_max_len"`
+	// trims approximately, so slightly more may be kept). Not a setting of
+	// the configuration file.
+	HistoryMaxLen int64 `yaml:"-"`
 	// DefaultRegion reads phone numbers without a country code, as the
-	// dispatchers do (dispatcher.mapping.default_region).
-	DefaultRegion string `yaml:"default_region"`
+	// dispatchers do (the file sets it as dispatcher.mapping.default_region).
+	DefaultRegion string `yaml:"-"`
 }
 
 // Default values.

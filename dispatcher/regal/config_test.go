@@ -64,3 +64,37 @@ func TestConfig_Validate(t *testing.T) {
 		})
 	}
 }
+
+func TestSettings_Validate(t *testing.T) {
+	tests := []struct {
+		name    string
+		mutate  func(*regal.Settings)
+		wantErr string
+	}{
+		{name: "defaults_are_valid", mutate: func(*regal.Settings) {}},
+		{name: "rate_limit_off", mutate: func(s *regal.Settings) { s.RateLimit, s.RateBurst = 0, 0 }},
+		{name: "pause_probe_default", mutate: func(s *regal.Settings) { s.PauseProbeInterval = 0 }},
+		{name: "negative_rate_limit", mutate: func(s *regal.Settings) { s.RateLimit = -1 }, wantErr: "rate_limit must be >= 0"},
+		{name: "rate_limit_without_burst", mutate: func(s *regal.Settings) { s.RateBurst = 0 }, wantErr: "rate_burst"},
+		{name: "rate_limit_without_dispatchers", mutate: func(s *regal.Settings) { s.RateLimitDispatchers = 0 }, wantErr: "rate_limit_dispatchers"},
+		{name: "pause_probe_too_often", mutate: func(s *regal.Settings) { s.PauseProbeInterval = time.Millisecond }, wantErr: "pause_probe_interval must be between 100ms and 10m"},
+		{name: "pause_probe_beyond_longest_pause", mutate: func(s *regal.Settings) { s.PauseProbeInterval = time.Hour }, wantErr: "pause_probe_interval must be between 100ms and 10m"},
+		{name: "client_checked_too", mutate: func(s *regal.Settings) { s.BaseURL = "ftp://events.regalvoice.com" }, wantErr: "scheme must be http or https"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := regal.DefaultSettings()
+			tt.mutate(&s)
+			err := s.Validate()
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Errorf("Validate = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Validate = %v, want an error mentioning %q", err, tt.wantErr)
+			}
+		})
+	}
+}

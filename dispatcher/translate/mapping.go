@@ -26,9 +26,11 @@ const (
 // (see testdata/mapping.yaml); empty EventSource and DefaultRegion take
 // DefaultEventSource and DefaultRegion.
 type Mapping struct {
-	// Events maps SAPI event types to Regal event names.
+	// Events maps SAPI event types to Regal event names; events of a type
+	// not listed are not sent. A list given replaces the default table
+	// (docs/mapping.md) entirely.
 	Events []EventMapping `yaml:"events"`
-	// EventSource is sent as eventSource.
+	// EventSource is sent to Regal as eventSource.
 	EventSource string `yaml:"event_source"`
 	// DefaultRegion is the ISO 3166-1 region (e.g. "US") assumed for phone
 	// numbers received without a country code.

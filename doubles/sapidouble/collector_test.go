@@ -41,7 +41,8 @@ func TestCollectorClient_survives_cuts_replays_and_failovers(t *testing.T) {
 	}
 	client := sapi.NewClient(sapi.Config{
 		BaseURL: s.URL(), Tenant: tenant, Username: username, Token: testToken, SubscriptionID: "regal",
-		ReconnectMin: 10 * time.Millisecond, ReconnectMax: 100 * time.Millisecond, IdleTimeout: time.Second,
+		ReconnectMin: 10 * time.Millisecond, ReconnectMax: 100 * time.Millisecond,
+		StreamConfig: sapi.StreamConfig{IdleTimeout: time.Second},
 	}, handle, nil)
 	must(t, client.Start(context.Background()))
 	defer func() { must(t, client.Shutdown(context.Background())) }()

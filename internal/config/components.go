@@ -2,76 +2,90 @@ package config
 
 import (
 	"fmt"
+	"reflect"
 
+	"github.com/ccbridge/bridge/collector/lease"
 	"github.com/ccbridge/bridge/collector/sapi"
+	"github.com/ccbridge/bridge/collector/scheduler"
+	"github.com/ccbridge/bridge/collector/timeline"
 	"github.com/ccbridge/bridge/dispatcher/translate"
 )
 
-// The components' own validators, run on the configurations the services
-// give them (as collector.New and dispatcher.New build them), so that a
-// file is checked in full without building, connecting or listening.
+// Most components take their section as it is (c.Collector.Scheduler,
+// c.Dispatcher.Regal.Config). The configurations below also take settings
+// of other sections. The validators run on what the services give the
+// components, so that a file that passes -check-config is the one the
+// services start with; they build, connect and listen to nothing.
 
-// collectorComponentProblems validates the SAPI client of every tenant,
-// the event store, the scheduler and the timeline.
+// SAPIConfig is tenant i's SAPI client: the tenant's connection and the
+// collector's stream settings, with the client's defaults set.
+func (c *Config) SAPIConfig(i int) sapi.Config {
+	t := c.Tenants[i]
+	sc := sapi.Config{BaseURL: t.SAPI.BaseURL, Tenant: t.Name, Username: t.SAPI.Username, Token: t.SAPI.Token,
+		SubscriptionID: t.SAPI.SubscriptionID, StreamConfig: c.Collector.StreamConfig}
+	sc.SetDefaults()
+	return sc
+}
+
+// TimelineConfig is the collector's timeline store: collector.query's
+// settings under the event store's key prefix, reading phones with the
+// dispatchers' default region.
+func (c *Config) TimelineConfig() timeline.Config {
+	tc := c.Collector.Query.Config
+	tc.KeyPrefix = c.Collector.Store.KeyPrefix
+	tc.DefaultRegion = c.Dispatcher.Mapping.DefaultRegion
+	return tc
+}
+
+// LeaseConfig is the collector's tenant leases, under the event store's
+// key prefix.
+func (c *Config) LeaseConfig() lease.Config {
+	lc := c.Collector.Lease
+	lc.KeyPrefix = c.Collector.Store.KeyPrefix
+	return lc
+}
+
+// collectorComponentProblems validates the stream settings, the SAPI
+// client of every tenant, the event store, the scheduler, the timeline and
+// the leases.
 func (c *Config) collectorComponentProblems() []string {
-	var out []string
-	format, err := c.OutputFormat()
-	out = append(out, component{section: "collector.output_format", prefixes: []string{"sapi: "}}.problems(err)...)
+	cc := c.Collector
+	stream := cc.StreamConfig
+	stream.SetDefaults() // as each tenant's client does
+	out := sectionOf("collector", stream).withLiterals(sapi.TransportStreaming, sapi.TransportWebSocket).
+		problems(stream.Validate())
 	for i := range c.Tenants {
 		where := fmt.Sprintf("tenants[%d]", i)
-		sc := c.SAPIConfig(i, format)
-		out = append(out, component{
-			section:  where + ".sapi",
-			prefixes: []string{"sapi config: ", "sapi: "},
-			keys: map[string]string{
-				"base_url": where + ".sapi.base_url", "tenant": where + ".name", "username": where + ".sapi.username",
-				"token": where + ".sapi.token", "subscription_id": where + ".sapi.subscription_id",
-				"output_format": "collector.output_format", "max_event_bytes": "collector.max_event_bytes",
-				"idle_timeout": "collector.idle_timeout", "transport": "collector.transport",
-				"idle_timeout_min": "collector.idle_timeout_min", "missed_heartbeats": "collector.missed_heartbeats",
-			},
-			literals: []string{sapi.TransportStreaming, sapi.TransportWebSocket},
-		}.problems(sc.Validate())...)
+		s := sectionOf(where+".sapi", TenantSAPI{}).withPrefixes("sapi config: ", "sapi: ")
+		s.keys["tenant"] = where + ".name"
+		for k := range yamlFields(reflect.TypeFor[sapi.StreamConfig]()) {
+			s.keys[k] = "" // reported under collector, above
+		}
+		sc := c.SAPIConfig(i)
+		out = append(out, s.problems(sc.Validate())...)
 	}
-	es := c.EventStoreConfig()
-	out = append(out, component{section: "collector.store", keys: sectionKeys("collector.store",
-		"key_prefix", "partitions", "dedup_ttl", "trace_ttl", "malformed_max_len", "malformed_max_bytes",
-		"dead_letter_max_len", "dead_letter_max_age")}.problems(es.Validate())...)
+	out = append(out, sectionOf("collector.store", cc.Store).problems(cc.Store.Validate())...)
+	out = append(out, sectionOf("collector.scheduler", cc.Scheduler).withLiterals(scheduler.PolicyHold, scheduler.PolicySkip).
+		problems(cc.Scheduler.Validate())...)
 
-	ss := c.SchedulerConfig()
-	out = append(out, component{section: "collector.scheduler", keys: sectionKeys("collector.scheduler",
-		"max_buffered", "default_max_in_flight", "retry_delay_min", "retry_delay_max", "max_attempts",
-		"max_retry_age", "settle_linger", "max_buffered_bytes", "max_in_flight_bytes", "dead_letter_policy",
-		"pause_delay")}.problems(ss.Validate())...)
+	tl := sectionOf("collector.query", cc.Query.Config)
+	tl.keys["key_prefix"] = "collector.store.key_prefix"
+	tl.keys["default_region"] = "dispatcher.mapping.default_region"
+	out = append(out, tl.problems(c.TimelineConfig().Validate())...)
 
-	tc := c.TimelineConfig()
-	out = append(out, component{section: "collector.query", keys: map[string]string{
-		"key_prefix": "collector.store.key_prefix", "retention": "collector.query.retention",
-		"raw_max_bytes": "collector.query.raw_max_bytes", "default_region": "dispatcher.mapping.default_region",
-	}}.problems(tc.Validate())...)
-	return out
+	lc := c.LeaseConfig()
+	lc.SetDefaults() // as lease.New does
+	ls := sectionOf("collector.lease", lc).withPrefixes("lease: ")
+	ls.keys["key_prefix"] = "collector.store.key_prefix"
+	return append(out, ls.problems(lc.Validate())...)
 }
 
-// dispatcherComponentProblems validates the Regal client and the event
-// mapping.
+// dispatcherComponentProblems validates the Regal settings (the client's
+// included) and the event mapping.
 func (c *Config) dispatcherComponentProblems() []string {
-	var out []string
-	rc := c.RegalConfig()
-	out = append(out, component{section: "dispatcher.regal", prefixes: []string{"regal: "}, keys: sectionKeys("dispatcher.regal",
-		"base_url", "timeout", "max_attempts", "backoff_initial", "backoff_max")}.problems(rc.Validate())...)
-
-	m := c.Mapping()
-	out = append(out, component{section: "dispatcher.mapping", prefixes: []string{"translate: mapping: "},
-		keys:     sectionKeys("dispatcher.mapping", "events", "event_source", "default_region"),
-		literals: []string{translate.DefaultRegion}}.problems(m.Validate())...)
-	return out
-}
-
-// sectionKeys maps each key to section.key.
-func sectionKeys(section string, keys ...string) map[string]string {
-	out := make(map[string]string, len(keys))
-	for _, k := range keys {
-		out[k] = section + "." + k
-	}
-	return out
+	dc := c.Dispatcher
+	out := sectionOf("dispatcher.regal", dc.Regal).withPrefixes("regal: ").problems(dc.Regal.Validate())
+	m := dc.Mapping
+	return append(out, sectionOf("dispatcher.mapping", m).withPrefixes("translate: mapping: ").
+		withLiterals(translate.DefaultRegion).problems(m.Validate())...)
 }

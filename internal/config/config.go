@@ -7,7 +7,8 @@
 // out of the file; $$ is a literal $. References are expanded in parsed
 // values, never in the YAML text, so a variable's value arrives verbatim.
 // A referenced variable that is not set is an error. Errors name YAML paths
-// (tenants[1].regal.api_key), never values. docs/config.md has the rules.
+// (tenants[1].regal.api_key), never values. docs/configuration.md has the
+// rules and every key.
 package config
 
 import (
@@ -26,18 +27,42 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/ccbridge/bridge/collector/eventstore"
+	"github.com/ccbridge/bridge/collector/lease"
+	"github.com/ccbridge/bridge/collector/sapi"
+	"github.com/ccbridge/bridge/collector/scheduler"
+	"github.com/ccbridge/bridge/collector/timeline"
+	"github.com/ccbridge/bridge/dispatcher/regal"
+	"github.com/ccbridge/bridge/dispatcher/translate"
 	"github.com/ccbridge/bridge/internal/grpcauth"
 	"github.com/ccbridge/bridge/internal/secret"
 )
 
-// Config is the whole file.
+// Config is the whole file. Its sections embed the components' own
+// configuration types (scheduler.Config, eventstore.Config, …): a
+// component declares its keys, their documentation and their defaults,
+// and validates them; this package decodes the file into them, prefixes
+// their problems with the section's YAML path, and adds the rules that
+// span sections. docs/configuration.md is generated from these types
+// (make docs).
 type Config struct {
-	Redis      Redis      `yaml:"redis"`
-	Tenants    []Tenant   `yaml:"tenants"`
-	Collector  Collector  `yaml:"collector"`
+	// Redis is how both services reach Redis.
+	Redis Redis `yaml:"redis"`
+	// Tenants are the 8x8 contact centers served, each with the Regal
+	// account it feeds; at least one.
+	Tenants []Tenant `yaml:"tenants"`
+	// Collector is the collector's section: its service settings, then the
+	// sections of the parts it builds.
+	Collector Collector `yaml:"collector"`
+	// Dispatcher is the dispatchers' section (every dispatcher reads the
+	// same): their service settings, then the Regal client and the event
+	// mapping.
 	Dispatcher Dispatcher `yaml:"dispatcher"`
-	Log        Log        `yaml:"log"`
-	Telemetry  Telemetry  `yaml:"telemetry"`
+	// Log configures logging.
+	Log Log `yaml:"log"`
+	// Telemetry configures what the services expose besides OTEL_*
+	// variables (which configure trace export and sampling).
+	Telemetry Telemetry `yaml:"telemetry"`
 }
 
 // Telemetry configures what the services expose besides OTEL_* variables
@@ -50,23 +75,32 @@ type Telemetry struct {
 	// number of a country can be tried.
 	PhoneHashSalt secret.Secret `yaml:"phone_hash_salt"`
 	// Pprof serves Go's profiles under /debug/pprof/ on each service's
-	// metrics address. Off by default: turn it on to find where CPU goes.
+	// metrics address. Off by default (then the runtime does not sample
+	// heap allocations at all): turn it on to find where CPU goes.
 	Pprof bool `yaml:"pprof"`
 }
 
-// Redis is how both services reach Redis.
+// Redis is how a service reaches a Redis.
 type Redis struct {
-	Addr     string        `yaml:"addr"`
+	// Addr is the Redis address, host:port.
+	Addr string `yaml:"addr"`
+	// Username and Password authenticate to Redis (ACL user, or the
+	// password alone for requirepass).
 	Username string        `yaml:"username"`
 	Password secret.Secret `yaml:"password"`
-	DB       int           `yaml:"db"`
+	// DB is the Redis database number.
+	DB int `yaml:"db"`
 }
 
 // Tenant is one 8x8 contact center and the Regal account it feeds.
 type Tenant struct {
-	// Name is the 8x8 tenant name (Configuration Manager › Profile).
-	Name  string      `yaml:"name"`
-	SAPI  TenantSAPI  `yaml:"sapi"`
+	// Name is the 8x8 tenant name (Configuration Manager › Profile):
+	// letters, digits, '.', '_' and '-'.
+	Name string `yaml:"name"`
+	// SAPI is the tenant's Streaming API connection; required by the
+	// collector.
+	SAPI TenantSAPI `yaml:"sapi"`
+	// Regal is the tenant's Regal account; required by the dispatchers.
 	Regal TenantRegal `yaml:"regal"`
 	// CRM holds the 8x8 CRM API credentials the customer shares with Regal
 	// (for the Regal → 8x8 actions); optional, never printed.
@@ -75,11 +109,14 @@ type Tenant struct {
 
 // TenantCRM holds a tenant's 8x8 CRM API credentials.
 type TenantCRM struct {
+	// Username and Password are the 8x8 CRM API credentials.
 	Username string        `yaml:"username"`
 	Password secret.Secret `yaml:"password"`
 }
 
-// TenantSAPI holds a tenant's Streaming API connection.
+// TenantSAPI holds a tenant's Streaming API connection: with the tenant's
+// name and the collector's stream settings (sapi.StreamConfig) it makes
+// the tenant's sapi.Config (Config.SAPIConfig).
 type TenantSAPI struct {
 	// BaseURL is the tenant's cluster, e.g. https://vcc-na12.8x8.com.
 	BaseURL string `yaml:"base_url"`
@@ -87,25 +124,30 @@ type TenantSAPI struct {
 	Username string `yaml:"username"`
 	// Token is the Data Request Token.
 	Token secret.Secret `yaml:"token"`
-	// SubscriptionID is this bridge's stable subsId; 8x8 replays the events
-	// of a dropped connection when the same subsId reconnects.
+	// SubscriptionID is this bridge's stable subsId, distinct from other
+	// integrations' (8x8 allows 3 per tenant); 8x8 replays the events of a
+	// dropped connection when the same subsId reconnects.
 	SubscriptionID string `yaml:"subscription_id"`
 }
 
 // TenantRegal holds a tenant's Regal account.
 type TenantRegal struct {
+	// APIKey is the tenant's Regal API key.
 	APIKey secret.Secret `yaml:"api_key"`
 }
 
 // Log configures logging.
 type Log struct {
-	// Level is debug, info, warn or error.
+	// Level is the lowest level logged: debug, info, warn or error (JSON
+	// logs on stderr).
 	Level string `yaml:"level"`
 }
 
-// Collector is the collector's section.
+// Collector is the collector's section: its own service settings, and the
+// sections of the components it builds.
 type Collector struct {
-	// GRPCListen is the address of the DeliveryService.
+	// GRPCListen is the address of the DeliveryService, which dispatchers
+	// subscribe to.
 	GRPCListen string `yaml:"grpc_listen"`
 	// MetricsListen serves /metrics (Prometheus) and /healthz.
 	MetricsListen string `yaml:"metrics_listen"`
@@ -113,28 +155,19 @@ type Collector struct {
 	// long (after its in-flight deliveries settle), so streams rebalance
 	// over dispatchers and their RPC spans end; 0 keeps them open.
 	StreamMaxAge time.Duration `yaml:"stream_max_age"`
-	// OutputFormat is the SAPI desiredOutputType.
-	OutputFormat string `yaml:"output_format"`
-	// Transport is "streaming" (HTTP streaming, the default) or
-	// "websocket" (wss:// on the same path).
-	Transport string `yaml:"transport"`
-	// MaxEventBytes bounds one SAPI event.
-	MaxEventBytes int `yaml:"max_event_bytes"`
-	// IdleTimeout drops and reconnects a SAPI stream silent for this long.
-	// It is the ceiling: once the stream's heartbeat interval is learned,
-	// MissedHeartbeats intervals of silence are a stall.
-	IdleTimeout time.Duration `yaml:"idle_timeout"`
-	// IdleTimeoutMin is the floor of the learned stall timeout.
-	IdleTimeoutMin time.Duration `yaml:"idle_timeout_min"`
-	// MissedHeartbeats is how many learned heartbeat intervals of silence
-	// make a stall.
-	MissedHeartbeats int `yaml:"missed_heartbeats"`
+	// StreamConfig is how every tenant's SAPI stream is read.
+	sapi.StreamConfig `yaml:",inline"`
 	// AdmitBatch is the most events admitted to Redis in one round trip.
-	AdmitBatch int       `yaml:"admit_batch"`
-	Store      Store     `yaml:"store"`
-	Scheduler  Scheduler `yaml:"scheduler"`
+	AdmitBatch int `yaml:"admit_batch"`
+	// Store is the Redis event store: deduplication, delivery streams,
+	// dead letters.
+	Store eventstore.Config `yaml:"store"`
+	// Scheduler schedules deliveries to the dispatchers: memory bounds,
+	// redelivery pacing, retry budget.
+	Scheduler scheduler.Config `yaml:"scheduler"`
 	// DeliveryAuth is what the DeliveryService asks of dispatchers: bearer
-	// tokens, TLS, mTLS. Empty: dispatchers are not authenticated.
+	// tokens, TLS, mTLS. Empty: dispatchers are not authenticated, which
+	// is allowed on a loopback grpc_listen only.
 	DeliveryAuth grpcauth.ServerConfig `yaml:"delivery_auth"`
 	// Query is the operators' QueryService and the timeline it reads.
 	Query Query `yaml:"query"`
@@ -143,84 +176,25 @@ type Collector struct {
 	// all tenants together; above it the SAPI readers wait.
 	PendingMaxBytes int64 `yaml:"pending_max_bytes"`
 	// Lease keeps one collector per tenant (see collector/lease).
-	Lease Lease `yaml:"lease"`
-}
-
-// Lease configures the tenant leases that keep a second collector from
-// serving a tenant one already serves.
-type Lease struct {
-	// TTL is how long a lease lasts unrenewed (renewed every TTL/3): how
-	// long a collector started after a crash waits for the dead one's.
-	TTL time.Duration `yaml:"ttl"`
+	Lease lease.Config `yaml:"lease"`
 }
 
 // Query configures the QueryService and the timeline store behind it.
 type Query struct {
-	// Listen is the QueryService address. The service runs when Auth sets
-	// tokens or a client CA.
+	// Listen is the QueryService address. The service runs when its auth
+	// sets tokens or a client CA.
 	Listen string `yaml:"listen"`
 	// Auth authenticates operators (tokens: use ${ENV_VAR}).
 	Auth grpcauth.ServerConfig `yaml:"auth"`
-	// Retention is how long the timeline keeps an interaction after its
-	// last change.
-	Retention time.Duration `yaml:"retention"`
-	// RawMaxBytes caps the raw SAPI payload kept per event.
-	RawMaxBytes int `yaml:"raw_max_bytes"`
+	// Config is the timeline's: what it keeps, and for how long.
+	timeline.Config `yaml:",inline"`
 	// Redis, when its addr is set, holds the timeline instead of the main
 	// redis. The timeline is a large, write-heavy record (a few KB per
 	// event for the retention); in the main Redis its writes, fsyncs and
 	// AOF rewrites delay the admission and settlement of events, which
 	// need appendfsync always. A Redis of its own can run appendfsync
-	// everysec (deploy/redis-timeline.conf).
+	// everysec (deploy/redis-timeline.conf). Recommended in production.
 	Redis Redis `yaml:"redis"`
-}
-
-// Store configures the Redis event store.
-type Store struct {
-	KeyPrefix       string        `yaml:"key_prefix"`
-	Partitions      int           `yaml:"partitions"`
-	DedupTTL        time.Duration `yaml:"dedup_ttl"`
-	TraceTTL        time.Duration `yaml:"trace_ttl"`
-	MalformedMaxLen int64         `yaml:"malformed_max_len"`
-	// MalformedMaxBytes is how much of each malformed frame is kept (its
-	// prefix): with malformed_max_len it bounds the malformed stream's bytes.
-	// 0 means eventstore.DefaultMalformedMaxBytes (4 KiB).
-	MalformedMaxBytes int `yaml:"malformed_max_bytes"`
-	// DeadLetterMaxLen and DeadLetterMaxAge bound each dead-letter stream
-	// (one per tenant and partition): beyond them the oldest dead letters
-	// are dropped for good, counted, after a warning from 80 % of either.
-	DeadLetterMaxLen int64         `yaml:"dead_letter_max_len"`
-	DeadLetterMaxAge time.Duration `yaml:"dead_letter_max_age"`
-	// DeadLetterCheckInterval is how often the bounds are checked and
-	// applied.
-	DeadLetterCheckInterval time.Duration `yaml:"dead_letter_check_interval"`
-}
-
-// Scheduler configures delivery scheduling.
-type Scheduler struct {
-	MaxBuffered        int           `yaml:"max_buffered"`
-	DefaultMaxInFlight int           `yaml:"default_max_in_flight"`
-	RetryDelayMin      time.Duration `yaml:"retry_delay_min"`
-	RetryDelayMax      time.Duration `yaml:"retry_delay_max"`
-	// MaxAttempts and MaxRetryAge bound the Regal attempts of one event
-	// across redeliveries before it is dead-lettered.
-	MaxAttempts int           `yaml:"max_attempts"`
-	MaxRetryAge time.Duration `yaml:"max_retry_age"`
-	// SettleLinger gathers settlements for at most this long before one
-	// Redis write (one fsync), see scheduler.Config.SettleLinger.
-	SettleLinger time.Duration `yaml:"settle_linger"`
-	// MaxBufferedBytes bounds the bytes of the events held (queued, in
-	// flight or settling) and MaxInFlightBytes those in flight to one
-	// dispatcher, see scheduler.Config.
-	MaxBufferedBytes int64 `yaml:"max_buffered_bytes"`
-	MaxInFlightBytes int64 `yaml:"max_in_flight_bytes"`
-	// DeadLetterPolicy is "hold" (an interaction's later events wait
-	// behind its dead-lettered event until it is replayed: order) or
-	// "skip" (they go on: flow), see scheduler.Config.DeadLetterPolicy.
-	DeadLetterPolicy string `yaml:"dead_letter_policy"`
-	// PauseDelay is how long a paused tenant's deliveries wait when the
-	// dispatcher does not say when it probes again.
-	PauseDelay time.Duration `yaml:"pause_delay"`
 }
 
 // maxPrefetch bounds dispatcher.prefetch: events sent ahead wait idle,
@@ -230,70 +204,37 @@ const maxPrefetch = 4096
 
 // Dispatcher is the dispatcher's section.
 type Dispatcher struct {
-	// CollectorAddr is the collector's DeliveryService address.
+	// CollectorAddr is the collector's DeliveryService address: host:port,
+	// or a gRPC target such as dns:///host:port.
 	CollectorAddr string `yaml:"collector_addr"`
-	// ID names this dispatcher; defaults to the host name and process id.
+	// ID names this dispatcher in the collector's sessions and in traces
+	// (also -id, CCB_DISPATCHER_ID); empty: the host name and process id.
 	ID string `yaml:"id"`
-	// MaxInFlight bounds the events this dispatcher works on at once.
+	// MaxInFlight bounds the events this dispatcher works on at once (its
+	// Regal requests open).
 	MaxInFlight int `yaml:"max_in_flight"`
 	// Prefetch is how many events beyond MaxInFlight the collector sends
 	// ahead, to wait here for a free slot: a finished Regal request is
 	// followed at once by the next, not after its ack's round trip through
 	// the collector. It costs no order (the collector holds an
 	// interaction's next event until the previous one's ack) and is
-	// delivered again elsewhere if this dispatcher goes away.
+	// delivered again elsewhere if this dispatcher goes away. At most 4096.
 	Prefetch int `yaml:"prefetch"`
-	// MetricsListen serves /metrics (Prometheus) and /healthz; several
-	// dispatchers on one host need distinct ports (or 127.0.0.1:0).
+	// MetricsListen serves /metrics (Prometheus) and /healthz (also
+	// -metrics-listen, CCB_METRICS_LISTEN); several dispatchers on one host
+	// need distinct ports (or 127.0.0.1:0).
 	MetricsListen string `yaml:"metrics_listen"`
-	// ShutdownGrace is how long a stopping dispatcher finishes its work.
+	// ShutdownGrace is how long a stopping dispatcher (SIGTERM) finishes
+	// its work in flight.
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
-	Regal         Regal         `yaml:"regal"`
-	Mapping       Mapping       `yaml:"mapping"`
+	// Regal is the Regal events API client and the pacing of each Regal
+	// account.
+	Regal regal.Settings `yaml:"regal"`
+	// Mapping is the 8x8 → Regal event mapping (docs/mapping.md).
+	Mapping translate.Mapping `yaml:"mapping"`
 	// CollectorAuth is how the dispatcher authenticates to the collector's
 	// DeliveryService (collector.delivery_auth).
 	CollectorAuth grpcauth.ClientConfig `yaml:"collector_auth"`
-}
-
-// Regal configures the Regal events API client.
-type Regal struct {
-	BaseURL        string        `yaml:"base_url"`
-	Timeout        time.Duration `yaml:"timeout"`
-	MaxAttempts    int           `yaml:"max_attempts"`
-	BackoffInitial time.Duration `yaml:"backoff_initial"`
-	BackoffMax     time.Duration `yaml:"backoff_max"`
-	// RateLimit is the requests per second allowed per Regal account (per
-	// tenant), shared by every dispatcher through Redis; 0 turns it off.
-	// The default keeps 5 % under Regal's documented 300/s, and a burst well
-	// under Regal's, so that requests bunched by network jitter still fit.
-	RateLimit float64 `yaml:"rate_limit"`
-	// RateBurst is how many requests may go at once after a quiet period.
-	RateBurst int `yaml:"rate_burst"`
-	// RateLimitDispatchers is at least the number of dispatchers running:
-	// it sizes each one's share when Redis is unreachable.
-	RateLimitDispatchers int `yaml:"rate_limit_dispatchers"`
-	// PauseProbeInterval is how often a tenant paused because Regal
-	// refuses its key (401/403) or URL (404) is probed with one real
-	// pending event; the tenant resumes on the first probe Regal accepts.
-	PauseProbeInterval time.Duration `yaml:"pause_probe_interval"`
-}
-
-// Mapping is the 8x8 → Regal event mapping. Empty fields take the defaults
-// (the table in docs/mapping.md); a non-empty events list replaces the default
-// table entirely.
-type Mapping struct {
-	Events        []MappedEvent `yaml:"events"`
-	EventSource   string        `yaml:"event_source"`
-	DefaultRegion string        `yaml:"default_region"`
-	// DispositionNames adds "disposition" ("None", "Try Again", …) next to a
-	// documented disposition_code; on when unset.
-	DispositionNames *bool `yaml:"disposition_names"`
-}
-
-// MappedEvent maps one SAPI event name to a Regal event name.
-type MappedEvent struct {
-	Source string `yaml:"source"`
-	Name   string `yaml:"name"`
 }
 
 // Load reads, expands and parses a configuration file, applies defaults and
@@ -371,7 +312,8 @@ func sanitizeYAMLError(err error) string {
 // double-quoted text, and anchor names.
 var yamlQuoted = regexp.MustCompile("`[^`]*`|\"[^\"]*\"|anchor '[^']*'")
 
-// Default returns every default value.
+// Default returns every default value: the components' own defaults
+// (their DefaultConfig) and those of the services' settings.
 func Default() *Config {
 	return &Config{
 		Redis:     Redis{Addr: "127.0.0.1:6379"},
@@ -381,24 +323,14 @@ func Default() *Config {
 			GRPCListen:    "127.0.0.1:7070",
 			MetricsListen: "127.0.0.1:9464",
 			StreamMaxAge:  30 * time.Minute,
-			OutputFormat:  "NEWLINE_JSON",
-			MaxEventBytes: 1 << 20,
-			IdleTimeout:   180 * time.Second,
+			StreamConfig:  sapi.DefaultStreamConfig(),
 			AdmitBatch:    256,
-			Store: Store{KeyPrefix: "ccb", Partitions: 16, DedupTTL: 3 * time.Hour, TraceTTL: 24 * time.Hour, MalformedMaxLen: 10000,
-				DeadLetterMaxLen: 10000, DeadLetterMaxAge: 7 * 24 * time.Hour, DeadLetterCheckInterval: time.Minute},
-			Scheduler: Scheduler{MaxBuffered: 50000, DefaultMaxInFlight: 128,
-				RetryDelayMin: 500 * time.Millisecond, RetryDelayMax: 30 * time.Second,
-				MaxAttempts: 100, MaxRetryAge: 30 * time.Minute, SettleLinger: 2 * time.Millisecond,
-				MaxBufferedBytes: 32 << 20, MaxInFlightBytes: 8 << 20,
-				DeadLetterPolicy: "hold", PauseDelay: 30 * time.Second},
-
-			Query: Query{Listen: "127.0.0.1:7071", Retention: 7 * 24 * time.Hour, RawMaxBytes: 16 << 10},
-
-			IdleTimeoutMin: 15 * time.Second, MissedHeartbeats: 3,
-			Lease: Lease{TTL: 15 * time.Second},
+			Store:         eventstore.DefaultConfig(),
+			Scheduler:     scheduler.DefaultConfig(),
+			Query:         Query{Listen: "127.0.0.1:7071", Config: timeline.DefaultConfig()},
 			// Beyond two admission batches of 8x8's events.
 			PendingMaxBytes: 8 << 20,
+			Lease:           lease.DefaultConfig(),
 		},
 		Dispatcher: Dispatcher{
 			CollectorAddr: "127.0.0.1:7070",
@@ -406,10 +338,8 @@ func Default() *Config {
 			MaxInFlight:   128,
 			Prefetch:      32,
 			ShutdownGrace: 10 * time.Second,
-			Regal: Regal{BaseURL: "https://events.regalvoice.com", Timeout: 5 * time.Second,
-				MaxAttempts: 5, BackoffInitial: 100 * time.Millisecond, BackoffMax: 5 * time.Second,
-				RateLimit: 285, RateBurst: 10, RateLimitDispatchers: 4, PauseProbeInterval: 30 * time.Second},
-			Mapping: Mapping{EventSource: "8x8", DefaultRegion: "US"},
+			Regal:         regal.DefaultSettings(),
+			Mapping:       translate.DefaultMapping(),
 		},
 	}
 }
@@ -447,9 +377,15 @@ func (c *Config) Validate() error {
 	return scrub(problems(p), secretValues(reflect.ValueOf(c)))
 }
 
+// minLeaseTTL is the shortest collector.lease.ttl the file may set (the
+// lease package takes shorter ones, for tests): a shorter lease can lapse
+// in a pause of the collector or of Redis, and another collector take its
+// tenant.
+const minLeaseTTL = time.Second
+
 // ValidateCollector checks what the collector needs beyond Validate,
 // including the validators of the components it builds (SAPI clients,
-// event store, scheduler, timeline), without building them.
+// event store, scheduler, timeline, leases), without building them.
 func (c *Config) ValidateCollector() error {
 	var p problemList
 	cc := c.Collector
@@ -461,17 +397,7 @@ func (c *Config) ValidateCollector() error {
 	if cc.MetricsListen != "" && !isHostPort(cc.MetricsListen) {
 		p.add("collector.metrics_listen must be host:port (e.g. 127.0.0.1:9464)")
 	}
-	if cc.IdleTimeoutMin <= 0 || cc.IdleTimeoutMin > cc.IdleTimeout {
-		p.add("collector.idle_timeout_min must be positive and at most collector.idle_timeout")
-	}
-	if cc.MissedHeartbeats < 2 {
-		p.add("collector.missed_heartbeats must be at least 2")
-	}
-	if i := cc.Store.DeadLetterCheckInterval; i < 0 || (i > 0 && i < time.Second) {
-		// Each check reads every dead-letter stream of every tenant.
-		p.add("collector.store.dead_letter_check_interval must be at least 1s (0 takes the default, 1m)")
-	}
-	if cc.Lease.TTL < time.Second {
+	if cc.Lease.TTL < minLeaseTTL {
 		p.add("collector.lease.ttl must be at least 1s")
 	}
 	if cc.Query.Listen != "" && !isHostPort(cc.Query.Listen) {
@@ -548,15 +474,7 @@ func (c *Config) ValidateDispatcher() error {
 	if dc.ShutdownGrace < 0 {
 		p.add("dispatcher.shutdown_grace must not be negative")
 	}
-	if r := dc.Regal; r.RateLimit < 0 || (r.RateLimit > 0 && (r.RateBurst < 1 || r.RateLimitDispatchers < 1)) {
-		p.add("dispatcher.regal: rate_limit must be >= 0, and with a rate limit rate_burst and rate_limit_dispatchers must be positive")
-	}
 	p = append(p, authProblems("dispatcher.collector_auth", dc.CollectorAuth.Validate())...)
-	// At most the collector's longest pause (10m): a longer one would have
-	// the collector offer probes the dispatcher refuses as not due.
-	if pi := dc.Regal.PauseProbeInterval; pi != 0 && (pi < 100*time.Millisecond || pi > 10*time.Minute) {
-		p.add("dispatcher.regal.pause_probe_interval must be between 100ms and 10m")
-	}
 	for i, t := range c.Tenants {
 		if t.Regal.APIKey.IsZero() {
 			p.add("tenants[%d].regal.api_key is required (use ${ENV_VAR})", i)
@@ -601,9 +519,9 @@ func problemPath(msg string) string {
 }
 
 // authProblems places grpcauth's messages ("tokens: …", "tls: …") under
-// section.
-func authProblems(section string, err error) []string {
-	return component{section: section, keys: sectionKeys(section, "tokens", "tls", "token")}.problems(err)
+// the section at path.
+func authProblems(path string, err error) []string {
+	return sectionOf(path, grpcauth.ServerConfig{}, grpcauth.ClientConfig{}).problems(err)
 }
 
 // isHostPort reports whether addr is host:port with a numeric port (the

@@ -123,7 +123,7 @@ func TestValidateServiceSections(t *testing.T) {
 		{"collector_scheduler_validator_reached", func(c *Config) { c.Collector.Scheduler.SettleLinger = time.Minute }, (*Config).ValidateCollector, "collector.scheduler.settle_linger must be within [0, 1s]"},
 		{"collector_timeline_validator_reached", func(c *Config) { c.Collector.Query.RawMaxBytes = 1 }, (*Config).ValidateCollector, "collector.query.raw_max_bytes must be between 256 and 1048576"},
 		{"collector_short_delivery_token", func(c *Config) { c.Collector.DeliveryAuth.Tokens = []secret.Secret{"short"} }, (*Config).ValidateCollector, "collector.delivery_auth.tokens: every token must be at least 16 characters"},
-		{"dispatcher_regal_validator_reached", func(c *Config) { c.Dispatcher.Regal.BackoffInitial = time.Hour }, (*Config).ValidateDispatcher, "dispatcher.regal.backoff_initial exceeds backoff_max"},
+		{"dispatcher_regal_validator_reached", func(c *Config) { c.Dispatcher.Regal.BackoffInitial = time.Hour }, (*Config).ValidateDispatcher, "dispatcher.regal.backoff_initial exceeds dispatcher.regal.backoff_max"},
 		{"dispatcher_mapping_validator_reached", func(c *Config) { c.Dispatcher.Mapping.DefaultRegion = "Atlantis" }, (*Config).ValidateDispatcher, `dispatcher.mapping.default_region is not a supported region code (use an upper-case ISO 3166-1 code such as "US")`},
 		{"dispatcher_collector_auth", func(c *Config) { c.Dispatcher.CollectorAuth.TLS.CertFile = "c.pem" }, (*Config).ValidateDispatcher, "dispatcher.collector_auth.tls: cert_file and key_file go together"},
 		{"dispatcher_bad_collector_addr", func(c *Config) { c.Dispatcher.CollectorAddr = "collector" }, (*Config).ValidateDispatcher, "dispatcher.collector_addr must be host:port"},
@@ -131,6 +131,12 @@ func TestValidateServiceSections(t *testing.T) {
 		{"one_missed_heartbeat", func(c *Config) { c.Collector.MissedHeartbeats = 1 }, (*Config).ValidateCollector, "collector.missed_heartbeats must be at least 2"},
 		{"dead_letter_check_interval_too_short", func(c *Config) { c.Collector.Store.DeadLetterCheckInterval = time.Millisecond }, (*Config).ValidateCollector, "collector.store.dead_letter_check_interval must be at least 1s"},
 		{"lease_ttl_too_short", func(c *Config) { c.Collector.Lease.TTL = 100 * time.Millisecond }, (*Config).ValidateCollector, "collector.lease.ttl must be at least 1s"},
+		{"collector_scheduler_policy_choices", func(c *Config) { c.Collector.Scheduler.DeadLetterPolicy = "drop" }, (*Config).ValidateCollector, `collector.scheduler.dead_letter_policy must be "hold" or "skip"`},
+		{"collector_sapi_identity_under_tenant", func(c *Config) { c.Tenants[1].SAPI.BaseURL = "ftp://vcc-eu3.8x8.com" }, (*Config).ValidateCollector, "tenants[1].sapi.base_url must be an http(s) URL with a host"},
+		{"collector_timeline_key_from_mapping", func(c *Config) { c.Dispatcher.Mapping.DefaultRegion = "" }, (*Config).ValidateCollector, "dispatcher.mapping.default_region must not be empty"},
+		{"dispatcher_regal_rate_limit", func(c *Config) { c.Dispatcher.Regal.RateLimit = -1 }, (*Config).ValidateDispatcher, "dispatcher.regal.rate_limit must be >= 0"},
+		{"dispatcher_regal_pause_probe_interval", func(c *Config) { c.Dispatcher.Regal.PauseProbeInterval = time.Hour }, (*Config).ValidateDispatcher, "dispatcher.regal.pause_probe_interval must be between 100ms and 10m"},
+		{"dispatcher_mapping_event_path", func(c *Config) { c.Dispatcher.Mapping.Events[0].Source = "" }, (*Config).ValidateDispatcher, "dispatcher.mapping.events[0].source is empty"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

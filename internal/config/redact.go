@@ -12,7 +12,7 @@ import (
 // Problems of a configuration are value-free: they name the YAML path and
 // what is wrong, never what the file or the environment holds there, since
 // any value may be a secret. The package's own messages are written so;
-// what components' validators say passes through componentProblems, and
+// what components' validators say passes through section.problems, and
 // every message through scrub.
 
 // problems joins messages into one error, one message per line, dropping
@@ -30,29 +30,57 @@ func problems(msgs []string) error {
 	return errors.Join(errs...)
 }
 
-// component describes how a component validator's messages map onto the
-// file: its own prefixes to drop, the YAML path of each of its field names,
-// and the section other messages belong to.
-type component struct {
-	section  string
+// section places a component validator's messages in the file: a
+// message starting with one of the component's keys is about that key,
+// under the section's path; any other is about the section.
+type section struct {
+	path string
+	// keys are the YAML path of each key the component's messages may
+	// name: the section's own keys (read from the component's yaml tags)
+	// and, for a component given settings of other sections, theirs. A
+	// key whose path is "" is reported by another section: its messages
+	// are dropped here.
+	keys map[string]string
+	// prefixes are what the component starts its messages with ("regal: ").
 	prefixes []string
-	keys     map[string]string
 	// literals are quoted words the component's messages offer as choices
 	// (never values from the file), kept when quoted values are dropped.
 	literals []string
 }
 
+// sectionOf is the section at path whose keys are those of the given
+// configuration types (yaml tags, inline structs included).
+func sectionOf(path string, configs ...any) section {
+	s := section{path: path, keys: map[string]string{}}
+	for _, c := range configs {
+		for k := range yamlFields(reflect.TypeOf(c)) {
+			s.keys[k] = path + "." + k
+		}
+	}
+	return s
+}
+
+// withPrefixes returns s, dropping these prefixes from messages.
+func (s section) withPrefixes(p ...string) section { s.prefixes = p; return s }
+
+// withLiterals returns s, keeping these quoted words in messages.
+func (s section) withLiterals(l ...string) section { s.literals = l; return s }
+
 var (
 	quotedText    = regexp.MustCompile(`\s?"(?:[^"\\]|\\.)*"`)
-	gotTail       = regexp.MustCompile(`,? got .*$`)
+	gotTail       = regexp.MustCompile(`,? got\b.*$`)
 	numberInParen = regexp.MustCompile(`\s?\([0-9][^()\s]*\)`)
 	leadingKey    = regexp.MustCompile(`^[a-z][a-z0-9_]*`)
 	spaces        = regexp.MustCompile(`\s{2,}`)
+	// pathLike is a word of a message that may be a key: keys named
+	// inside a message are replaced by their paths when they hold a '_'
+	// (one-word keys read as plain words: "use username and token").
+	pathLike = regexp.MustCompile(`[A-Za-z0-9_.\[\]]+`)
 )
 
 // problems turns a component validator's error into problems naming YAML
 // paths, with the values it quotes removed.
-func (c component) problems(err error) []string {
+func (s section) problems(err error) []string {
 	if err == nil {
 		return nil
 	}
@@ -60,14 +88,14 @@ func (c component) problems(err error) []string {
 	for _, line := range strings.Split(err.Error(), "\n") {
 		for trimmed := true; trimmed; {
 			trimmed = false
-			for _, p := range c.prefixes {
+			for _, p := range s.prefixes {
 				if rest, ok := strings.CutPrefix(line, p); ok {
 					line, trimmed = rest, true
 				}
 			}
 		}
 		line = quotedText.ReplaceAllStringFunc(line, func(q string) string {
-			for _, l := range c.literals {
+			for _, l := range s.literals {
 				if strings.TrimSpace(q) == `"`+l+`"` {
 					return q
 				}
@@ -81,14 +109,26 @@ func (c component) problems(err error) []string {
 			continue
 		}
 		if key := leadingKey.FindString(line); key != "" {
-			if path, ok := c.keys[key]; ok {
-				out = append(out, path+line[len(key):])
+			if path, ok := s.keys[key]; ok {
+				if path != "" {
+					out = append(out, path+s.qualify(line[len(key):]))
+				}
 				continue
 			}
 		}
-		out = append(out, c.section+": "+line)
+		out = append(out, s.path+": "+s.qualify(line))
 	}
 	return out
+}
+
+// qualify replaces the section's keys named in a message by their paths.
+func (s section) qualify(msg string) string {
+	return pathLike.ReplaceAllStringFunc(msg, func(w string) string {
+		if path := s.keys[w]; path != "" && strings.Contains(w, "_") {
+			return path
+		}
+		return w
+	})
 }
 
 // scrub removes the given values from a message, as a last resort for a

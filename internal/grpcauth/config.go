@@ -12,7 +12,7 @@ type ServerConfig struct {
 	// Tokens are the accepted bearer tokens; list two while rotating one.
 	// Use ${ENV} references so they stay out of the file.
 	Tokens []secret.Secret `yaml:"tokens"`
-	// TLS serves over TLS, and with ClientCAFile requires client
+	// TLS serves over TLS, and with a client CA file requires client
 	// certificates (mTLS).
 	TLS ServerTLS `yaml:"tls"`
 }
@@ -20,6 +20,8 @@ type ServerConfig struct {
 // ServerTLS locates the server's certificate and, for mTLS, the CA that
 // signs client certificates. All paths are PEM files.
 type ServerTLS struct {
+	// CertFile and KeyFile are the server's certificate and its key; set
+	// both to serve TLS.
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
 	// ClientCAFile, when set, makes the server require and verify a
@@ -63,7 +65,8 @@ const MinTokenLength = 16
 type ClientConfig struct {
 	// Token is sent as "authorization: Bearer <token>" on every call.
 	Token secret.Secret `yaml:"token"`
-	TLS   ClientTLS     `yaml:"tls"`
+	// TLS is the connection's TLS; plaintext when every field is empty.
+	TLS ClientTLS `yaml:"tls"`
 }
 
 // ClientTLS configures the client's transport. With every field empty the

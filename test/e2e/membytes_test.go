@@ -132,10 +132,7 @@ func TestRecoveryOfMoreThanTheBufferHoldsDeliversEverythingInOrder(t *testing.T)
 	events := scenario.Interleave(calls, 6)
 	rdb := redis.NewClient(&redis.Options{Addr: s.Config.Redis.Addr})
 	defer rdb.Close()
-	cs := s.Config.Collector.Store
-	store, err := eventstore.New(rdb, eventstore.Config{KeyPrefix: cs.KeyPrefix, Partitions: cs.Partitions,
-		DedupTTL: cs.DedupTTL, TraceTTL: cs.TraceTTL, MalformedMaxLen: cs.MalformedMaxLen,
-		MalformedMaxBytes: eventstore.DefaultMalformedMaxBytes, DeadLetterMaxLen: cs.DeadLetterMaxLen, DeadLetterMaxAge: cs.DeadLetterMaxAge})
+	store, err := eventstore.New(rdb, s.Config.Collector.Store)
 	if err != nil {
 		t.Fatal(err)
 	}
