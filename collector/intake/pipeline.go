@@ -1,4 +1,4 @@
-package collector
+package intake
 
 import (
 	"context"
@@ -193,7 +193,9 @@ func (p *pipeline) admit(b preparedBatch) {
 		backoff = min(backoff*2, 5*time.Second)
 	}
 	// Before Enqueue, so an event's admission is recorded before its delivery.
-	p.rec.Admitted(adm)
+	if p.rec != nil {
+		p.rec.Admitted(adm)
+	}
 	entries := make([]eventstore.Entry, 0, len(adm))
 	tenant := metric.WithAttributes(attribute.String("tenant", p.tenant))
 	now := time.Now()
