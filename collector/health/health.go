@@ -150,6 +150,9 @@ func (m *Monitor) Start(context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.stop = cancel
+	// The loop counts as turning from now: liveness holds before its
+	// goroutine first runs.
+	m.lastTurn.Store(time.Now().UnixNano())
 	m.loops.Add(1)
 	go func() { defer m.loops.Done(); m.probeLoop(ctx) }()
 	if m.streams != nil {
