@@ -85,7 +85,7 @@ type Intake struct {
 	tracer        trace.Tracer
 	beforeRecover func(ctx context.Context, tenant string) error
 	inst          *instruments
-	stats         Stats
+	stats         counters
 
 	// pending bounds the bytes of events between the SAPI readers and
 	// the scheduler, all tenants together.
@@ -105,8 +105,8 @@ type Intake struct {
 	readersStopped atomic.Bool
 }
 
-// Stats counts what intake saw since New.
-type Stats struct {
+// counters count what intake saw since New.
+type counters struct {
 	received    atomic.Int64 // decoded events (heartbeats and malformed frames excluded)
 	heartbeats  atomic.Int64
 	malformed   atomic.Int64
