@@ -52,25 +52,34 @@ type holder struct {
 	since            time.Time
 }
 
-// OnSent sets a function told of every delivery sent to a dispatcher (the
-// timeline records it); it must not block. Call it before serving.
-func (s *Server) OnSent(f func(e eventstore.Entry, dispatcher string, redelivery int)) { s.onSent = f }
-
 // drainGrace bounds how long an aged stream waits for its in-flight
 // deliveries before it ends anyway (they are then delivered again).
 const drainGrace = 30 * time.Second
 
-// SetMaxAge makes every stream end after about d (±10 %): it stops taking
+// Option configures a Server.
+type Option func(*Server)
+
+// WithMaxAge makes every stream end after about d (±10 %): it stops taking
 // new deliveries, lets the dispatcher settle what it holds, then ends, and
 // the dispatcher subscribes again. Streams are thus rebalanced over the
 // dispatchers, and their RPC spans end. 0 (the default) keeps streams open.
-func (s *Server) SetMaxAge(d time.Duration) { s.maxAge = d }
+func WithMaxAge(d time.Duration) Option { return func(s *Server) { s.maxAge = d } }
+
+// WithOnSent tells f of every delivery sent to a dispatcher (the timeline
+// records it); f must not block.
+func WithOnSent(f func(e eventstore.Entry, dispatcher string, redelivery int)) Option {
+	return func(s *Server) { s.onSent = f }
+}
 
 // NewServer returns a server handing out the scheduler's deliveries. Each
 // delivery is a span ("collector.deliver", in the event's trace) from the
 // moment it is sent until the dispatcher settles it or the stream ends.
-func NewServer(sched *scheduler.Scheduler, tracer trace.Tracer, logger *slog.Logger) *Server {
-	return &Server{sched: sched, tracer: tracer, logger: logger, live: map[string]holder{}}
+func NewServer(sched *scheduler.Scheduler, tracer trace.Tracer, logger *slog.Logger, opts ...Option) *Server {
+	s := &Server{sched: sched, tracer: tracer, logger: logger, live: map[string]holder{}}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s
 }
 
 // MaxDispatcherIDBytes bounds a dispatcher id (it is logged and kept per

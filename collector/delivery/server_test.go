@@ -40,7 +40,7 @@ type fixture struct {
 	addr  string
 }
 
-func start(t *testing.T, auth grpcauth.ServerConfig) *fixture {
+func start(t *testing.T, auth grpcauth.ServerConfig, opts ...delivery.Option) *fixture {
 	t.Helper()
 	rdb := redistest.Start(t, redistest.Options{}).Client(t)
 	store, err := eventstore.New(rdb, eventstore.DefaultConfig())
@@ -56,12 +56,12 @@ func start(t *testing.T, auth grpcauth.ServerConfig) *fixture {
 	if err := sched.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	opts, err := grpcauth.ServerOptions(auth)
+	authOpts, err := grpcauth.ServerOptions(auth)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := grpc.NewServer(opts...)
-	deliveryv1.RegisterDeliveryServiceServer(srv, delivery.NewServer(sched, noop.NewTracerProvider().Tracer(""), slog.New(slog.DiscardHandler)))
+	srv := grpc.NewServer(authOpts...)
+	deliveryv1.RegisterDeliveryServiceServer(srv, delivery.NewServer(sched, noop.NewTracerProvider().Tracer(""), slog.New(slog.DiscardHandler), opts...))
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -267,4 +267,39 @@ func TestMalformedDispatcherIDsAreRefused(t *testing.T) {
 // metadataWithToken adds the bearer token to ctx's outgoing metadata.
 func metadataWithToken(ctx context.Context, token string) context.Context {
 	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+}
+
+// TestWithOnSentIsToldOfEachDeliverySent: the hook hears of every delivery
+// handed to a dispatcher, with the dispatcher's id and the redelivery.
+func TestWithOnSentIsToldOfEachDeliverySent(t *testing.T) {
+	type sent struct {
+		interaction, dispatcher string
+		redelivery              int
+	}
+	told := make(chan sent, 8)
+	f := start(t, grpcauth.ServerConfig{}, delivery.WithOnSent(func(e eventstore.Entry, dispatcher string, redelivery int) {
+		told <- sent{e.Event.GetInteractionId(), dispatcher, redelivery}
+	}))
+	s, accepted := f.subscribe(t, "", "dispatcher-1")
+	if !accepted {
+		t.Fatal("the stream was not accepted")
+	}
+	f.admit(t, 2)
+	got := map[string]sent{}
+	for range 2 {
+		if _, err := s.Recv(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case x := <-told:
+			got[x.interaction] = x
+		case <-time.After(5 * time.Second):
+			t.Fatal("the hook was not told of a delivery sent")
+		}
+	}
+	for _, id := range []string{"int-0", "int-1"} {
+		if want := (sent{id, "dispatcher-1", 0}); got[id] != want {
+			t.Errorf("told %+v for %s, want %+v", got[id], id, want)
+		}
+	}
 }

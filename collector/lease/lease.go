@@ -31,6 +31,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -390,6 +391,25 @@ func (m *Manager) AllHeld() bool {
 		}
 	}
 	return len(m.order) > 0
+}
+
+// CheckHeld reports the tenants whose lease this collector does not hold
+// now (not taken yet, lost, or lapsed): a collector serves no events of
+// those. It is the collector's readiness check as far as leases go.
+func (m *Manager) CheckHeld(tenants []string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := time.Now()
+	var missing []string
+	for _, t := range tenants {
+		if !m.heldLocked(t, now) {
+			missing = append(missing, t)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("tenant lease not held: %s", strings.Join(missing, ", "))
+	}
+	return nil
 }
 
 // renewLoop renews every acquired lease each RenewEvery until stop closes.

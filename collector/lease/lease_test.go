@@ -312,3 +312,29 @@ func TestLease_held_gauge_per_tenant(t *testing.T) {
 		t.Fatalf("held gauge %v after release, want none: the process serves no tenant", got)
 	}
 }
+
+func TestLease_CheckHeld_names_the_tenants_not_held(t *testing.T) {
+	rdb := redistest.Start(t, redistest.Options{}).Client(t)
+	m := newManager(t, rdb, time.Second)
+	if err := m.Acquire(context.Background(), "acme"); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		tenants []string
+		want    string // "" = holds
+	}{
+		{"every tenant held", []string{"acme"}, ""},
+		{"no tenant to hold", nil, ""},
+		{"a tenant not taken is named", []string{"acme", "globex"}, "tenant lease not held: globex"},
+		{"every missing tenant is named, in order", []string{"initech", "acme", "globex"}, "tenant lease not held: initech, globex"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := m.CheckHeld(tt.tenants)
+			if got := fmt.Sprint(err); (tt.want == "" && err != nil) || (tt.want != "" && got != tt.want) {
+				t.Fatalf("CheckHeld(%q) = %v, want %q", tt.tenants, err, tt.want)
+			}
+		})
+	}
+}

@@ -90,7 +90,9 @@ func startHarness(t *testing.T, o harnessOptions) *harness {
 	if h.tl, err = timeline.New(h.rdb, tcfg); err != nil {
 		t.Fatal(err)
 	}
-	h.rec = timeline.NewRecorder(h.tl, timeline.RecorderOptions{})
+	if h.rec, err = timeline.NewRecorder(h.tl, timeline.RecorderOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { _ = h.rec.Close(ctx) })
 	schedCfg := scheduler.DefaultConfig()
 	schedCfg.RetryDelayMin, schedCfg.RetryDelayMax = 10*time.Millisecond, 50*time.Millisecond

@@ -23,6 +23,7 @@ import (
 	"hash/fnv"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ccbridge/bridge/collector/eventstore"
@@ -87,6 +88,10 @@ type Scheduler struct {
 	// onRetry is told of each acknowledgement that did not settle its
 	// entry (a retryable failure to be delivered again).
 	onRetry func(e eventstore.Entry, r Result, dispatcher string)
+	// metrics, when set, reports settlements and the scheduler's state.
+	metrics *metrics
+	// settled counts the settlements made durable.
+	settled atomic.Int64
 
 	mu   sync.Mutex
 	keys map[heldKey]*keyQueue
@@ -185,14 +190,14 @@ type settleReq struct {
 // New returns a scheduler that makes settlements durable through settler.
 // onDone, if not nil, is called after each settlement is durable (for
 // metrics and logs); it must not block.
-func New(cfg Config, settler Settler, onDone func(eventstore.Entry, Result)) (*Scheduler, error) {
+func New(cfg Config, settler Settler, onDone func(eventstore.Entry, Result), opts ...Option) (*Scheduler, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("scheduler config: %w", err)
 	}
 	if onDone == nil {
 		onDone = func(eventstore.Entry, Result) {}
 	}
-	return &Scheduler{
+	s := &Scheduler{
 		cfg: cfg, settler: settler, onDone: onDone,
 		keys:       map[heldKey]*keyQueue{},
 		highWater:  map[partitionKey]streamID{},
@@ -204,13 +209,21 @@ func New(cfg Config, settler Settler, onDone func(eventstore.Entry, Result)) (*S
 		timers:     map[*keyQueue]*time.Timer{},
 		paused:     map[string]*tenantPause{},
 		held:       map[heldKey]HeldKey{},
-	}, nil
+	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	s.onRetry = o.onRetry
+	if o.meter != nil {
+		m, err := newMetrics(o.meter, s, o.tenants)
+		if err != nil {
+			return nil, fmt.Errorf("scheduler metrics: %w", err)
+		}
+		s.metrics = m
+	}
+	return s, nil
 }
-
-// OnRetry sets a function told of each acknowledgement that did not
-// settle its entry (it will be delivered again); it must not block. Call
-// it before Start.
-func (s *Scheduler) OnRetry(f func(e eventstore.Entry, r Result, dispatcher string)) { s.onRetry = f }
 
 // Start launches the settlement writer.
 func (s *Scheduler) Start(context.Context) error {
@@ -660,6 +673,8 @@ func (s *Scheduler) writeSettlements(batch []settleReq, sts []eventstore.Settlem
 	s.space = make(chan struct{})
 	s.mu.Unlock()
 	for _, r := range batch {
+		s.settled.Add(1)
+		s.metrics.settledOne(r.res.Outcome)
 		s.onDone(r.st.Entry, r.res)
 	}
 }
@@ -717,6 +732,8 @@ type Stats struct {
 	Paused map[string]int
 	// Held counts, per tenant, the interactions held behind a dead letter.
 	Held map[string]int
+	// Settled counts the settlements made durable since New.
+	Settled int64
 }
 
 // Stats returns a snapshot.
@@ -744,5 +761,6 @@ func (s *Scheduler) Stats() Stats {
 		held[k.tenant]++
 	}
 	return Stats{Buffered: s.buffered, BufferedBytes: s.bufferedBytes, Keys: len(s.keys), InFlight: len(s.inflight),
-		Sessions: len(s.sessions), InFlightBy: by, InFlightBytesBy: bytesBy, Paused: paused, Held: held}
+		Sessions: len(s.sessions), InFlightBy: by, InFlightBytesBy: bytesBy, Paused: paused, Held: held,
+		Settled: s.settled.Load()}
 }

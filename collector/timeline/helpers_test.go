@@ -110,3 +110,13 @@ func historyTypes(e timeline.Event) []string {
 	}
 	return out
 }
+
+// newRecorder starts a recorder writing to s.
+func newRecorder(t *testing.T, s *timeline.Store, opts timeline.RecorderOptions) *timeline.Recorder {
+	t.Helper()
+	r, err := timeline.NewRecorder(s, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}

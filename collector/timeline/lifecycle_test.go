@@ -15,7 +15,7 @@ func TestRecorderLifecycle(t *testing.T) {
 	rdb := redistest.Start(t, redistest.Options{}).Client(t)
 	lifecycletest.Run(t, lifecycletest.Options{
 		New: func(t *testing.T) lifecycletest.Component {
-			r := timeline.NewRecorder(newStore(t, rdb, "lifecycle"), timeline.RecorderOptions{})
+			r := newRecorder(t, newStore(t, rdb, "lifecycle"), timeline.RecorderOptions{})
 			return lifecycletest.Funcs{
 				StartFunc:    func(context.Context) error { return nil },
 				ShutdownFunc: r.Close,

@@ -2,10 +2,15 @@ package timeline
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/ccbridge/bridge/collector/eventstore"
 	"github.com/ccbridge/bridge/collector/scheduler"
@@ -43,6 +48,9 @@ type RecorderOptions struct {
 	// dropped and counted (default 3).
 	Attempts int
 	Logger   *slog.Logger
+	// Meter, when set, reports the recorder's counters and queued bytes
+	// (ccb.collector.timeline.changes and .queued_bytes).
+	Meter metric.Meter
 }
 
 func (o *RecorderOptions) defaults() {
@@ -125,12 +133,36 @@ func changeBytes(c Change) int64 {
 }
 
 // NewRecorder starts a recorder writing to store. Close stops it.
-func NewRecorder(store *Store, opts RecorderOptions) *Recorder {
+func NewRecorder(store *Store, opts RecorderOptions) (*Recorder, error) {
 	opts.defaults()
 	r := &Recorder{store: store, opts: opts, now: time.Now,
 		queue: make(chan Change, opts.QueueSize), done: make(chan struct{})}
+	if opts.Meter != nil {
+		if err := r.observe(opts.Meter); err != nil {
+			return nil, fmt.Errorf("timeline recorder metrics: %w", err)
+		}
+	}
 	go r.run()
-	return r
+	return r, nil
+}
+
+// observe registers the gauges of the recorder's counters, read at
+// scrape time.
+func (r *Recorder) observe(m metric.Meter) error {
+	changes, err1 := m.Int64ObservableCounter("ccb.collector.timeline.changes", metric.WithDescription("Timeline changes (what happened to an event, for the query API), by result: recorded, dropped (queue full) or failed (Redis kept failing)."), metric.WithUnit("{change}"))
+	queued, err2 := m.Int64ObservableGauge("ccb.collector.timeline.queued_bytes", metric.WithDescription("Event bytes held by timeline changes waiting to be written (bounded; above the bound changes are dropped)."), metric.WithUnit("By"))
+	if err := errors.Join(err1, err2); err != nil {
+		return err
+	}
+	_, err := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		rs := r.Stats()
+		o.ObserveInt64(changes, rs.Recorded, metric.WithAttributes(attribute.String("result", "recorded")))
+		o.ObserveInt64(changes, rs.Dropped, metric.WithAttributes(attribute.String("result", "dropped")))
+		o.ObserveInt64(changes, rs.Failed, metric.WithAttributes(attribute.String("result", "failed")))
+		o.ObserveInt64(queued, rs.QueuedBytes)
+		return nil
+	}, changes, queued)
+	return err
 }
 
 // Admitted records an admission batch: every event with its dedup verdict

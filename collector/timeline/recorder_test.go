@@ -29,7 +29,7 @@ func TestRecorderWritesTheCollectorsCallsInOrder(t *testing.T) {
 	for _, b := range redistest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			s := newStore(t, startClient(t, b), "recorder")
-			r := timeline.NewRecorder(s, timeline.RecorderOptions{})
+			r := newRecorder(t, s, timeline.RecorderOptions{})
 			created := alice.event("k-1", "InteractionCreated", 0)
 			entry := eventstore.Entry{Ref: eventstore.Ref{Tenant: tenant, ID: "1-0"}, Event: created}
 			r.Admitted([]eventstore.Admission{{Verdict: eventstore.VerdictNew, Entry: entry}})
@@ -57,7 +57,7 @@ func TestRecorderNeverWaitsForAStalledRedis(t *testing.T) {
 	srv := redistest.Start(t, redistest.Options{})
 	rdb := srv.Client(t)
 	s := newStore(t, rdb, "stalled")
-	r := timeline.NewRecorder(s, timeline.RecorderOptions{QueueSize: 1000, BatchSize: 100, WriteTimeout: 10 * time.Second})
+	r := newRecorder(t, s, timeline.RecorderOptions{QueueSize: 1000, BatchSize: 100, WriteTimeout: 10 * time.Second})
 	ctx := context.Background()
 	if err := rdb.Do(ctx, "CLIENT", "PAUSE", "1500", "ALL").Err(); err != nil {
 		t.Fatal(err)
@@ -89,7 +89,7 @@ func TestRecorderCountsBatchesRedisKeepsFailing(t *testing.T) {
 	defer rdb.Close()
 	s := newStore(t, rdb, "failing")
 	m.SetError("LOADING Redis is loading the dataset in memory")
-	r := timeline.NewRecorder(s, timeline.RecorderOptions{Attempts: 2})
+	r := newRecorder(t, s, timeline.RecorderOptions{Attempts: 2})
 	r.Admitted([]eventstore.Admission{{Verdict: eventstore.VerdictNew, Entry: eventstore.Entry{Event: alice.event("k-1", "InteractionCreated", 0)}}})
 	closeRecorder(t, r)
 	if st := r.Stats(); st.Failed != 1 || st.Recorded != 0 {
@@ -110,7 +110,7 @@ func TestRecorderLingerGathersATrickleIntoOneWrite(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStore(t, redistest.Start(t, redistest.Options{}).Client(t), "linger")
-			r := timeline.NewRecorder(s, timeline.RecorderOptions{Linger: tt.linger})
+			r := newRecorder(t, s, timeline.RecorderOptions{Linger: tt.linger})
 			created := alice.event("k-1", "InteractionCreated", 0)
 			entry := eventstore.Entry{Ref: eventstore.Ref{Tenant: tenant, ID: "1-0"}, Event: created}
 			r.Admitted([]eventstore.Admission{{Verdict: eventstore.VerdictNew, Entry: entry}})
@@ -148,7 +148,7 @@ func TestRecorderBoundsTheMemoryItsQueueHolds(t *testing.T) {
 			srv := redistest.Start(t, redistest.Options{})
 			rdb := srv.Client(t)
 			s := newStore(t, rdb, "bytes")
-			r := timeline.NewRecorder(s, timeline.RecorderOptions{QueueSize: 100_000, QueueBytes: tt.queueBytes, BatchSize: 100})
+			r := newRecorder(t, s, timeline.RecorderOptions{QueueSize: 100_000, QueueBytes: tt.queueBytes, BatchSize: 100})
 			if err := rdb.Do(context.Background(), "CLIENT", "PAUSE", "500", "ALL").Err(); err != nil {
 				t.Fatal(err)
 			}
@@ -182,7 +182,7 @@ func TestRecorderCountsTheWholeEventOfEveryChange(t *testing.T) {
 	s := newStore(t, srv.Client(t), "honest")
 	// A long linger and a large batch keep every change queued (or in the
 	// batch being gathered, still counted) until Close.
-	r := timeline.NewRecorder(s, timeline.RecorderOptions{Linger: time.Hour, BatchSize: 1000})
+	r := newRecorder(t, s, timeline.RecorderOptions{Linger: time.Hour, BatchSize: 1000})
 	// An event whose decoded attached data weigh more than its raw frame:
 	// it keeps at least both alive.
 	const raw, datums, datumBytes = 16 << 10, 100, 300

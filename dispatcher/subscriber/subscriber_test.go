@@ -77,8 +77,7 @@ func startCollectorTB(t testing.TB, maxAge time.Duration) *collectorFixture {
 	}
 	lis := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer()
-	ds := delivery.NewServer(sched, noop.NewTracerProvider().Tracer(""), slog.New(slog.DiscardHandler))
-	ds.SetMaxAge(maxAge)
+	ds := delivery.NewServer(sched, noop.NewTracerProvider().Tracer(""), slog.New(slog.DiscardHandler), delivery.WithMaxAge(maxAge))
 	deliveryv1.RegisterDeliveryServiceServer(srv, ds)
 	go func() { _ = srv.Serve(lis) }()
 	dial := func(t testing.TB) *grpc.ClientConn {

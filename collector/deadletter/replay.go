@@ -1,8 +1,9 @@
-package collector
+package deadletter
 
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/ccbridge/bridge/collector/eventstore"
 )
@@ -15,7 +16,7 @@ type ReplayResult struct {
 	Replayed int
 }
 
-// ReplayDeadLetters sends the tenant's dead letters that match f to
+// Replay sends the tenant's dead letters that match f to
 // delivery again (one event, one interaction, or everything since a time),
 // after Regal or a key is fixed. A dry run only says what would be sent.
 //
@@ -28,15 +29,14 @@ type ReplayResult struct {
 // Each letter is replayed in one atomic step in Redis. A replay that fails
 // part-way returns an error; the letters it replayed are delivered, the
 // others are still dead letters, and replaying again finishes the job.
-func (c *Collector) ReplayDeadLetters(ctx context.Context, tenant string, f eventstore.DeadLetterFilter, dryRun bool) (ReplayResult, error) {
-	p := c.pipelineOf(tenant)
-	if p == nil {
+func (k *Keeper) Replay(ctx context.Context, tenant string, f eventstore.DeadLetterFilter, dryRun bool) (ReplayResult, error) {
+	if !slices.Contains(k.cfg.Tenants, tenant) {
 		return ReplayResult{}, fmt.Errorf("unknown tenant %q", tenant)
 	}
 	// What a replay schedules must not overtake the events an earlier run
 	// left unsettled.
 	select {
-	case <-p.recovered:
+	case <-k.adm.Recovered(tenant):
 	case <-ctx.Done():
 		return ReplayResult{}, ctx.Err()
 	}
@@ -46,15 +46,15 @@ func (c *Collector) ReplayDeadLetters(ctx context.Context, tenant string, f even
 	)
 	// Listing, replaying and scheduling run in the tenant's admitter, so the
 	// replayed entries reach the scheduler in stream order with admissions.
-	runErr := p.do(ctx, func() {
-		res.Matched, err = c.store.DeadLetters(ctx, tenant, f, 0)
+	runErr := k.adm.Do(ctx, tenant, func() {
+		res.Matched, err = k.store.DeadLetters(ctx, tenant, f, 0)
 		if err != nil || dryRun {
 			return
 		}
 		// Not the caller's ctx from here: what Redis replayed must reach
 		// the scheduler.
 		var replayed []eventstore.Replayed
-		replayed, err = c.store.Replay(context.WithoutCancel(ctx), res.Matched)
+		replayed, err = k.store.Replay(context.WithoutCancel(ctx), res.Matched)
 		res.Replayed = len(replayed)
 		entries := make([]eventstore.Entry, 0, len(replayed))
 		var moved []eventstore.Entry
@@ -67,12 +67,14 @@ func (c *Collector) ReplayDeadLetters(ctx context.Context, tenant string, f even
 				moved = append(moved, r.Entry)
 			}
 		}
-		c.recorder.Replayed(entries) // before scheduling: the replay precedes the new delivery
+		if k.rec != nil {
+			k.rec.Replayed(entries) // before scheduling: the replay precedes the new delivery
+		}
 		if len(unparked) > 0 {
-			c.releaseHeld(tenant, unparked)
+			k.releaseHeld(tenant, unparked)
 		}
 		if len(moved) > 0 {
-			if qerr := c.sched.Enqueue(context.Background(), moved); qerr != nil && err == nil {
+			if qerr := k.sched.Enqueue(context.Background(), moved); qerr != nil && err == nil {
 				err = qerr
 			}
 		}
@@ -81,22 +83,7 @@ func (c *Collector) ReplayDeadLetters(ctx context.Context, tenant string, f even
 		return res, runErr
 	}
 	if !dryRun && res.Replayed > 0 {
-		c.logger.Info("dead letters replayed", "tenant", tenant, "matched", len(res.Matched), "replayed", res.Replayed, "err", err)
+		k.logger.Info("dead letters replayed", "tenant", tenant, "matched", len(res.Matched), "replayed", res.Replayed, "err", err)
 	}
 	return res, err
-}
-
-func (c *Collector) pipelineOf(tenant string) *pipeline {
-	for _, p := range c.pipelines {
-		if p.tenant == tenant {
-			return p
-		}
-	}
-	return nil
-}
-
-// replayForQuery is ReplayDeadLetters as the query service calls it.
-func (c *Collector) replayForQuery(ctx context.Context, tenant string, f eventstore.DeadLetterFilter, dryRun bool) ([]eventstore.DeadEntry, int, error) {
-	res, err := c.ReplayDeadLetters(ctx, tenant, f, dryRun)
-	return res.Matched, res.Replayed, err
 }

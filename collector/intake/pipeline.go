@@ -1,4 +1,4 @@
-package collector
+package intake
 
 import (
 	"context"
@@ -27,7 +27,7 @@ type pipeline struct {
 	store  *eventstore.Store
 	sched  *scheduler.Scheduler
 	rec    *timeline.Recorder
-	stats  *Stats
+	stats  *counters
 	inst   *instruments
 	traces *traceCache
 	logger *slog.Logger
@@ -51,7 +51,7 @@ type pendingEvent struct {
 	bytes int64
 }
 
-func newPipeline(tenant, subsID string, batch int, store *eventstore.Store, sched *scheduler.Scheduler, rec *timeline.Recorder, stats *Stats, inst *instruments, logger *slog.Logger, budget *byteBudget) *pipeline {
+func newPipeline(tenant, subsID string, batch int, store *eventstore.Store, sched *scheduler.Scheduler, rec *timeline.Recorder, stats *counters, inst *instruments, logger *slog.Logger, budget *byteBudget) *pipeline {
 	return &pipeline{tenant: tenant, subsID: subsID, batch: batch, store: store, sched: sched, rec: rec, stats: stats,
 		inst: inst, traces: newTraceCache(traceCacheSize), budget: budget,
 		logger: logger, in: make(chan pendingEvent, batch), ops: make(chan func()), done: make(chan struct{}),
@@ -193,7 +193,9 @@ func (p *pipeline) admit(b preparedBatch) {
 		backoff = min(backoff*2, 5*time.Second)
 	}
 	// Before Enqueue, so an event's admission is recorded before its delivery.
-	p.rec.Admitted(adm)
+	if p.rec != nil {
+		p.rec.Admitted(adm)
+	}
 	entries := make([]eventstore.Entry, 0, len(adm))
 	tenant := metric.WithAttributes(attribute.String("tenant", p.tenant))
 	now := time.Now()

@@ -1,4 +1,4 @@
-package collector
+package intake
 
 import "github.com/ccbridge/bridge/internal/memo"
 

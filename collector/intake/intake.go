@@ -1,0 +1,333 @@
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/ccbridge/bridge/collector/eventstore"
+	"github.com/ccbridge/bridge/collector/sapi"
+	"github.com/ccbridge/bridge/collector/scheduler"
+	"github.com/ccbridge/bridge/collector/timeline"
+	eventv1 "github.com/ccbridge/bridge/gen/ccbridge/event/v1"
+)
+
+// Tenant is one tenant's source of events.
+type Tenant struct {
+	Name string
+	// SubscriptionID is the SAPI subscription the tenant's events are
+	// read from; each event carries it.
+	SubscriptionID string
+	// SAPI configures the tenant's stream.
+	SAPI sapi.Config
+}
+
+// Config is what the intake of every tenant needs.
+type Config struct {
+	Tenants []Tenant
+	// AdmitBatch is the most events admitted to Redis in one round trip.
+	AdmitBatch int
+	// PendingMaxBytes bounds the bytes of the events read and not yet
+	// handed to the scheduler, all tenants together; at the bound the
+	// readers wait.
+	PendingMaxBytes int64
+	// KeyPrefix starts the keys intake writes besides the event store's
+	// (each tenant's last-frame time): the event store's prefix.
+	KeyPrefix string
+}
+
+// Option configures an Intake at New.
+type Option func(*Intake)
+
+// WithLogger sets the logger (default: discard). Each tenant's reader
+// logs with a "tenant" attribute added.
+func WithLogger(l *slog.Logger) Option { return func(in *Intake) { in.logger = l } }
+
+// WithMeter reports intake's metrics on m (default: none).
+func WithMeter(m metric.Meter) Option { return func(in *Intake) { in.meter = m } }
+
+// WithTracer makes the events' receive spans with t (default: none).
+func WithTracer(t trace.Tracer) Option { return func(in *Intake) { in.tracer = t } }
+
+// WithRecorder records each admission on the timeline.
+func WithRecorder(r *timeline.Recorder) Option { return func(in *Intake) { in.rec = r } }
+
+// WithBeforeRecover runs f for each tenant at Start, before the events an
+// earlier run left unsettled are scheduled again (the dead-letter holds
+// are restored there). An error stops the tenant's recovery: its stream
+// is not opened.
+func WithBeforeRecover(f func(ctx context.Context, tenant string) error) Option {
+	return func(in *Intake) { in.beforeRecover = f }
+}
+
+// Intake reads every tenant's events and admits them: one pipeline per
+// tenant, from its SAPI stream to the scheduler. Create with New, then
+// Start; Shutdown stops the readers and admits what they read.
+type Intake struct {
+	cfg           Config
+	rdb           redis.UniversalClient
+	store         *eventstore.Store
+	sched         *scheduler.Scheduler
+	rec           *timeline.Recorder
+	logger        *slog.Logger
+	meter         metric.Meter
+	tracer        trace.Tracer
+	beforeRecover func(ctx context.Context, tenant string) error
+	inst          *instruments
+	stats         counters
+
+	// pending bounds the bytes of events between the SAPI readers and
+	// the scheduler, all tenants together.
+	pending   *byteBudget
+	pipelines []*pipeline
+	clients   []*sapi.Client
+
+	mu       sync.Mutex
+	started  bool
+	shut     bool // Shutdown has begun: Start must not run
+	stopOnce sync.Once
+	// stop ends recovery and the gap watch; loops waits for them.
+	stop  context.CancelFunc
+	loops sync.WaitGroup
+	// readersStopped is set by Shutdown when every reader stopped and
+	// what it read was admitted.
+	readersStopped atomic.Bool
+}
+
+// counters count what intake saw since New.
+type counters struct {
+	received    atomic.Int64 // decoded events (heartbeats and malformed frames excluded)
+	heartbeats  atomic.Int64
+	malformed   atomic.Int64
+	admitted    atomic.Int64 // new events stored for delivery
+	duplicates  atomic.Int64
+	admitErrors atomic.Int64
+	recovered   atomic.Int64 // unsettled events found in Redis at start
+	restartGaps atomic.Int64 // restarts after a SAPI outage longer than the replay cache
+}
+
+// Snapshot is a copy of intake's counters.
+type Snapshot struct {
+	Received, Heartbeats, Malformed, Admitted, Duplicates, AdmitErrors, Recovered int64
+}
+
+// New builds the pipeline and the SAPI client of every tenant; Start
+// opens the streams. rdb keeps each tenant's last-frame time; store
+// admits; sched takes what was admitted.
+func New(cfg Config, rdb redis.UniversalClient, store *eventstore.Store, sched *scheduler.Scheduler, opts ...Option) (*Intake, error) {
+	in := &Intake{cfg: cfg, rdb: rdb, store: store, sched: sched, logger: slog.New(slog.DiscardHandler),
+		meter: metricnoop.NewMeterProvider().Meter(""), tracer: tracenoop.NewTracerProvider().Tracer("")}
+	for _, opt := range opts {
+		opt(in)
+	}
+	if cfg.AdmitBatch < 1 {
+		return nil, fmt.Errorf("intake: admit batch must be at least 1, got %d", cfg.AdmitBatch)
+	}
+	inst, err := newInstruments(in.meter, in.tracer)
+	if err != nil {
+		return nil, fmt.Errorf("intake metrics: %w", err)
+	}
+	in.inst = inst
+	in.pending = newByteBudget(cfg.PendingMaxBytes)
+	for _, t := range cfg.Tenants {
+		tl := in.logger.With("tenant", t.Name)
+		p := newPipeline(t.Name, t.SubscriptionID, cfg.AdmitBatch, store, sched, in.rec, &in.stats, inst, tl, in.pending)
+		in.pipelines = append(in.pipelines, p)
+		in.clients = append(in.clients, sapi.NewClient(t.SAPI, p.handleFrame, tl))
+	}
+	if err := in.observe(in.meter); err != nil {
+		return nil, fmt.Errorf("intake metrics: %w", err)
+	}
+	return in, nil
+}
+
+// Start runs each tenant's admitter, then, per tenant: checks how long
+// its stream was read by nobody, schedules the events an earlier run left
+// unsettled, and only then opens its stream, so newer events cannot
+// overtake them. It returns at once; the rest goes on until Shutdown.
+func (in *Intake) Start(context.Context) error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	switch {
+	case in.shut:
+		return errors.New("intake: shut down")
+	case in.started:
+		return errors.New("intake: already started")
+	}
+	in.started = true
+	ctx, cancel := context.WithCancel(context.Background())
+	in.stop = cancel
+	for i, p := range in.pipelines {
+		go p.run()
+		in.loops.Add(1)
+		go func(p *pipeline, client *sapi.Client) {
+			defer in.loops.Done()
+			in.checkRestartGap(ctx, p.tenant)
+			if err := in.recover(ctx, p.tenant); err != nil {
+				in.logger.Error("recovery of unsettled events stopped", "tenant", p.tenant, "err", err)
+				return
+			}
+			close(p.recovered)
+			if ctx.Err() != nil {
+				return
+			}
+			if err := client.Start(ctx); err != nil {
+				in.logger.Error("SAPI client did not start", "tenant", p.tenant, "err", err)
+			}
+		}(p, in.clients[i])
+	}
+	in.loops.Add(1)
+	go func() { defer in.loops.Done(); in.saveLastFrames(ctx) }()
+	return nil
+}
+
+// Shutdown stops reading and admits what was read: it ends recovery,
+// stops every tenant's stream, and waits until each admitter has admitted
+// and scheduled what its reader read, or ctx ends. What is not scheduled
+// by then is in Redis (admitted) or still on 8x8's side (not read). It is
+// idempotent; later calls return nil at once.
+func (in *Intake) Shutdown(ctx context.Context) error {
+	var errs []error
+	in.stopOnce.Do(func() {
+		in.mu.Lock()
+		in.shut = true
+		stop := in.stop // nil when not started
+		in.mu.Unlock()
+		if stop != nil {
+			stop()
+		}
+		if err := waitCtx(ctx, in.loops.Wait); err != nil {
+			errs = append(errs, fmt.Errorf("recovery and watch loops: %w", err))
+		}
+		// A client that did not stop by the end of ctx may still be in its
+		// handler, which sends on its pipeline's input: that input is
+		// closed once the client has stopped (it was told to).
+		stopped := make([]bool, len(in.clients))
+		for i, cl := range in.clients {
+			err := cl.Shutdown(ctx)
+			stopped[i] = err == nil
+			errs = append(errs, err)
+		}
+		for i, p := range in.pipelines {
+			if stopped[i] {
+				close(p.in)
+				continue
+			}
+			go func(cl *sapi.Client, p *pipeline) {
+				_ = cl.Shutdown(context.Background())
+				close(p.in)
+			}(in.clients[i], p)
+		}
+		readersDone := !slices.Contains(stopped, false)
+		if stop != nil { // started: pipelines are running
+			for i, p := range in.pipelines {
+				if !stopped[i] {
+					continue
+				}
+				select {
+				case <-p.done:
+				case <-ctx.Done():
+					readersDone = false
+					errs = append(errs, fmt.Errorf("tenant %s: admitting read events: %w", p.tenant, ctx.Err()))
+				}
+			}
+		}
+		in.readersStopped.Store(readersDone)
+	})
+	return errors.Join(errs...)
+}
+
+// ReadersStopped reports whether Shutdown saw every tenant's reader stop
+// and what it read admitted. Until then a reader may still read and
+// admit, so the tenants must not be handed to another collector.
+func (in *Intake) ReadersStopped() bool { return in.readersStopped.Load() }
+
+// StopReading stops reading the tenant's stream, in the background (its
+// handler may be waiting for the admitter); what was read is still
+// admitted. For a tenant another collector took over.
+func (in *Intake) StopReading(tenant string) {
+	for i, p := range in.pipelines {
+		if p.tenant == tenant {
+			go func() { _ = in.clients[i].Shutdown(context.Background()) }()
+		}
+	}
+}
+
+// Do runs op in the tenant's admitter, between two batches, and waits for
+// it: what op schedules reaches the scheduler in stream order with the
+// admissions. It fails when the admitter has stopped or ctx ends first.
+func (in *Intake) Do(ctx context.Context, tenant string, op func()) error {
+	p := in.pipelineOf(tenant)
+	if p == nil {
+		return fmt.Errorf("unknown tenant %q", tenant)
+	}
+	return p.do(ctx, op)
+}
+
+// Recovered is closed once the events an earlier run left unsettled for
+// the tenant are scheduled again; nil for a tenant intake does not read.
+// What is scheduled from outside intake (replays, releases) waits for it,
+// so it cannot overtake recovered events.
+func (in *Intake) Recovered(tenant string) <-chan struct{} {
+	if p := in.pipelineOf(tenant); p != nil {
+		return p.recovered
+	}
+	return nil
+}
+
+// Streaming reports, per tenant, whether its SAPI stream is streaming.
+func (in *Intake) Streaming() map[string]bool {
+	m := make(map[string]bool, len(in.clients))
+	for i, cl := range in.clients {
+		m[in.pipelines[i].tenant] = cl.Stats().State == sapi.StateStreaming
+	}
+	return m
+}
+
+// Stats returns a snapshot of the counters.
+func (in *Intake) Stats() Snapshot {
+	s := &in.stats
+	return Snapshot{Received: s.received.Load(), Heartbeats: s.heartbeats.Load(), Malformed: s.malformed.Load(),
+		Admitted: s.admitted.Load(), Duplicates: s.duplicates.Load(), AdmitErrors: s.admitErrors.Load(),
+		Recovered: s.recovered.Load()}
+}
+
+// ObserveSent records how long ev had been in the collector when it was
+// first handed to a dispatcher (ccb.collector.event_wait, stage sent),
+// beside the admitted stage intake records itself.
+func (in *Intake) ObserveSent(ev *eventv1.Event) {
+	in.inst.observeWait(ev, time.Now(), stageSent)
+}
+
+func (in *Intake) pipelineOf(tenant string) *pipeline {
+	for _, p := range in.pipelines {
+		if p.tenant == tenant {
+			return p
+		}
+	}
+	return nil
+}
+
+// waitCtx runs wait and returns when it does, or ctx's error when ctx ends
+// first (wait then goes on in the background).
+func waitCtx(ctx context.Context, wait func()) error {
+	done := make(chan struct{})
+	go func() { wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
