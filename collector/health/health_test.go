@@ -8,7 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/ccbridge/bridge/collector/health"
 	"github.com/ccbridge/bridge/internal/lifecycletest"
+	"github.com/ccbridge/bridge/internal/poll"
 	"github.com/ccbridge/bridge/internal/telemetry"
 )
 
@@ -34,18 +34,6 @@ func failing(checks []telemetry.Check) string {
 		}
 	}
 	return strings.Join(out, "; ")
-}
-
-// waitFor polls cond every 5 ms for up to 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func TestMonitorLifecycle(t *testing.T) {
@@ -165,9 +153,9 @@ func TestMonitor_grpc_health_follows_readiness_and_each_stream(t *testing.T) {
 			t.Errorf("%q once running: %v, want SERVING", svc, got)
 		}
 	}
-	waitFor(t, "sapi/acme NOT_SERVING", func() bool { return status("sapi/acme") == healthpb.HealthCheckResponse_NOT_SERVING })
+	poll.Until(t, "sapi/acme NOT_SERVING", func() bool { return status("sapi/acme") == healthpb.HealthCheckResponse_NOT_SERVING })
 	streaming.Store(true)
-	waitFor(t, "sapi/acme SERVING", func() bool { return status("sapi/acme") == healthpb.HealthCheckResponse_SERVING })
+	poll.Until(t, "sapi/acme SERVING", func() bool { return status("sapi/acme") == healthpb.HealthCheckResponse_SERVING })
 	if err := m.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/ccbridge/bridge/doubles/sapidouble"
 	eventv1 "github.com/ccbridge/bridge/gen/ccbridge/event/v1"
 	"github.com/ccbridge/bridge/internal/lifecycletest"
+	"github.com/ccbridge/bridge/internal/poll"
 	"github.com/ccbridge/bridge/internal/redistest"
 	"github.com/ccbridge/bridge/internal/secret"
 )
@@ -83,18 +84,6 @@ func (e *env) newIntake(t *testing.T, sched *scheduler.Scheduler, opts ...intake
 	return in
 }
 
-// waitFor polls cond every 5 ms for up to 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func interactionEvent(i int) []byte {
 	return fmt.Appendf(nil, `{"Interaction":{"event":"InteractionCreated","interactionGUID":"int-%d","interactionEventTS":%d}}`,
 		i, 1724685483+i)
@@ -160,7 +149,7 @@ func TestIntake_events_read_are_admitted_and_scheduled_after_recovery(t *testing
 	if err := e.sapi.Publish(tenant, interactionEvent(1), interactionEvent(2), interactionEvent(1)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "two events admitted and one duplicate dropped", func() bool {
+	poll.Until(t, "two events admitted and one duplicate dropped", func() bool {
 		st := in.Stats()
 		return st.Admitted == 2 && st.Duplicates == 1
 	})
