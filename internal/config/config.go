@@ -235,7 +235,7 @@ type Dispatcher struct {
 	// Discovery is how dispatchers find the collectors: static (the
 	// addresses in collector_addrs, or collector_addr) or redis (the
 	// registry the collectors keep in Redis; see collector.advertise_addr).
-	// A dispatcher subscribes to every collector it finds.
+	// A dispatcher subscribes to every collector it finds. Empty is static.
 	Discovery string `yaml:"discovery"`
 	// CollectorAddr is the collector's DeliveryService address: host:port,
 	// or a gRPC target such as dns:///host:port. The one-collector form of
@@ -511,7 +511,7 @@ func (c *Config) ValidateDispatcher() error {
 	var p problemList
 	dc := c.Dispatcher
 	switch dc.Discovery {
-	case DiscoveryStatic:
+	case DiscoveryStatic, "": // empty in a configuration built in code
 		if len(dc.CollectorAddrs) == 0 {
 			if dc.CollectorAddr == "" {
 				p.add("dispatcher.collector_addr is required (or dispatcher.collector_addrs)")
