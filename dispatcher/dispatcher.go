@@ -49,7 +49,7 @@ type Dispatcher struct {
 	// keyPrefix starts the Redis keys shared with the collectors.
 	keyPrefix string
 	tel       *telemetry.Telemetry
-	phoneSalt  string
+	phoneSalt string
 	// phoneHashes caches phoneHash's results, bounded in memory.
 	phoneHashes *memo.Cache[string, string]
 	inst        *instruments
@@ -183,6 +183,7 @@ func (d *Dispatcher) Start(context.Context) error {
 	d.subscribed.Store(true)
 	return d.startCollectors()
 }
+
 // Readiness returns the dispatcher's readiness checks, for /readyz:
 // "subscribed" holds while a delivery stream to at least one collector is
 // open and accepted (the others may be down: the dispatcher delivers what
