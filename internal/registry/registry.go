@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -86,6 +87,7 @@ func List(ctx context.Context, rdb redis.Scripter, prefix string) ([]string, err
 	if err != nil {
 		return nil, fmt.Errorf("read the collector registry: %w", err)
 	}
+	slices.Sort(addrs) // the set orders them by expiry
 	return addrs, nil
 }
 
