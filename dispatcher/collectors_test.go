@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -27,6 +28,7 @@ import (
 	"github.com/ccbridge/bridge/internal/registry"
 	"github.com/ccbridge/bridge/internal/secret"
 	"github.com/ccbridge/bridge/internal/telemetry"
+	"github.com/ccbridge/bridge/test/promtext"
 )
 
 // testCollector is a collector's delivery side (a real scheduler over a
@@ -132,6 +134,13 @@ func (c *testCollector) register(t *testing.T, reg *redistest.Server) *registry.
 // by mutate; not started; shut down at cleanup.
 func newDispatcherOf(t *testing.T, mutate func(*config.Config)) *dispatcher.Dispatcher {
 	t.Helper()
+	d, _ := newDispatcherTel(t, mutate)
+	return d
+}
+
+// newDispatcherTel is newDispatcherOf with the dispatcher's telemetry.
+func newDispatcherTel(t *testing.T, mutate func(*config.Config)) (*dispatcher.Dispatcher, *telemetry.Telemetry) {
+	t.Helper()
 	tel, err := telemetry.Setup(context.Background(), telemetry.Config{ServiceName: "dispatcher"})
 	if err != nil {
 		t.Fatal(err)
@@ -150,7 +159,7 @@ func newDispatcherOf(t *testing.T, mutate func(*config.Config)) *dispatcher.Disp
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = d.Shutdown(context.Background()) })
-	return d
+	return d, tel
 }
 
 // staticDiscovery lists addrs in the file.
@@ -270,4 +279,54 @@ func TestDispatcherWithRegistryLifecycle(t *testing.T) {
 		// A token too short to be accepted fails Start.
 		NewFailing: newDispatcher("short"),
 	})
+}
+
+// TestCollectorStreamsAreMeasured checks the dispatcher's metrics of its
+// collectors: the streams by state, and the failed reads of the registry.
+func TestCollectorStreamsAreMeasured(t *testing.T) {
+	c := startCollector(t)
+	tests := []struct {
+		name      string
+		discover  func(*config.Config)
+		want      string // what to wait for
+		open      float64
+		down      float64
+		errorsMin float64
+	}{
+		{"one_collector_up_one_unreachable", staticDiscovery(c.addr, closedAddr(t)), "one stream open and one down", 1, 1, 0},
+		{"registry_unreachable", func(cfg *config.Config) {
+			cfg.Redis.Addr = closedAddr(t)
+			cfg.Dispatcher.Discovery = config.DiscoveryRedis
+			cfg.Dispatcher.DiscoveryInterval = 20 * time.Millisecond
+		}, "discovery errors counted", 0, 0, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, tel := newDispatcherTel(t, tt.discover)
+			ms, err := telemetry.ServeMetrics("127.0.0.1:0", tel, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = ms.Shutdown(context.Background()) })
+			if err := d.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			client := &http.Client{Transport: &http.Transport{}}
+			t.Cleanup(client.CloseIdleConnections)
+			poll.Until(t, tt.want, func() bool {
+				resp, err := client.Get("http://" + ms.Addr() + "/metrics")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				m, err := promtext.Parse(resp.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return promtext.Sum(m, "ccb_dispatcher_collector_streams", `state="open"`) == tt.open &&
+					promtext.Sum(m, "ccb_dispatcher_collector_streams", `state="down"`) == tt.down &&
+					promtext.Sum(m, "ccb_dispatcher_discovery_errors_total") >= tt.errorsMin
+			})
+		})
+	}
 }
