@@ -28,6 +28,7 @@ import (
 	deliveryv1 "github.com/ccbridge/bridge/gen/ccbridge/delivery/v1"
 	"github.com/ccbridge/bridge/internal/config"
 	"github.com/ccbridge/bridge/internal/grpcauth"
+	"github.com/ccbridge/bridge/internal/registry"
 	"github.com/ccbridge/bridge/internal/telemetry"
 )
 
@@ -65,6 +66,9 @@ type Collector struct {
 	grpc        *grpc.Server
 	lis         net.Listener
 	query       *query.Server
+	// registration is the collector's entry in the collector registry;
+	// nil unless dispatchers find collectors there.
+	registration *registry.Registration
 
 	stopOnce sync.Once
 }
@@ -193,7 +197,8 @@ func (c *Collector) startQuery() error {
 }
 
 // Start checks Redis, takes the tenants' leases, serves the
-// DeliveryService, then starts the rooms: intake re-schedules the events
+// DeliveryService (registering it for dispatchers that find collectors in
+// Redis), then starts the rooms: intake re-schedules the events
 // left unsettled by an earlier run and opens each tenant's SAPI stream,
 // the dead-letter keeper watches its bounds, and the probes run. A
 // collector starts once; after a failed Start, call Shutdown.
@@ -253,6 +258,9 @@ func (c *Collector) Start(ctx context.Context) error {
 	c.health.Register(c.grpc)
 	go func() { _ = c.grpc.Serve(lis) }()
 	c.logger.Info("collector serving", "addr", lis.Addr().String())
+	if err := c.register(ctx); err != nil {
+		return err
+	}
 	if err := c.startQuery(); err != nil {
 		return err
 	}
@@ -296,6 +304,10 @@ func (c *Collector) Shutdown(ctx context.Context) error {
 				c.grpc.Stop()
 				<-stopped
 			}
+		}
+		if c.registration != nil {
+			// Once nothing is served: dispatchers then leave the collector.
+			errs = append(errs, c.registration.Shutdown(ctx))
 		}
 		errs = append(errs, c.recorder.Close(ctx)) // after the scheduler: every settlement is recorded
 		if c.intake.ReadersStopped() {

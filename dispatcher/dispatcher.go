@@ -14,17 +14,13 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/keepalive"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/ccbridge/bridge/dispatcher/ratelimit"
 	"github.com/ccbridge/bridge/dispatcher/regal"
-	"github.com/ccbridge/bridge/dispatcher/subscriber"
 	"github.com/ccbridge/bridge/dispatcher/translate"
 	deliveryv1 "github.com/ccbridge/bridge/gen/ccbridge/delivery/v1"
 	eventv1 "github.com/ccbridge/bridge/gen/ccbridge/event/v1"
@@ -47,11 +43,13 @@ type Dispatcher struct {
 	translator *translate.Translator
 	regal      map[string]*regal.Client // tenant → its Regal account's client
 	keys       map[string]secret.Secret // tenant → Regal key
-	rdb        *redis.Client            // shared rate limit; nil when off
-	conn       *grpc.ClientConn
-	sub        *subscriber.Subscriber
-	tel        *telemetry.Telemetry
-	phoneSalt  string
+	// rdb holds the shared rate limit and the collector registry; nil
+	// when neither is used.
+	rdb *redis.Client
+	// keyPrefix starts the Redis keys shared with the collectors.
+	keyPrefix string
+	tel       *telemetry.Telemetry
+	phoneSalt string
 	// phoneHashes caches phoneHash's results, bounded in memory.
 	phoneHashes *memo.Cache[string, string]
 	inst        *instruments
@@ -65,8 +63,28 @@ type Dispatcher struct {
 	stats Stats
 	// started is set by Start and Shutdown: each dispatcher starts once.
 	started atomic.Bool
-	// subscribed is set once Start has made sub.
+	// subscribed is set once Start has begun subscribing.
 	subscribed atomic.Bool
+
+	// dialOpts authenticate to every collector; set by Start.
+	dialOpts []grpc.DialOption
+	// slots bound the deliveries handled at once, all collectors
+	// together, to max_in_flight.
+	slots chan struct{}
+	// linksMu guards links and linksClosed.
+	linksMu sync.Mutex
+	// links are the subscriptions, by collector address.
+	links map[string]*link
+	// linksClosed is set by Shutdown: no subscription opens after it.
+	linksClosed bool
+	// leaving counts subscriptions being ended in the background.
+	leaving sync.WaitGroup
+	// stopCtx ends when Shutdown begins; it stops discovery.
+	stopCtx context.Context
+	stopF   context.CancelFunc
+	// discoverDone is closed when discovery has stopped (at once with
+	// static discovery).
+	discoverDone chan struct{}
 }
 
 // Stats counts outcomes since start.
@@ -103,7 +121,7 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Di
 		keys[t.Name] = t.Regal.APIKey
 	}
 	var rdb *redis.Client
-	if dc.Regal.RateLimit > 0 {
+	if dc.Regal.RateLimit > 0 || dc.Discovery == config.DiscoveryRedis {
 		// ContextTimeoutEnabled: the limiter bounds each Redis call by a
 		// context deadline (WithRedisTimeout), which go-redis ignores on
 		// the socket otherwise; a 429's throttle call would then hold its
@@ -122,7 +140,7 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Di
 	limiters := map[string]ratelimit.Adaptive{}
 	for _, t := range cfg.Tenants {
 		tc := rc
-		if rdb != nil {
+		if dc.Regal.RateLimit > 0 {
 			// Adaptive: Regal's 429s lower the shared rate (see ratelimit.Adaptive).
 			limiters[t.Name] = ratelimit.NewRedis(rdb, ratelimit.Key(cfg.Collector.Store.KeyPrefix, t.Name),
 				dc.Regal.RateLimit, dc.Regal.RateBurst,
@@ -131,7 +149,10 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Di
 		}
 		clients[t.Name] = regal.NewClient(tc, nil)
 	}
+	stopCtx, stopF := context.WithCancel(context.Background())
 	d := &Dispatcher{cfg: dc, logger: logger, translator: tr, regal: clients, keys: keys, rdb: rdb, limiters: limiters,
+		keyPrefix: cfg.Collector.Store.KeyPrefix, slots: make(chan struct{}, dc.MaxInFlight),
+		links: map[string]*link{}, stopCtx: stopCtx, stopF: stopF, discoverDone: make(chan struct{}),
 		stats: Stats{Skipped: map[string]int{}}, tel: tel, phoneSalt: cfg.Telemetry.PhoneHashSalt.Reveal(),
 		phoneHashes: memo.New[string, string](phoneHashCapacity, maphash.String),
 		gate:        newTenantGate(dc.Regal.PauseProbeInterval)}
@@ -147,9 +168,10 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Di
 // ID is the dispatcher's name in the collector's sessions.
 func (d *Dispatcher) ID() string { return d.cfg.ID }
 
-// Start connects to the collector and begins taking deliveries. A
+// Start subscribes to every collector (those configured, or those in the
+// registry, followed from then on) and begins taking deliveries. A
 // dispatcher starts once.
-func (d *Dispatcher) Start(ctx context.Context) error {
+func (d *Dispatcher) Start(context.Context) error {
 	if !d.started.CompareAndSwap(false, true) {
 		return errors.New("dispatcher: already started or shut down")
 	}
@@ -157,58 +179,41 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("dispatcher.collector_auth: %w", err)
 	}
-	conn, err := grpc.NewClient(d.cfg.CollectorAddr, append(authOpts,
-		grpc.WithStatsHandler(otelgrpc.NewClientHandler(
-			otelgrpc.WithTracerProvider(d.tel.TracerProvider()),
-			otelgrpc.WithMeterProvider(d.tel.MeterProvider()),
-		)),
-		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30e9, Timeout: 10e9, PermitWithoutStream: true}),
-		// Redial a collector that was down within seconds of its return
-		// (gRPC's default backoff grows to two minutes).
-		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.Config{BaseDelay: 100 * time.Millisecond,
-			Multiplier: 1.6, Jitter: 0.2, MaxDelay: 5 * time.Second}, MinConnectTimeout: 5 * time.Second}),
-	)...)
-	if err != nil {
-		return fmt.Errorf("dial collector %s: %w", d.cfg.CollectorAddr, err)
-	}
-	d.conn = conn
-	d.sub = subscriber.New(conn, subscriber.Config{DispatcherID: d.cfg.ID, MaxInFlight: d.cfg.MaxInFlight, Prefetch: d.cfg.Prefetch}, d.Handle, d.logger,
-		subscriber.WithHeldBytes(&d.inst.held))
+	d.dialOpts = authOpts
 	d.subscribed.Store(true)
-	return d.sub.Start(ctx)
+	return d.startCollectors()
 }
 
 // Readiness returns the dispatcher's readiness checks, for /readyz:
-// "subscribed" holds while a delivery stream to the collector is open and
-// accepted.
+// "subscribed" holds while a delivery stream to at least one collector is
+// open and accepted (the others may be down: the dispatcher delivers what
+// it can).
 func (d *Dispatcher) Readiness() []telemetry.Check {
 	return []telemetry.Check{{Name: "subscribed", Check: func() error {
 		if !d.subscribed.Load() {
 			return errors.New("not started")
 		}
-		if !d.sub.Connected() {
-			return errors.New("no delivery stream open to the collector at " + d.cfg.CollectorAddr)
+		if open, _, addrs := d.streams(); open == 0 {
+			return notSubscribed(addrs, d.cfg.Discovery)
 		}
 		return nil
 	}}}
 }
 
-// Shutdown stops taking deliveries, finishes in-flight ones within the
-// configured grace (or ctx, if sooner), and disconnects. It returns by then
-// whatever state the dispatcher is in (never started, connecting to a
-// collector it cannot reach, delivering). Idempotent.
+// Shutdown stops following the registry, stops taking deliveries from
+// every collector, finishes in-flight ones within the configured grace (or
+// ctx, if sooner), and disconnects. It returns by then whatever state the
+// dispatcher is in (never started, connecting to collectors it cannot
+// reach, delivering). Idempotent.
 func (d *Dispatcher) Shutdown(ctx context.Context) error {
 	d.started.Store(true)
-	var err error
-	if d.sub != nil {
-		grace, cancel := context.WithTimeout(ctx, d.cfg.ShutdownGrace)
-		err = d.sub.Shutdown(grace)
-		cancel()
+	d.stopF()
+	if d.subscribed.Load() {
+		<-d.discoverDone
 	}
-	if d.conn != nil {
-		err = errors.Join(err, d.conn.Close())
-		d.conn = nil
-	}
+	grace, cancel := context.WithTimeout(ctx, d.cfg.ShutdownGrace)
+	err := d.closeLinks(grace)
+	cancel()
 	for _, c := range d.regal {
 		c.CloseIdleConnections()
 	}

@@ -27,9 +27,12 @@ type instruments struct {
 	// wait in between (admission, order, streams, rate limit).
 	eventAge metric.Float64Histogram
 	inFlight atomic.Int64
-	// held is the bytes of the deliveries the subscriber holds
+	// held is the bytes of the deliveries the subscribers hold
 	// (subscriber.WithHeldBytes).
 	held atomic.Int64
+	// discoveryErrors counts failed reads of the collector registry and
+	// failed subscriptions to a collector it names.
+	discoveryErrors metric.Int64Counter
 	// outcomeOpts are the deliveries counter's attributes for each
 	// outcome and skip reason, as Add's argument list, built once instead
 	// of on every delivery.
@@ -90,7 +93,20 @@ func (d *Dispatcher) instrument() error {
 	if err != nil {
 		return err
 	}
+	in.discoveryErrors, err = m.Int64Counter("ccb.dispatcher.discovery_errors",
+		metric.WithDescription("Failed reads of the collector registry (dispatcher.discovery: redis), and collectors it named that could not be subscribed to."))
+	if err != nil {
+		return err
+	}
+	streams, err := m.Int64ObservableGauge("ccb.dispatcher.collector_streams",
+		metric.WithDescription("Collectors this dispatcher subscribes to, by state: open (a delivery stream is accepted) or down (connecting, refused or unreachable)."))
+	if err != nil {
+		return err
+	}
 	if _, err := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		open, down, _ := d.streams()
+		o.ObserveInt64(streams, int64(open), streamsOpen)
+		o.ObserveInt64(streams, int64(down), streamsDown)
 		o.ObserveInt64(gauge, in.inFlight.Load())
 		o.ObserveInt64(held, in.held.Load())
 		seen := map[string]bool{}
@@ -104,7 +120,7 @@ func (d *Dispatcher) instrument() error {
 			}
 		}
 		return nil
-	}, gauge, held, paused); err != nil {
+	}, gauge, held, paused, streams); err != nil {
 		return err
 	}
 	d.inst = in
@@ -118,6 +134,12 @@ var outcomeNames = map[deliveryv1.Outcome]string{
 	deliveryv1.Outcome_OUTCOME_FAILED_PERMANENT: "failed_permanent",
 	deliveryv1.Outcome_OUTCOME_TENANT_PAUSED:    "tenant_paused",
 }
+
+// Attribute options of the collector streams gauge, made once.
+var (
+	streamsOpen = metric.WithAttributeSet(attribute.NewSet(attribute.String("state", "open")))
+	streamsDown = metric.WithAttributeSet(attribute.NewSet(attribute.String("state", "down")))
+)
 
 // Attribute options of the event age histogram, made once.
 var (

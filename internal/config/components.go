@@ -9,6 +9,7 @@ import (
 	"github.com/ccbridge/bridge/collector/scheduler"
 	"github.com/ccbridge/bridge/collector/timeline"
 	"github.com/ccbridge/bridge/dispatcher/translate"
+	"github.com/ccbridge/bridge/internal/registry"
 )
 
 // Most components take their section as it is (c.Collector.Scheduler,
@@ -45,6 +46,14 @@ func (c *Config) LeaseConfig() lease.Config {
 	return lc
 }
 
+// RegistryConfig is the collector's entry in the collector registry,
+// under the event store's key prefix.
+func (c *Config) RegistryConfig() registry.Config {
+	rc := c.Collector.Registry
+	rc.KeyPrefix = c.Collector.Store.KeyPrefix
+	return rc
+}
+
 // collectorComponentProblems validates the stream settings, the SAPI
 // client of every tenant, the event store, the scheduler, the timeline and
 // the leases.
@@ -77,7 +86,13 @@ func (c *Config) collectorComponentProblems() []string {
 	lc.SetDefaults() // as lease.New does
 	ls := sectionOf("collector.lease", lc).withPrefixes("lease: ")
 	ls.keys["key_prefix"] = "collector.store.key_prefix"
-	return append(out, ls.problems(lc.Validate())...)
+	out = append(out, ls.problems(lc.Validate())...)
+	if c.Dispatcher.Discovery == DiscoveryRedis {
+		rs := sectionOf("collector.registry", c.Collector.Registry)
+		rs.keys["key_prefix"] = "collector.store.key_prefix"
+		out = append(out, rs.problems(c.RegistryConfig().Validate())...)
+	}
+	return out
 }
 
 // dispatcherComponentProblems validates the Regal settings (the client's

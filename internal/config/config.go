@@ -20,6 +20,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,6 +36,7 @@ import (
 	"github.com/ccbridge/bridge/dispatcher/regal"
 	"github.com/ccbridge/bridge/dispatcher/translate"
 	"github.com/ccbridge/bridge/internal/grpcauth"
+	"github.com/ccbridge/bridge/internal/registry"
 	"github.com/ccbridge/bridge/internal/secret"
 )
 
@@ -177,6 +179,15 @@ type Collector struct {
 	PendingMaxBytes int64 `yaml:"pending_max_bytes"`
 	// Lease keeps one collector per tenant (see collector/lease).
 	Lease lease.Config `yaml:"lease"`
+	// AdvertiseAddr is the DeliveryService address this collector
+	// registers for dispatchers to subscribe to, when dispatcher.discovery
+	// is redis: host:port reachable from the dispatchers (e.g. the pod's
+	// IP). Empty: the address it listens on (collector.grpc_listen, with
+	// the port it got), which must then name a host rather than a wildcard.
+	AdvertiseAddr string `yaml:"advertise_addr"`
+	// Registry is this collector's entry in the collector registry in
+	// Redis, when dispatcher.discovery is redis (see internal/registry).
+	Registry registry.Config `yaml:"registry"`
 }
 
 // Query configures the QueryService and the timeline store behind it.
@@ -197,6 +208,23 @@ type Query struct {
 	Redis Redis `yaml:"redis"`
 }
 
+// The ways dispatchers find the collectors (dispatcher.discovery).
+const (
+	// DiscoveryStatic: the addresses in the file.
+	DiscoveryStatic = "static"
+	// DiscoveryRedis: the collector registry in Redis (internal/registry).
+	DiscoveryRedis = "redis"
+)
+
+// StaticCollectors are the collectors of static discovery:
+// collector_addrs, or collector_addr when that is empty.
+func (d Dispatcher) StaticCollectors() []string {
+	if len(d.CollectorAddrs) > 0 {
+		return slices.Clone(d.CollectorAddrs)
+	}
+	return []string{d.CollectorAddr}
+}
+
 // maxPrefetch bounds dispatcher.prefetch: events sent ahead wait idle,
 // and more than a few seconds' worth only keeps them from other
 // dispatchers.
@@ -204,9 +232,23 @@ const maxPrefetch = 4096
 
 // Dispatcher is the dispatcher's section.
 type Dispatcher struct {
+	// Discovery is how dispatchers find the collectors: static (the
+	// addresses in collector_addrs, or collector_addr) or redis (the
+	// registry the collectors keep in Redis; see collector.advertise_addr).
+	// A dispatcher subscribes to every collector it finds. Empty is static.
+	Discovery string `yaml:"discovery"`
 	// CollectorAddr is the collector's DeliveryService address: host:port,
-	// or a gRPC target such as dns:///host:port.
+	// or a gRPC target such as dns:///host:port. The one-collector form of
+	// collector_addrs, used when collector_addrs is empty.
 	CollectorAddr string `yaml:"collector_addr"`
+	// CollectorAddrs are the DeliveryService addresses of every collector,
+	// with static discovery (each as collector_addr); set, they replace
+	// collector_addr.
+	CollectorAddrs []string `yaml:"collector_addrs"`
+	// DiscoveryInterval is how often, with redis discovery, a dispatcher
+	// reads the collector registry: a collector that registers is
+	// subscribed to within it, one that deregisters is left within it.
+	DiscoveryInterval time.Duration `yaml:"discovery_interval"`
 	// ID names this dispatcher in the collector's sessions and in traces
 	// (also -id, CCB_DISPATCHER_ID); empty: the host name and process id.
 	ID string `yaml:"id"`
@@ -331,15 +373,18 @@ func Default() *Config {
 			// Beyond two admission batches of 8x8's events.
 			PendingMaxBytes: 8 << 20,
 			Lease:           lease.DefaultConfig(),
+			Registry:        registry.DefaultConfig(),
 		},
 		Dispatcher: Dispatcher{
-			CollectorAddr: "127.0.0.1:7070",
-			MetricsListen: "127.0.0.1:9465",
-			MaxInFlight:   128,
-			Prefetch:      32,
-			ShutdownGrace: 10 * time.Second,
-			Regal:         regal.DefaultSettings(),
-			Mapping:       translate.DefaultMapping(),
+			Discovery:         DiscoveryStatic,
+			CollectorAddr:     "127.0.0.1:7070",
+			DiscoveryInterval: 3 * time.Second,
+			MetricsListen:     "127.0.0.1:9465",
+			MaxInFlight:       128,
+			Prefetch:          32,
+			ShutdownGrace:     10 * time.Second,
+			Regal:             regal.DefaultSettings(),
+			Mapping:           translate.DefaultMapping(),
 		},
 	}
 }
@@ -412,6 +457,14 @@ func (c *Config) ValidateCollector() error {
 	}
 	p = append(p, sameAddress(map[string]string{"collector.grpc_listen": cc.GRPCListen,
 		"collector.metrics_listen": cc.MetricsListen, "collector.query.listen": cc.Query.Listen})...)
+	if c.Dispatcher.Discovery == DiscoveryRedis {
+		switch {
+		case cc.AdvertiseAddr != "" && !isHostPort(cc.AdvertiseAddr):
+			p.add("collector.advertise_addr must be host:port (e.g. 10.0.0.5:7070)")
+		case cc.AdvertiseAddr == "" && isHostPort(cc.GRPCListen) && isWildcard(cc.GRPCListen):
+			p.add("collector.advertise_addr is required when collector.grpc_listen listens on every interface and dispatcher.discovery is redis: dispatchers need an address they can reach")
+		}
+	}
 	if cc.StreamMaxAge < 0 {
 		p.add("collector.stream_max_age must not be negative (0 keeps streams open)")
 	}
@@ -457,10 +510,32 @@ const minPhoneHashSaltLen = 16
 func (c *Config) ValidateDispatcher() error {
 	var p problemList
 	dc := c.Dispatcher
-	if dc.CollectorAddr == "" {
-		p.add("dispatcher.collector_addr is required")
-	} else if !isGRPCTarget(dc.CollectorAddr) {
-		p.add("dispatcher.collector_addr must be host:port (e.g. 127.0.0.1:7070) or a gRPC target such as dns:///host:port")
+	switch dc.Discovery {
+	case DiscoveryStatic, "": // empty in a configuration built in code
+		if len(dc.CollectorAddrs) == 0 {
+			if dc.CollectorAddr == "" {
+				p.add("dispatcher.collector_addr is required (or dispatcher.collector_addrs)")
+			} else if !isGRPCTarget(dc.CollectorAddr) {
+				p.add("dispatcher.collector_addr must be host:port (e.g. 127.0.0.1:7070) or a gRPC target such as dns:///host:port")
+			}
+		}
+		seen := map[string]int{}
+		for i, a := range dc.CollectorAddrs {
+			if !isGRPCTarget(a) {
+				p.add("dispatcher.collector_addrs[%d] must be host:port (e.g. 127.0.0.1:7070) or a gRPC target such as dns:///host:port", i)
+			}
+			if first, dup := seen[a]; dup {
+				p.add("dispatcher.collector_addrs[%d] is dispatcher.collector_addrs[%d] again: each collector is listed once", i, first)
+			} else {
+				seen[a] = i
+			}
+		}
+	case DiscoveryRedis:
+		if dc.DiscoveryInterval <= 0 {
+			p.add("dispatcher.discovery_interval must be positive")
+		}
+	default:
+		p.add("dispatcher.discovery must be %s or %s", DiscoveryStatic, DiscoveryRedis)
 	}
 	if dc.MetricsListen != "" && !isHostPort(dc.MetricsListen) {
 		p.add("dispatcher.metrics_listen must be host:port (e.g. 127.0.0.1:9465)")
@@ -552,6 +627,20 @@ func sameAddress(addrs map[string]string) []string {
 		}
 	}
 	return out
+}
+
+// isWildcard reports whether a host:port listens on every interface (no
+// host, 0.0.0.0 or ::): not an address another host can dial.
+func isWildcard(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsUnspecified()
 }
 
 // isGRPCTarget accepts what grpc.NewClient dials: host:port, or a target

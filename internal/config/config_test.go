@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -127,6 +128,17 @@ func TestValidateServiceSections(t *testing.T) {
 		{"dispatcher_mapping_validator_reached", func(c *Config) { c.Dispatcher.Mapping.DefaultRegion = "Atlantis" }, (*Config).ValidateDispatcher, `dispatcher.mapping.default_region is not a supported region code (use an upper-case ISO 3166-1 code such as "US")`},
 		{"dispatcher_collector_auth", func(c *Config) { c.Dispatcher.CollectorAuth.TLS.CertFile = "c.pem" }, (*Config).ValidateDispatcher, "dispatcher.collector_auth.tls: cert_file and key_file go together"},
 		{"dispatcher_bad_collector_addr", func(c *Config) { c.Dispatcher.CollectorAddr = "collector" }, (*Config).ValidateDispatcher, "dispatcher.collector_addr must be host:port"},
+		{"dispatcher_bad_collector_addrs", func(c *Config) { c.Dispatcher.CollectorAddrs = []string{"127.0.0.1:7070", "collector"} }, (*Config).ValidateDispatcher, "dispatcher.collector_addrs[1] must be host:port"},
+		{"dispatcher_collector_listed_twice", func(c *Config) { c.Dispatcher.CollectorAddrs = []string{"10.0.0.1:7070", "10.0.0.1:7070"} }, (*Config).ValidateDispatcher, "dispatcher.collector_addrs[1] is dispatcher.collector_addrs[0] again"},
+		{"dispatcher_no_collector", func(c *Config) { c.Dispatcher.CollectorAddr = "" }, (*Config).ValidateDispatcher, "dispatcher.collector_addr is required (or dispatcher.collector_addrs)"},
+		{"dispatcher_unknown_discovery", func(c *Config) { c.Dispatcher.Discovery = "dns" }, (*Config).ValidateDispatcher, "dispatcher.discovery must be static or redis"},
+		{"dispatcher_discovery_interval", func(c *Config) { c.Dispatcher.Discovery, c.Dispatcher.DiscoveryInterval = DiscoveryRedis, 0 }, (*Config).ValidateDispatcher, "dispatcher.discovery_interval must be positive"},
+		{"collector_wildcard_without_advertise_addr", func(c *Config) {
+			c.Dispatcher.Discovery, c.Collector.GRPCListen = DiscoveryRedis, "0.0.0.0:7070"
+			c.Collector.DeliveryAuth.Tokens = []secret.Secret{"delivery-token-0123456789"}
+		}, (*Config).ValidateCollector, "collector.advertise_addr is required when collector.grpc_listen listens on every interface"},
+		{"collector_bad_advertise_addr", func(c *Config) { c.Dispatcher.Discovery, c.Collector.AdvertiseAddr = DiscoveryRedis, "collector" }, (*Config).ValidateCollector, "collector.advertise_addr must be host:port"},
+		{"collector_registry_ttl_too_short", func(c *Config) { c.Dispatcher.Discovery, c.Collector.Registry.TTL = DiscoveryRedis, time.Millisecond }, (*Config).ValidateCollector, "collector.registry.ttl must be at least 1s"},
 		{"stall_floor_above_ceiling", func(c *Config) { c.Collector.IdleTimeout = 10 * time.Second }, (*Config).ValidateCollector, "collector.idle_timeout_min must be positive and at most collector.idle_timeout"},
 		{"one_missed_heartbeat", func(c *Config) { c.Collector.MissedHeartbeats = 1 }, (*Config).ValidateCollector, "collector.missed_heartbeats must be at least 2"},
 		{"dead_letter_check_interval_too_short", func(c *Config) { c.Collector.Store.DeadLetterCheckInterval = time.Millisecond }, (*Config).ValidateCollector, "collector.store.dead_letter_check_interval must be at least 1s"},
@@ -147,6 +159,55 @@ func TestValidateServiceSections(t *testing.T) {
 			tt.mutate(cfg)
 			if err := tt.check(cfg); err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("error %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestStaticCollectors(t *testing.T) {
+	tests := []struct {
+		name string
+		one  string
+		many []string
+		want []string
+	}{
+		{"collector_addr_alone", "10.0.0.1:7070", nil, []string{"10.0.0.1:7070"}},
+		{"collector_addrs_replace_it", "10.0.0.1:7070", []string{"10.0.0.2:7070", "10.0.0.3:7070"}, []string{"10.0.0.2:7070", "10.0.0.3:7070"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Dispatcher{CollectorAddr: tt.one, CollectorAddrs: tt.many}
+			if got := d.StaticCollectors(); !slices.Equal(got, tt.want) {
+				t.Fatalf("StaticCollectors = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidRedisDiscovery(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+	}{
+		{"listen_address_advertised", func(*Config) {}},
+		{"wildcard_with_advertise_addr", func(c *Config) {
+			c.Collector.GRPCListen, c.Collector.AdvertiseAddr = "0.0.0.0:7070", "10.0.0.5:7070"
+			c.Collector.DeliveryAuth.Tokens = []secret.Secret{"delivery-token-0123456789"}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := load(t, "two-tenants.yaml", env(secrets))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Dispatcher.Discovery = DiscoveryRedis
+			tt.mutate(cfg)
+			if err := cfg.ValidateCollector(); err != nil {
+				t.Fatalf("ValidateCollector: %v", err)
+			}
+			if err := cfg.ValidateDispatcher(); err != nil {
+				t.Fatalf("ValidateDispatcher: %v", err)
 			}
 		})
 	}

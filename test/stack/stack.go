@@ -1,6 +1,7 @@
 // Package stack runs the whole bridge in one process for the end-to-end
-// tests and the demo: the SAPI double, the Regal double, a collector and N
-// dispatchers, wired over real HTTP and gRPC on loopback to a real Redis.
+// tests and the demo: the SAPI double, the Regal double, a collector (or
+// several, each with tenants of its own) and N dispatchers, wired over
+// real HTTP and gRPC on loopback to a real Redis.
 package stack
 
 import (
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/ccbridge/bridge/collector"
@@ -48,17 +50,27 @@ type Options struct {
 	SAPI sapidouble.Config
 	// QueryListen is the QueryService address (default a free port).
 	QueryListen string
-	// Mutate, if set, edits the generated configuration before start.
+	// ExtraCollectors, if set, are the tenants of further collectors, one
+	// collector each, beside the collector of Tenant; the dispatchers then
+	// serve every tenant and find the collectors in the Redis registry
+	// (dispatcher.discovery: redis, read every 100 ms). The SAPI double
+	// serves every tenant with SAPIToken, Regal takes RegalKey for all.
+	ExtraCollectors []string
+	// Mutate, if set, edits the generated configuration before start (the
+	// collector of Tenant's; the others and the dispatchers' are copies
+	// with their tenants).
 	Mutate func(*config.Config)
 	Logger *slog.Logger
 }
 
 // Stack is a running bridge with its doubles.
 type Stack struct {
-	Config      *config.Config
-	SAPI        *sapidouble.Server
-	Regal       *regaldouble.Server
-	Collector   *collector.Collector
+	Config    *config.Config
+	SAPI      *sapidouble.Server
+	Regal     *regaldouble.Server
+	Collector *collector.Collector
+	// Extra are the collectors of Options.ExtraCollectors, in order.
+	Extra       []*collector.Collector
 	Dispatchers []*dispatcher.Dispatcher
 	// Metrics are the /metrics servers: "collector" and each dispatcher id.
 	Metrics   map[string]*telemetry.MetricsServer
@@ -103,6 +115,9 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		sc.Tenants = map[string]sapidouble.Credentials{}
 	}
 	sc.Tenants[o.Tenant] = sapidouble.Credentials{Username: o.Tenant, Token: o.SAPIToken}
+	for _, name := range o.ExtraCollectors {
+		sc.Tenants[name] = sapidouble.Credentials{Username: name, Token: o.SAPIToken}
+	}
 	s.SAPI = sapidouble.New(sc, o.Logger.With("component", "sapi-double"))
 	if err := s.SAPI.Start(ctx); err != nil {
 		return nil, fmt.Errorf("sapi double: %w", err)
@@ -112,13 +127,20 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		return nil, fmt.Errorf("regal double: %w", err)
 	}
 
+	tenantOf := func(name string) config.Tenant {
+		return config.Tenant{
+			Name:  name,
+			SAPI:  config.TenantSAPI{BaseURL: s.SAPI.URL(), Username: name, Token: o.SAPIToken, SubscriptionID: "regal-bridge"},
+			Regal: config.TenantRegal{APIKey: o.RegalKey},
+		}
+	}
 	cfg := config.Default()
 	cfg.Redis.Addr = o.RedisAddr
-	cfg.Tenants = []config.Tenant{{
-		Name:  o.Tenant,
-		SAPI:  config.TenantSAPI{BaseURL: s.SAPI.URL(), Username: o.Tenant, Token: o.SAPIToken, SubscriptionID: "regal-bridge"},
-		Regal: config.TenantRegal{APIKey: o.RegalKey},
-	}}
+	cfg.Tenants = []config.Tenant{tenantOf(o.Tenant)}
+	if len(o.ExtraCollectors) > 0 {
+		cfg.Dispatcher.Discovery = config.DiscoveryRedis
+		cfg.Dispatcher.DiscoveryInterval = 100 * time.Millisecond
+	}
 	cfg.Collector.GRPCListen = "127.0.0.1:0"
 	cfg.Collector.DeliveryAuth.Tokens = []secret.Secret{DeliveryToken}
 	cfg.Dispatcher.CollectorAuth.Token = DeliveryToken
@@ -151,8 +173,29 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err := s.Collector.Start(ctx); err != nil {
 		return nil, fmt.Errorf("collector: %w", err)
 	}
+	allTenants := slices.Clone(cfg.Tenants)
+	for _, name := range o.ExtraCollectors {
+		ecfg := *cfg
+		ecfg.Tenants = []config.Tenant{tenantOf(name)}
+		allTenants = append(allTenants, ecfg.Tenants[0])
+		ecfg.Collector.GRPCListen = "127.0.0.1:0"
+		ecfg.Collector.Query.Listen = "127.0.0.1:0"
+		tel, err := s.newTelemetry(ctx, "collector", "collector-"+name, name)
+		if err != nil {
+			return nil, err
+		}
+		c, err := collector.New(&ecfg, o.Logger.With("service", "collector", "collector", name), tel)
+		if err != nil {
+			return nil, fmt.Errorf("collector of %s: %w", name, err)
+		}
+		s.Extra = append(s.Extra, c)
+		if err := c.Start(ctx); err != nil {
+			return nil, fmt.Errorf("collector of %s: %w", name, err)
+		}
+	}
 	for i := range o.Dispatchers {
 		dcfg := *cfg
+		dcfg.Tenants = allTenants
 		dcfg.Dispatcher.CollectorAddr = s.Collector.Addr()
 		dcfg.Dispatcher.ID = fmt.Sprintf("dispatcher-%d", i+1)
 		tel, err := s.newTelemetry(ctx, "dispatcher", dcfg.Dispatcher.ID, dcfg.Dispatcher.ID)
@@ -171,8 +214,18 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err := s.WaitSessions(ctx, o.Dispatchers); err != nil {
 		return nil, err
 	}
+	for i, c := range s.Extra {
+		if err := waitSessions(ctx, c, o.Dispatchers); err != nil {
+			return nil, fmt.Errorf("collector of %s: %w", o.ExtraCollectors[i], err)
+		}
+	}
 	if err := s.SAPI.WaitSubscribed(ctx, o.Tenant, 1); err != nil {
 		return nil, fmt.Errorf("collector did not subscribe to the SAPI double: %w", err)
+	}
+	for _, name := range o.ExtraCollectors {
+		if err := s.SAPI.WaitSubscribed(ctx, name, 1); err != nil {
+			return nil, fmt.Errorf("collector of %s did not subscribe to the SAPI double: %w", name, err)
+		}
 	}
 	return s, nil
 }
@@ -221,7 +274,12 @@ func (s *Stack) StartCollector(ctx context.Context) error {
 
 // WaitSessions waits until n dispatchers are subscribed to the collector.
 func (s *Stack) WaitSessions(ctx context.Context, n int) error {
-	for s.Collector.Scheduler().Stats().Sessions < n {
+	return waitSessions(ctx, s.Collector, n)
+}
+
+// waitSessions waits until n dispatchers are subscribed to c.
+func waitSessions(ctx context.Context, c *collector.Collector, n int) error {
+	for c.Scheduler().Stats().Sessions < n {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for %d dispatcher sessions: %w", n, ctx.Err())
@@ -254,6 +312,9 @@ func (s *Stack) Shutdown(ctx context.Context) error {
 	}
 	if s.Collector != nil {
 		errs = append(errs, s.Collector.Shutdown(ctx))
+	}
+	for _, c := range s.Extra {
+		errs = append(errs, c.Shutdown(ctx))
 	}
 	if s.Regal != nil {
 		errs = append(errs, s.Regal.Shutdown(ctx))
