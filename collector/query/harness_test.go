@@ -90,7 +90,9 @@ func startHarness(t *testing.T, o harnessOptions) *harness {
 	if h.tl, err = timeline.New(h.rdb, tcfg); err != nil {
 		t.Fatal(err)
 	}
-	if h.rec, err = timeline.NewRecorder(h.tl, timeline.RecorderOptions{}); err != nil {
+	// Queues large enough for every test's script: a change dropped on a
+	// loaded machine would leave waitRecorded waiting for it.
+	if h.rec, err = timeline.NewRecorder(h.tl, timeline.RecorderOptions{QueueSize: 1 << 17, QueueBytes: 1 << 30}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = h.rec.Close(ctx) })
@@ -238,7 +240,13 @@ func (h *harness) replay(ctx context.Context, tenant string, f eventstore.DeadLe
 // waitRecorded waits until the recorder has written every change queued.
 func (h *harness) waitRecorded(t *testing.T, n int64) {
 	t.Helper()
-	poll.Until(t, fmt.Sprintf("the recorder to write %d changes", n), func() bool { return h.rec.Stats().Recorded >= n })
+	poll.Until(t, fmt.Sprintf("the recorder to write %d changes", n), func() bool {
+		st := h.rec.Stats()
+		if st.Dropped > 0 || st.Failed > 0 {
+			t.Fatalf("the recorder dropped %d and failed %d changes: the test's queue is too small", st.Dropped, st.Failed)
+		}
+		return st.Recorded >= n
+	})
 }
 
 // line is one SAPI line and when the collector received it.

@@ -91,8 +91,10 @@ func testConformance(t *testing.T, newLimiters limiterFactory) {
 // checks every window of the grants, and that no caller starves.
 func testNeverExceedsRate(t *testing.T, newLimiters limiterFactory) {
 	const rate, burst, instances, callersPerInstance = 100.0, 10, 3, 4
-	// slack covers the delay between a grant and its time stamp.
-	const slack = 3
+	// slack covers the delay between a grant and its time stamp: on a
+	// loaded machine grants stamped late bunch up. A limiter that does not
+	// limit grants hundreds in a window.
+	const slack = 10
 	limiters := newLimiters(t, rate, burst, instances)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
