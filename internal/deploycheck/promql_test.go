@@ -55,6 +55,10 @@ var knownMetrics = map[string][]string{
 	"ccb_dispatcher_regal_rate_limit":         {"tenant"},
 	"ccb_dispatcher_regal_rate_limit_ceiling": {"tenant"},
 	"ccb_dispatcher_tenant_paused":            {"tenant", "reason"},
+
+	// dispatcher: the collectors it subscribes to
+	"ccb_dispatcher_collector_streams":       {"state"},
+	"ccb_dispatcher_discovery_errors_total": nil,
 }
 
 var knownHistograms = map[string][]string{
