@@ -476,20 +476,30 @@ func (m *Manager) CheckHeld(tenants []string) error {
 }
 
 // renewLoop renews every acquired lease each RenewEvery until stop closes,
-// and checks more often whether one ran out unrenewed.
+// and checks, beside it, whether one ran out unrenewed: a renewal may wait
+// on Redis for longer than the lease lasts.
 func (m *Manager) renewLoop(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
+	var checker sync.WaitGroup
+	defer checker.Wait()
+	checker.Go(func() {
+		check := time.NewTicker(max(min(m.cfg.Margin, m.cfg.RenewEvery)/2, time.Millisecond))
+		defer check.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-check.C:
+				m.checkDeadlines()
+			}
+		}
+	})
 	t := time.NewTicker(m.cfg.RenewEvery)
 	defer t.Stop()
-	check := time.NewTicker(max(min(m.cfg.Margin, m.cfg.RenewEvery)/2, time.Millisecond))
-	defer check.Stop()
 	for {
 		select {
 		case <-stop:
 			return
-		case <-check.C:
-			m.checkDeadlines()
-			continue
 		case <-t.C:
 		}
 		m.mu.Lock()
