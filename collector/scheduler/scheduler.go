@@ -643,9 +643,14 @@ func (s *Scheduler) writeSettlements(batch []settleReq, sts []eventstore.Settlem
 		var fenced *eventstore.FencedError
 		if errors.As(err, &fenced) && s.dropsAny(batch, fenced.Tenants) {
 			// Another collector serves these tenants now: stop serving
-			// them and write the others' settlements again (idempotent).
+			// them. A bare *FencedError says the others' settlements were
+			// made; otherwise they are written again (idempotent).
 			for _, t := range fenced.Tenants {
 				s.DropTenant(t)
+			}
+			if _, only := err.(*eventstore.FencedError); only {
+				batch = s.liveOnly(batch)
+				break
 			}
 			continue
 		}
