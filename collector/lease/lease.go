@@ -62,7 +62,8 @@ type Config struct {
 	// TTL is how long a lease lasts unrenewed (it is renewed every third
 	// of it): how long a collector started after a crash waits for the
 	// dead one's lease. A second collector refuses a tenant a live one
-	// holds.
+	// holds. A collector that cannot renew a lease for nine tenths of it
+	// (Redis out of reach, the process paused) stops serving the tenant.
 	TTL time.Duration `yaml:"ttl"`
 	// RenewEvery is how often leases are renewed; default TTL/3, so two
 	// renewals may fail before a lease lapses.
@@ -494,7 +495,10 @@ func (m *Manager) renewLoop(stop <-chan struct{}, done chan<- struct{}) {
 			}
 		}
 	})
-	t := time.NewTicker(m.cfg.RenewEvery)
+	// After a failed renewal the next comes sooner: once Redis answers
+	// again, the lease is renewed before its deadline if it still can be.
+	retry := max(m.cfg.RenewEvery/10, 10*time.Millisecond)
+	t := time.NewTimer(m.cfg.RenewEvery)
 	defer t.Stop()
 	for {
 		select {
@@ -510,9 +514,13 @@ func (m *Manager) renewLoop(stop <-chan struct{}, done chan<- struct{}) {
 			}
 		}
 		m.mu.Unlock()
+		next := m.cfg.RenewEvery
 		for _, tenant := range tenants {
-			m.renew(tenant)
+			if !m.renew(tenant) {
+				next = retry
+			}
 		}
+		t.Reset(next)
 	}
 }
 
@@ -546,8 +554,9 @@ func (m *Manager) reportLost(tenant, holder string) {
 	}
 }
 
-// renew renews one lease and records the outcome.
-func (m *Manager) renew(tenant string) {
+// renew renews one lease and records the outcome; it reports false when
+// Redis did not answer.
+func (m *Manager) renew(tenant string) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.RenewEvery)
 	defer cancel()
 	m.mu.Lock()
@@ -560,7 +569,7 @@ func (m *Manager) renew(tenant string) {
 	st := m.tenants[tenant]
 	if !st.acquired || st.lost { // released, or ran out, meanwhile
 		m.mu.Unlock()
-		return
+		return true
 	}
 	switch v := res.(type) {
 	case int64:
@@ -570,7 +579,7 @@ func (m *Manager) renew(tenant string) {
 			m.log.Warn("tenant lease had lapsed in Redis and nobody took it since: taken again with its token",
 				"tenant", tenant, "ttl", m.cfg.TTL)
 		}
-		return
+		return true
 	case string:
 		st.lost = true
 		m.mu.Unlock()
@@ -581,12 +590,13 @@ func (m *Manager) renew(tenant string) {
 		m.log.Error("ALERT: another collector took over this tenant's lease: its SAPI stream stops here",
 			"tenant", tenant, "holder", holder, "owner", m.self)
 		m.reportLost(tenant, holder)
-		return
+		return true
 	}
 	m.mu.Unlock()
 	// Redis is out of reach: keep trying; the lease is lost when the last
 	// confirmed hold runs out (checkDeadlines).
 	m.log.Warn("tenant lease not renewed; retrying", "tenant", tenant, "err", err)
+	return false
 }
 
 // Release stops renewing and gives up every lease this collector holds, so
