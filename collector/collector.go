@@ -129,7 +129,9 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 	c.store, err = eventstore.New(rdb, cc.Store, eventstore.WithMeter(meter),
 		// Every write of a tenant carries its lease's fencing token.
 		eventstore.WithFencing(func(tenant string) (uint64, bool) { return c.leases.Token(tenant) }),
-		eventstore.WithOnFenced(func(tenant string) { c.stopServing(tenant, "a write was refused: another collector holds the tenant's lease") }))
+		eventstore.WithOnFenced(func(tenant string) {
+			c.stopServing(tenant, "a write was refused: another collector holds the tenant's lease")
+		}))
 	if err != nil {
 		closeRedis()
 		return nil, err

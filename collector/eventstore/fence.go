@@ -67,7 +67,9 @@ func WithOnFenced(f func(tenant string)) Option { return func(s *Store) { s.onFe
 // {tenant} on meter.
 func WithMeter(meter metric.Meter) Option { return func(s *Store) { s.meter = meter } }
 
-func (s *Store) fenceKey(tenant string, partition int) string { return s.tag(tenant, partition) + "fence" }
+func (s *Store) fenceKey(tenant string, partition int) string {
+	return s.tag(tenant, partition) + "fence"
+}
 
 func (s *Store) malformedFenceKey(tenant string) string {
 	return s.cfg.KeyPrefix + ":{" + tenant + "}:fence"
