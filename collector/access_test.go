@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/ccbridge/bridge/collector"
+	"github.com/ccbridge/bridge/collector/eventstore"
 	"github.com/ccbridge/bridge/doubles/sapidouble"
 	deliveryv1 "github.com/ccbridge/bridge/gen/ccbridge/delivery/v1"
 	eventv1 "github.com/ccbridge/bridge/gen/ccbridge/event/v1"
@@ -166,8 +167,14 @@ func TestARogueSubscriberWithoutTokenReceivesNothing(t *testing.T) {
 		events[i] = &eventv1.Event{Tenant: tenant, InteractionId: id, OrderKey: id, EventType: "InteractionCreated",
 			DedupKey: "dedup-" + id, Interaction: &eventv1.InteractionFields{CustomerPhone: "5515557212"}}
 	}
-	// Admitted before Start: Start schedules them (they are unsettled).
-	if _, err := c.Store().Admit(context.Background(), events); err != nil {
+	// Admitted before Start, as by an earlier run (the collector itself
+	// writes nothing before it holds the lease): Start schedules them.
+	cfg := e.config()
+	earlier, err := eventstore.New(e.redis.Client(t), cfg.Collector.Store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := earlier.Admit(context.Background(), events); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Start(context.Background()); err != nil {

@@ -71,6 +71,24 @@ type Collector struct {
 	registration *registry.Registration
 
 	stopOnce sync.Once
+	// lostOnce stops serving each tenant once (stopServing).
+	lostOnce map[string]*sync.Once
+}
+
+// stopServing stops serving a tenant whose lease this collector no longer
+// holds: its SAPI reader stops, and the scheduler hands out none of its
+// events and forgets them (they are the new holder's, in Redis). Once per
+// tenant; the collector must be restarted to serve it again.
+func (c *Collector) stopServing(tenant, why string) {
+	once := c.lostOnce[tenant]
+	if once == nil {
+		return
+	}
+	once.Do(func() {
+		c.logger.Error("ALERT: this collector stops serving the tenant: "+why, "tenant", tenant)
+		c.intake.StopReading(tenant)
+		c.sched.DropTenant(tenant)
+	})
 }
 
 // newRedisClient connects to the Redis r describes.
@@ -99,24 +117,33 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 			_ = ownTimelineRDB.Close()
 		}
 	}
-	store, err := eventstore.New(rdb, cc.Store)
-	if err != nil {
-		closeRedis()
-		return nil, err
-	}
 	tenants := make([]string, len(cfg.Tenants))
 	for i, t := range cfg.Tenants {
 		tenants[i] = t.Name
 	}
 	meter := tel.Meter(instrumentation)
 	c := &Collector{cfg: cfg, tenants: tenants, logger: logger, tel: tel, tracer: tel.Tracer(instrumentation),
-		rdb: rdb, timelineRDB: ownTimelineRDB, store: store}
+		rdb: rdb, timelineRDB: ownTimelineRDB, lostOnce: map[string]*sync.Once{}}
+	for _, t := range tenants {
+		c.lostOnce[t] = &sync.Once{}
+	}
 	// The hooks below call rooms made further down: they run only once
 	// the collector is started.
+	var err error
+	c.store, err = eventstore.New(rdb, cc.Store, eventstore.WithMeter(meter),
+		// Every write of a tenant carries its lease's fencing token.
+		eventstore.WithFencing(func(tenant string) (uint64, bool) { return c.leases.Token(tenant) }),
+		eventstore.WithOnFenced(func(tenant string) {
+			c.stopServing(tenant, "a write was refused: another collector holds the tenant's lease")
+		}))
+	if err != nil {
+		closeRedis()
+		return nil, err
+	}
+	store := c.store
 	c.leases, err = lease.New(rdb, cfg.LeaseConfig(),
 		lease.WithLogger(logger.With("component", "lease")), lease.WithMeter(meter),
-		// Another collector took the tenant over: stop reading its stream.
-		lease.WithOnLost(func(tenant, _ string) { c.intake.StopReading(tenant) }))
+		lease.WithOnLost(func(tenant, _ string) { c.stopServing(tenant, "the tenant's lease was lost") }))
 	if err != nil {
 		closeRedis()
 		return nil, err
@@ -221,6 +248,17 @@ func (c *Collector) Start(ctx context.Context) error {
 	}
 	if err := c.leases.AcquireAll(ctx, c.tenants); err != nil { // before anything of the tenants is touched
 		return err
+	}
+	// Before anything of the tenants is read or written: a collector that
+	// held them earlier can write no more.
+	for _, t := range c.tenants {
+		token, ok := c.leases.Token(t)
+		if !ok {
+			return fmt.Errorf("tenant %s: lease lost right after it was taken", t)
+		}
+		if err := c.store.RaiseFence(ctx, t, token); err != nil {
+			return err
+		}
 	}
 	for _, w := range c.store.CheckServer(ctx) {
 		c.logger.Warn(w)

@@ -23,6 +23,9 @@ func (k *Keeper) watch(ctx context.Context) {
 			default:
 				continue // its holds are not known yet
 			}
+			if k.sched.Dropped(tenant) {
+				continue // another collector serves it now
+			}
 			k.check(ctx, tenant)
 		}
 		select {

@@ -121,11 +121,23 @@ func (s *Store) Replay(ctx context.Context, dead []DeadEntry) ([]Replayed, error
 	if len(dead) == 0 {
 		return nil, nil
 	}
+	tokens := map[string]string{}
+	for _, d := range dead {
+		if _, ok := tokens[d.Tenant]; !ok {
+			tok, err := s.fenceToken(d.Tenant)
+			if err != nil {
+				return nil, fmt.Errorf("replay dead letters: %w", err)
+			}
+			tokens[d.Tenant] = tok
+		}
+	}
 	cmds, err := s.runScripts(ctx, replayScript, len(dead), func(pipe redis.Pipeliner, sha string, i int) *redis.Cmd {
 		d := dead[i]
 		return pipe.EvalSha(ctx, sha, []string{s.deadKey(d.Tenant, d.Partition), s.heldKey(d.Tenant, d.Partition),
-			s.eventsKey(d.Tenant, d.Partition), s.seenKey(d.Tenant, d.Partition, d.Event.GetDedupKey())}, d.ID, d.OrderKey, d.Payload)
+			s.eventsKey(d.Tenant, d.Partition), s.seenKey(d.Tenant, d.Partition, d.Event.GetDedupKey()), s.fenceKey(d.Tenant, d.Partition)},
+			d.ID, d.OrderKey, d.Payload, tokens[d.Tenant])
 	})
+	err = s.fencedOutcome(cmds, func(i int) string { return dead[i].Tenant }, err)
 	var out []Replayed
 	for i, c := range cmds {
 		if c == nil {

@@ -59,11 +59,15 @@ func (s *Store) HeldInteractions(ctx context.Context, tenant string, partition i
 // then moves it back as a new entry), and the interaction goes on. It
 // returns the released order keys.
 func (s *Store) Unhold(ctx context.Context, tenant string, partition int) ([]string, error) {
-	cmds, err := s.runScripts(ctx, unholdScript, 1, func(pipe redis.Pipeliner, sha string, _ int) *redis.Cmd {
-		return pipe.EvalSha(ctx, sha, []string{s.eventsKey(tenant, partition), s.deadKey(tenant, partition), s.heldKey(tenant, partition)},
-			s.cfg.DedupTTL.Milliseconds())
-	})
+	tok, err := s.fenceToken(tenant)
 	if err != nil {
+		return nil, fmt.Errorf("end holds: %w", err)
+	}
+	cmds, err := s.runScripts(ctx, unholdScript, 1, func(pipe redis.Pipeliner, sha string, _ int) *redis.Cmd {
+		return pipe.EvalSha(ctx, sha, []string{s.eventsKey(tenant, partition), s.deadKey(tenant, partition), s.heldKey(tenant, partition),
+			s.fenceKey(tenant, partition)}, s.cfg.DedupTTL.Milliseconds(), tok)
+	})
+	if err := s.fencedOutcome(cmds, func(int) string { return tenant }, err); err != nil {
 		return nil, fmt.Errorf("end holds: %w", err)
 	}
 	return cmds[0].StringSlice()
@@ -119,12 +123,16 @@ const trimBatch = 500
 func (s *Store) TrimDeadLetters(ctx context.Context, tenant string, partition int, now time.Time) (TrimResult, error) {
 	var total TrimResult
 	cutoff := strconv.FormatInt(now.Add(-s.cfg.DeadLetterMaxAge).UnixMilli()-1, 10)
+	tok, err := s.fenceToken(tenant)
+	if err != nil {
+		return total, fmt.Errorf("trim dead letters: %w", err)
+	}
 	for {
 		cmds, err := s.runScripts(ctx, trimScript, 1, func(pipe redis.Pipeliner, sha string, _ int) *redis.Cmd {
-			return pipe.EvalSha(ctx, sha, []string{s.eventsKey(tenant, partition), s.deadKey(tenant, partition), s.heldKey(tenant, partition)},
-				cutoff, s.cfg.DeadLetterMaxLen, trimBatch, s.cfg.DedupTTL.Milliseconds())
+			return pipe.EvalSha(ctx, sha, []string{s.eventsKey(tenant, partition), s.deadKey(tenant, partition), s.heldKey(tenant, partition),
+				s.fenceKey(tenant, partition)}, cutoff, s.cfg.DeadLetterMaxLen, trimBatch, s.cfg.DedupTTL.Milliseconds(), tok)
 		})
-		if err != nil {
+		if err := s.fencedOutcome(cmds, func(int) string { return tenant }, err); err != nil {
 			return total, fmt.Errorf("trim dead letters: %w", err)
 		}
 		res, err := cmds[0].Slice()

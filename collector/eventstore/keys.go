@@ -15,7 +15,9 @@ import (
 //	<prefix>:{<tenant>:<p>}:dead              stream of dead letters
 //	<prefix>:{<tenant>:<p>}:held              hash: order key → id of the dead letter holding it (policy hold)
 //	<prefix>:{<tenant>:<p>}:trace:<interaction> traceparent of the interaction's trace, TTL = TraceTTL
+//	<prefix>:{<tenant>:<p>}:fence             the highest lease token raised into the slot (fence.go)
 //	<prefix>:{<tenant>}:malformed             capped stream of malformed frames' prefixes
+//	<prefix>:{<tenant>}:fence                 the fence of the malformed stream's slot
 
 func (s *Store) partitionOf(orderKey string) int {
 	h := fnv.New32a()

@@ -2,6 +2,49 @@ package eventstore
 
 import "github.com/redis/go-redis/v9"
 
+// fenceLua starts every script that writes a tenant's delivery state: its
+// last key is the fence of the slot it writes (the highest lease token any
+// holder of the tenant raised it to) and its last argument the caller's
+// token. A caller whose token is below the fence lost the tenant to a newer
+// holder: the script refuses with a FENCED error before writing anything.
+// An empty token (a store without fencing) is not checked. NK is the
+// count of the script's own keys.
+const fenceLua = `
+local NK = #KEYS - 1
+if ARGV[#ARGV] ~= '' then
+  local fence = tonumber(redis.call('GET', KEYS[#KEYS]) or '0')
+  if fence > tonumber(ARGV[#ARGV]) then
+    return redis.error_reply('FENCED lease token ' .. ARGV[#ARGV] .. ' is older than ' .. fence)
+  end
+end
+`
+
+// fencedScript is a script that writes a tenant's delivery state, behind
+// the fence check.
+func fencedScript(body string) *redis.Script { return redis.NewScript(fenceLua + body) }
+
+// raiseFenceScript raises a fence to a new holder's token, never lowering
+// it, and returns the fence as it is then: greater than the token when a
+// newer holder raised it already.
+//
+// KEYS[1] fence; ARGV[1] token.
+var raiseFenceScript = redis.NewScript(`
+local fence = tonumber(redis.call('GET', KEYS[1]) or '0')
+local token = tonumber(ARGV[1])
+if token > fence then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return token
+end
+return fence
+`)
+
+// malformedScript keeps a malformed frame in the tenant's capped stream.
+//
+// KEYS[1] malformed stream; ARGV[1] max length, ARGV[2..9] the fields.
+var malformedScript = fencedScript(`
+return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
+`)
+
 // admitScript decides whether each event of a batch is new and, if it is,
 // stores it for delivery, in one atomic step per event: a crash can neither
 // mark an event seen without storing it nor store it twice.
@@ -33,9 +76,9 @@ import "github.com/redis/go-redis/v9"
 // ARGV[2i+1] traceparent ("" for none).
 // Returns {verdict, entry id} per event, flattened: 1 new, 2 duplicate
 // still pending, 0 duplicate settled.
-var admitScript = redis.NewScript(`
+var admitScript = fencedScript(`
 local out = {}
-for i = 1, (#KEYS - 1) / 2 do
+for i = 1, (NK - 1) / 2 do
   local seen, trace = KEYS[2*i], KEYS[2*i+1]
   local tp = ARGV[2*i+1]
   if tp ~= '' then
@@ -77,12 +120,12 @@ end
 //
 // KEYS[1] events stream; KEYS[1+i] dedup key of entry i (from 1).
 // ARGV[1] dedup TTL in milliseconds; ARGV[1+i] entry id i.
-var settleScript = redis.NewScript(expireSeenLua + `
-for i = 2, #KEYS do
+var settleScript = fencedScript(expireSeenLua + `
+for i = 2, NK do
   redis.call('XDEL', KEYS[1], ARGV[i])
   expire_seen(KEYS[1], KEYS[i], ARGV[i], ARGV[1])
 end
-return #KEYS - 1
+return NK - 1
 `)
 
 // deadLetterScript moves one event from the delivery stream to the dead
@@ -95,7 +138,7 @@ return #KEYS - 1
 // ARGV[1] entry id, ARGV[2] encoded event, ARGV[3] reason, ARGV[4] attempts,
 // ARGV[5] unix ms, ARGV[6] last Regal status, ARGV[7] order key,
 // ARGV[8] dedup TTL in ms
-var deadLetterScript = redis.NewScript(expireSeenLua + `
+var deadLetterScript = fencedScript(expireSeenLua + `
 if redis.call('XDEL', KEYS[1], ARGV[1]) == 0 then
   return 0
 end
@@ -114,7 +157,7 @@ return 1
 // KEYS[1] events stream, KEYS[2] dead stream, KEYS[3] held hash,
 // KEYS[4] dedup key (recorded, for a trim that drops the parked event)
 // ARGV as deadLetterScript's.
-var parkScript = redis.NewScript(`
+var parkScript = fencedScript(`
 if redis.call('HEXISTS', KEYS[3], ARGV[7]) == 1 then
   return 0
 end
@@ -144,7 +187,7 @@ return 1
 // ARGV[1] dead letter id, ARGV[2] order key ("" when not recorded),
 // ARGV[3] encoded event
 // Returns {1} un-parked, {2, new entry id} moved, {0} gone.
-var replayScript = redis.NewScript(`
+var replayScript = fencedScript(`
 if ARGV[2] ~= '' and redis.call('HGET', KEYS[2], ARGV[2]) == ARGV[1] then
   redis.call('HDEL', KEYS[2], ARGV[2])
   redis.call('XDEL', KEYS[1], ARGV[1])
@@ -184,7 +227,7 @@ end
 // ARGV[1] greatest unix ms to drop by age ("": no age bound), ARGV[2] length bound,
 // ARGV[3] most entries per bound, ARGV[4] dedup TTL in ms
 // Returns {dropped by age, dropped by length, released order keys...}.
-var trimScript = redis.NewScript(dropParkedLua + `
+var trimScript = fencedScript(dropParkedLua + `
 local released = {}
 local function drop(m)
   local id, f = m[1], m[2]
@@ -226,7 +269,7 @@ return out
 // KEYS[1] events stream, KEYS[2] dead stream, KEYS[3] held hash
 // ARGV[1] dedup TTL in ms
 // Returns the released order keys.
-var unholdScript = redis.NewScript(dropParkedLua + `
+var unholdScript = fencedScript(dropParkedLua + `
 local out = {}
 local all = redis.call('HGETALL', KEYS[3])
 for i = 1, #all, 2 do

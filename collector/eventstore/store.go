@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/protobuf/proto"
 
 	eventv1 "github.com/ccbridge/bridge/gen/ccbridge/event/v1"
@@ -93,15 +94,32 @@ type Settlement struct {
 type Store struct {
 	rdb redis.UniversalClient
 	cfg Config
+
+	// token, when set, fences the writes (WithFencing).
+	token        func(tenant string) (uint64, bool)
+	onFenced     func(tenant string)
+	meter        metric.Meter
+	fencedWrites metric.Int64Counter
 }
 
 // New returns a store over rdb. The caller owns rdb and closes it.
-func New(rdb redis.UniversalClient, cfg Config) (*Store, error) {
+func New(rdb redis.UniversalClient, cfg Config, opts ...Option) (*Store, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("eventstore config: %w", err)
 	}
-	return &Store{rdb: rdb, cfg: cfg}, nil
+	s := &Store{rdb: rdb, cfg: cfg}
+	for _, opt := range opts {
+		opt(s)
+	}
+	if s.meter != nil {
+		var err error
+		if s.fencedWrites, err = s.meter.Int64Counter("ccb.collector.fenced_writes",
+			metric.WithDescription("Writes of a tenant's delivery state refused because this collector no longer holds the tenant's lease (another took it over, or it ran out).")); err != nil {
+			return nil, fmt.Errorf("eventstore metrics: %w", err)
+		}
+	}
+	return s, nil
 }
 
 // Partitions is the number of partitions per tenant.
@@ -124,6 +142,16 @@ func (s *Store) Admit(ctx context.Context, events []*eventv1.Event) ([]Admission
 	}
 	var groups []*group
 	byRef := map[Ref]*group{}
+	tokens := map[string]string{}
+	for _, ev := range events {
+		if _, ok := tokens[ev.GetTenant()]; !ok {
+			tok, err := s.fenceToken(ev.GetTenant())
+			if err != nil {
+				return nil, fmt.Errorf("admit %d events: %w", len(events), err)
+			}
+			tokens[ev.GetTenant()] = tok
+		}
+	}
 	for i, ev := range events {
 		payload, err := proto.Marshal(ev)
 		if err != nil {
@@ -146,10 +174,14 @@ func (s *Store) Admit(ctx context.Context, events []*eventv1.Event) ([]Admission
 			s.traceKey(ref.Tenant, ref.Partition, ev.GetInteractionId()))
 		g.args = append(g.args, payload, traceparent)
 	}
+	for _, g := range groups {
+		g.keys = append(g.keys, s.fenceKey(g.ref.Tenant, g.ref.Partition))
+		g.args = append(g.args, tokens[g.ref.Tenant])
+	}
 	cmds, err := s.runScripts(ctx, admitScript, len(groups), func(pipe redis.Pipeliner, sha string, i int) *redis.Cmd {
 		return pipe.EvalSha(ctx, sha, groups[i].keys, groups[i].args...)
 	})
-	if err != nil {
+	if err := s.fencedOutcome(cmds, func(i int) string { return groups[i].ref.Tenant }, err); err != nil {
 		return nil, fmt.Errorf("admit %d events: %w", len(events), err)
 	}
 	for gi, c := range cmds {
@@ -201,17 +233,40 @@ func (s *Store) InteractionTraces(ctx context.Context, tenant string, interactio
 // event was pending, now expires DedupTTL after this settlement. It is
 // idempotent: settling an entry twice has no further effect (but to
 // restart its dedup window).
+//
+// With fencing, the settlements of tenants whose lease this collector no
+// longer holds are refused (the others are made), and the error is a
+// *FencedError naming those tenants.
 func (s *Store) Settle(ctx context.Context, settlements []Settlement) error {
 	ttl := strconv.FormatInt(s.cfg.DedupTTL.Milliseconds(), 10)
 	var dead []Settlement
 	// One script call per (tenant, partition), as Admit does.
 	type group struct {
-		keys []string
-		args []any
+		tenant string
+		keys   []string
+		args   []any
 	}
 	var groups []*group
 	byRef := map[Ref]*group{}
+	tokens := map[string]string{}
+	var errs []error
+	var refused []string // tenants refused locally
 	for _, st := range settlements {
+		t := st.Entry.Ref.Tenant
+		if _, ok := tokens[t]; !ok && !containsString(refused, t) {
+			tok, err := s.fenceToken(t)
+			if err != nil {
+				refused = append(refused, t)
+				errs = append(errs, err)
+			} else {
+				tokens[t] = tok
+			}
+		}
+	}
+	for _, st := range settlements {
+		if containsString(refused, st.Entry.Ref.Tenant) {
+			continue
+		}
 		if st.Dead != nil {
 			dead = append(dead, st)
 			continue
@@ -220,7 +275,7 @@ func (s *Store) Settle(ctx context.Context, settlements []Settlement) error {
 		pk := Ref{Tenant: r.Tenant, Partition: r.Partition}
 		g := byRef[pk]
 		if g == nil {
-			g = &group{keys: []string{s.eventsKey(r.Tenant, r.Partition)}, args: []any{ttl}}
+			g = &group{tenant: r.Tenant, keys: []string{s.eventsKey(r.Tenant, r.Partition)}, args: []any{ttl}}
 			byRef[pk] = g
 			groups = append(groups, g)
 		}
@@ -228,15 +283,19 @@ func (s *Store) Settle(ctx context.Context, settlements []Settlement) error {
 		g.args = append(g.args, r.ID)
 	}
 	if len(groups) > 0 {
-		_, err := s.runScripts(ctx, settleScript, len(groups), func(pipe redis.Pipeliner, sha string, i int) *redis.Cmd {
+		for pk, g := range byRef {
+			g.keys = append(g.keys, s.fenceKey(pk.Tenant, pk.Partition))
+			g.args = append(g.args, tokens[pk.Tenant])
+		}
+		cmds, err := s.runScripts(ctx, settleScript, len(groups), func(pipe redis.Pipeliner, sha string, i int) *redis.Cmd {
 			return pipe.EvalSha(ctx, sha, groups[i].keys, groups[i].args...)
 		})
-		if err != nil {
-			return fmt.Errorf("settle %d entries: %w", len(settlements)-len(dead), err)
+		if err := s.fencedOutcome(cmds, func(i int) string { return groups[i].tenant }, err); err != nil {
+			errs = append(errs, fmt.Errorf("settle %d entries: %w", len(settlements)-len(dead), err))
 		}
 	}
 	if len(dead) == 0 {
-		return nil
+		return joinFenced(errs)
 	}
 	// Both scripts run in one pipeline each; a settlement batch rarely has
 	// dead letters of both kinds.
@@ -254,19 +313,42 @@ func (s *Store) Settle(ctx context.Context, settlements []Settlement) error {
 		if hold {
 			script = parkScript
 		}
-		_, err := s.runScripts(ctx, script, len(group), func(pipe redis.Pipeliner, sha string, i int) *redis.Cmd {
+		cmds, err := s.runScripts(ctx, script, len(group), func(pipe redis.Pipeliner, sha string, i int) *redis.Cmd {
 			st := group[i]
 			r := st.Entry.Ref
 			keys := []string{s.eventsKey(r.Tenant, r.Partition), s.deadKey(r.Tenant, r.Partition), s.heldKey(r.Tenant, r.Partition),
-				s.seenKey(r.Tenant, r.Partition, st.Entry.Event.GetDedupKey())}
+				s.seenKey(r.Tenant, r.Partition, st.Entry.Event.GetDedupKey()), s.fenceKey(r.Tenant, r.Partition)}
 			return pipe.EvalSha(ctx, sha, keys, r.ID, st.Entry.Payload, st.Dead.Reason,
-				st.Dead.Attempts, st.Dead.At.UnixMilli(), st.Dead.Status, st.Entry.Event.GetOrderKey(), ttl)
+				st.Dead.Attempts, st.Dead.At.UnixMilli(), st.Dead.Status, st.Entry.Event.GetOrderKey(), ttl, tokens[r.Tenant])
 		})
-		if err != nil {
-			return fmt.Errorf("dead-letter %d entries: %w", len(group), err)
+		if err := s.fencedOutcome(cmds, func(i int) string { return group[i].Entry.Ref.Tenant }, err); err != nil {
+			errs = append(errs, fmt.Errorf("dead-letter %d entries: %w", len(group), err))
 		}
 	}
-	return nil
+	return joinFenced(errs)
+}
+
+// joinFenced returns the errors of a write: a single *FencedError naming
+// every refused tenant when all of them are refusals, else them all.
+func joinFenced(errs []error) error {
+	var tenants []string
+	for _, err := range errs {
+		var fe *FencedError
+		// A refusal joined with another failure (fencedOutcome) reads
+		// on several lines: the whole write is then reported as failed.
+		if !errors.As(err, &fe) || strings.Contains(err.Error(), "\n") {
+			return errors.Join(errs...)
+		}
+		for _, t := range fe.Tenants {
+			if !containsString(tenants, t) {
+				tenants = append(tenants, t)
+			}
+		}
+	}
+	if len(tenants) == 0 {
+		return nil
+	}
+	return &FencedError{Tenants: tenants}
 }
 
 // Unsettled returns up to count entries of one partition stream with ids
@@ -321,14 +403,16 @@ func (s *Store) KeepMalformed(ctx context.Context, tenant string, m Malformed) e
 	if size == 0 {
 		size = len(m.Frame)
 	}
-	err := s.rdb.XAdd(ctx, &redis.XAddArgs{
-		Stream: s.malformedKey(tenant),
-		MaxLen: s.cfg.MalformedMaxLen,
-		Approx: true,
-		Values: []any{"frame", m.Frame[:min(len(m.Frame), s.cfg.MalformedMaxBytes)], "size", size,
-			"reason", m.Reason[:min(len(m.Reason), malformedReasonBytes)], "at", m.At.UnixMilli()},
-	}).Err()
+	tok, err := s.fenceToken(tenant)
 	if err != nil {
+		return fmt.Errorf("keep malformed frame: %w", err)
+	}
+	cmds, err := s.runScripts(ctx, malformedScript, 1, func(pipe redis.Pipeliner, sha string, _ int) *redis.Cmd {
+		return pipe.EvalSha(ctx, sha, []string{s.malformedKey(tenant), s.malformedFenceKey(tenant)}, s.cfg.MalformedMaxLen,
+			"frame", m.Frame[:min(len(m.Frame), s.cfg.MalformedMaxBytes)], "size", size,
+			"reason", m.Reason[:min(len(m.Reason), malformedReasonBytes)], "at", m.At.UnixMilli(), tok)
+	})
+	if err := s.fencedOutcome(cmds, func(int) string { return tenant }, err); err != nil {
 		return fmt.Errorf("keep malformed frame: %w", err)
 	}
 	return nil

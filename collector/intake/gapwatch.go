@@ -49,6 +49,9 @@ func (in *Intake) saveLastFrames(ctx context.Context) {
 		}
 		pipe := in.rdb.Pipeline()
 		for i, cl := range in.clients {
+			if in.sched.Dropped(in.pipelines[i].tenant) {
+				continue // another collector serves it, and keeps its time
+			}
 			if at := cl.Stats().LastFrameAt; !at.IsZero() {
 				pipe.Set(ctx, in.lastFrameKey(in.pipelines[i].tenant), at.UnixMilli(), 7*24*time.Hour)
 			}

@@ -206,3 +206,76 @@ func TestIntake_Do_runs_in_the_admitter_of_a_known_tenant(t *testing.T) {
 		t.Error("Do after Shutdown returned nil, want the admitter's stop")
 	}
 }
+
+// TestIntake_a_fenced_admission_is_not_retried_and_stops_the_reader: once
+// another holder raised the tenant's fences, what the reader reads is
+// refused by Redis; the admitter drops it instead of retrying for ever,
+// the refusal stops the reader, and nothing of it is stored.
+func TestIntake_a_fenced_admission_is_not_retried_and_stops_the_reader(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	scfg := eventstore.DefaultConfig()
+	scfg.KeyPrefix = prefix
+	var in *intake.Intake
+	fenced := make(chan string, 16)
+	store, err := eventstore.New(e.rdb, scfg,
+		eventstore.WithFencing(func(string) (uint64, bool) { return 1, true }),
+		eventstore.WithOnFenced(func(tn string) { fenced <- tn; in.StopReading(tn) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.RaiseFence(ctx, tenant, 1); err != nil {
+		t.Fatal(err)
+	}
+	sched, err := scheduler.New(scheduler.DefaultConfig(), store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sched.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sched.Shutdown(context.Background()) })
+	in, err = intake.New(e.config(), e.rdb, store, sched)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = in.Shutdown(context.Background()) })
+	waitCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := e.sapi.WaitSubscribed(waitCtx, tenant, 1); err != nil {
+		t.Fatal(err)
+	}
+
+	// Another collector takes the tenant over.
+	if err := e.store.RaiseFence(ctx, tenant, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sapi.Publish(tenant, interactionEvent(1)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case tn := <-fenced:
+		if tn != tenant {
+			t.Fatalf("refusal reported for %q, want %q", tn, tenant)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the admission was not refused")
+	}
+	poll.Until(t, "the tenant's reader stopped", func() bool { return e.sapi.Subscribers(tenant) == 0 })
+	if st := in.Stats(); st.Admitted != 0 || st.AdmitErrors != 0 {
+		t.Fatalf("admitted %d, admit errors %d; want the refused batch dropped, not retried", st.Admitted, st.AdmitErrors)
+	}
+	for p := range store.Partitions() {
+		if got, err := store.Unsettled(ctx, tenant, p, "", 10); err != nil || len(got) != 0 {
+			t.Fatalf("partition %d holds %v (%v), want nothing stored", p, got, err)
+		}
+	}
+	shutCtx, cancelShut := context.WithTimeout(ctx, 5*time.Second)
+	defer cancelShut()
+	if err := in.Shutdown(shutCtx); err != nil {
+		t.Fatalf("shutdown after the refusal: %v", err)
+	}
+}

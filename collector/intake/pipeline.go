@@ -186,6 +186,16 @@ func (p *pipeline) admit(b preparedBatch) {
 		if err == nil {
 			break
 		}
+		if errors.Is(err, eventstore.ErrFenced) {
+			// Another collector serves the tenant now (this reader is
+			// being stopped): retrying cannot succeed, the batch is
+			// dropped here.
+			p.logger.Warn("events not admitted: this collector no longer holds the tenant's lease", "events", len(batch), "err", err)
+			for _, sp := range spans {
+				sp.End()
+			}
+			return
+		}
 		p.stats.admitErrors.Add(1)
 		p.inst.admitErrors.Add(context.Background(), 1)
 		p.logger.Error("admit to Redis failed; retrying", "events", len(batch), "in", backoff, "err", err)

@@ -5,20 +5,30 @@
 // unsettled events and both read its SAPI stream, and the order of its
 // interactions would break.
 //
-// A lease is one Redis key per tenant,
+// A lease is one Redis key per tenant, with the tenant's fencing token
+// beside it in the same slot,
 //
-//	<prefix>:{<tenant>}:lease = {"id":…,"host":…,"pid":…}, PX = TTL
+//	<prefix>:{<tenant>}:lease       = {"id":…,"host":…,"pid":…}, PX = TTL
+//	<prefix>:{<tenant>}:lease:token = the token of the latest acquisition
 //
-// taken with SET NX PX, renewed every RenewEvery by a compare-and-renew
-// script, and released on shutdown by a compare-and-delete script, so a
-// collector never extends or deletes a lease it does not hold. The owner is
-// a random instance id (unique per process) with the host and pid, for
-// messages.
+// taken (SET NX PX, and INCR of the token) by one script, renewed every
+// RenewEvery by a compare-and-renew script, and released on shutdown by a
+// compare-and-delete script, so a collector never extends or deletes a
+// lease it does not hold. The owner is a random instance id (unique per
+// process) with the host and pid, for messages.
+//
+// Each acquisition gets a fencing token greater than every earlier one of
+// the tenant (Token): the event store refuses the writes of a collector
+// whose token is older than the newest holder's, so a collector paused for
+// longer than its TTL cannot change a tenant another one took over. A
+// lease is lost, and the lost callback fires, when a renewal finds another
+// holder or when the last confirmed renewal is so old, by the local
+// monotonic clock, that the lease may have lapsed in Redis (TTL less a
+// safety margin): from then on this collector neither writes nor serves
+// the tenant until it is restarted.
 //
 // A collector that crashed leaves its lease until the TTL passes: a
-// collector started in its place waits for it. Leases do not fence: a
-// collector paused for longer than the TTL may still write for a moment
-// after another took its tenant over, until its next renewal tells it.
+// collector started in its place waits for it.
 package lease
 
 import (
@@ -52,11 +62,16 @@ type Config struct {
 	// TTL is how long a lease lasts unrenewed (it is renewed every third
 	// of it): how long a collector started after a crash waits for the
 	// dead one's lease. A second collector refuses a tenant a live one
-	// holds.
+	// holds. A collector that cannot renew a lease for nine tenths of it
+	// (Redis out of reach, the process paused) stops serving the tenant.
 	TTL time.Duration `yaml:"ttl"`
 	// RenewEvery is how often leases are renewed; default TTL/3, so two
 	// renewals may fail before a lease lapses.
 	RenewEvery time.Duration `yaml:"-"`
+	// Margin is how long before the TTL of its last confirmed renewal runs
+	// out a lease counts as lost locally, for the difference between this
+	// collector's clock and Redis's; default TTL/10.
+	Margin time.Duration `yaml:"-"`
 }
 
 // DefaultConfig returns the defaults of the settings the configuration
@@ -71,6 +86,9 @@ func (c *Config) SetDefaults() {
 	if c.RenewEvery == 0 {
 		c.RenewEvery = c.TTL / 3
 	}
+	if c.Margin == 0 {
+		c.Margin = c.TTL / 10
+	}
 }
 
 // Validate reports every invalid setting.
@@ -84,6 +102,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RenewEvery <= 0 || c.RenewEvery > c.TTL/2 {
 		errs = append(errs, fmt.Errorf("lease: renew_every (%s) must be positive and at most half the ttl (%s)", c.RenewEvery, c.TTL))
+	}
+	if c.Margin < 0 || c.RenewEvery+c.Margin >= c.TTL {
+		errs = append(errs, fmt.Errorf("lease: margin (%s) must not be negative and leave time for a renewal (renew_every %s, ttl %s)", c.Margin, c.RenewEvery, c.TTL))
 	}
 	return errors.Join(errs...)
 }
@@ -124,12 +145,32 @@ func describe(value string) string {
 	return o.Host + "/pid " + strconv.Itoa(o.PID)
 }
 
-// Scripts: compare-and-renew and compare-and-delete, so a collector never
-// touches a lease it does not hold.
+// Scripts: take-and-count, compare-and-renew and compare-and-delete, so a
+// collector never touches a lease it does not hold.
 var (
+	// acquireScript takes the lease when nobody holds it, with a new
+	// fencing token (the INCR of the token key, in the lease's slot), or
+	// returns the token of a lease this collector holds already; it
+	// returns false when another holds it.
+	//
+	// KEYS[1] lease, KEYS[2] token; ARGV[1] owner value, ARGV[2] TTL in ms.
+	acquireScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if not v then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return redis.call('INCR', KEYS[2])
+end
+if v == ARGV[1] then
+  return tonumber(redis.call('GET', KEYS[2]) or '0')
+end
+return false`)
 	// renewScript extends the lease when it is still ours (1), takes it
-	// again when it lapsed and nobody took it (2), or returns the other
-	// holder's value.
+	// again when it lapsed and nobody acquired it since (2: the token is
+	// still ours, so no store write was fenced against it), or returns the
+	// other holder's value ("" when it lapsed and was acquired since).
+	//
+	// KEYS[1] lease, KEYS[2] token; ARGV[1] owner value, ARGV[2] TTL in ms,
+	// ARGV[3] our token.
 	renewScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
 if v == ARGV[1] then
@@ -137,6 +178,9 @@ if v == ARGV[1] then
   return 1
 end
 if not v then
+  if redis.call('GET', KEYS[2]) ~= ARGV[3] then
+    return ''
+  end
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   return 2
 end
@@ -158,8 +202,9 @@ return {v, redis.call('PTTL', KEYS[1])}`)
 // state is one tenant's lease as this collector knows it.
 type state struct {
 	acquired   bool      // taken and neither released nor lost
-	validUntil time.Time // the last confirmed hold lasts until then
-	lost       bool      // another collector took it over
+	validUntil time.Time // the last confirmed hold lasts until then (less the margin)
+	lost       bool      // another collector took it over, or it ran out unrenewed
+	token      uint64    // the fencing token of this acquisition
 }
 
 // Manager holds the leases of the tenants one collector serves. Its
@@ -192,8 +237,9 @@ type Option func(*Manager)
 func WithLogger(l *slog.Logger) Option { return func(m *Manager) { m.log = l } }
 
 // WithOnLost calls f, once per tenant and from the renewal goroutine, when
-// a renewal finds that another collector holds the tenant's lease: the
-// caller must stop serving the tenant.
+// a renewal finds that another collector holds the tenant's lease (holder
+// names it, "" when unknown), or when the lease ran out unrenewed by the
+// local clock: the caller must stop serving the tenant.
 func WithOnLost(f func(tenant, holder string)) Option { return func(m *Manager) { m.onLost = f } }
 
 // WithMeter exports ccb.collector.lease.held (1 while the tenant's lease is
@@ -237,7 +283,7 @@ func (m *Manager) instrument(meter metric.Meter) error {
 		return err
 	}
 	if m.lost, err = meter.Int64Counter("ccb.collector.lease.lost",
-		metric.WithDescription("Tenant leases another collector took over while this one served the tenant: its stream was stopped.")); err != nil {
+		metric.WithDescription("Tenant leases lost while this collector served the tenant (another collector took it over, or it ran out unrenewed): its stream was stopped.")); err != nil {
 		return err
 	}
 	m.gauge, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
@@ -260,6 +306,21 @@ func (m *Manager) instrument(meter metric.Meter) error {
 func (m *Manager) Owner() string { return m.self }
 
 func (m *Manager) key(tenant string) string { return m.cfg.KeyPrefix + ":{" + tenant + "}:lease" }
+
+// tokenKey holds the tenant's latest fencing token, in the lease's slot.
+func (m *Manager) tokenKey(tenant string) string { return m.key(tenant) + ":token" }
+
+// Token returns the fencing token of the tenant's lease while this
+// collector holds it (as Held says), and false otherwise: a writer must
+// then write nothing of the tenant.
+func (m *Manager) Token(tenant string) (uint64, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.heldLocked(tenant, time.Now()) {
+		return 0, false
+	}
+	return m.tenants[tenant].token, true
+}
 
 // AcquireAll takes the lease of every tenant, in order, and starts renewing
 // them. It fails with a *HeldError when another live collector holds one
@@ -292,13 +353,13 @@ func (m *Manager) Acquire(ctx context.Context, tenant string) error {
 	waiting := false
 	for {
 		sentAt := time.Now()
-		ok, err := m.rdb.SetNX(ctx, key, m.value, m.cfg.TTL).Result()
-		if err != nil {
+		token, err := acquireScript.Run(ctx, m.rdb, []string{key, m.tokenKey(tenant)}, m.value, m.cfg.TTL.Milliseconds()).Uint64()
+		if err != nil && !errors.Is(err, redis.Nil) {
 			return fmt.Errorf("lease of tenant %s: %w", tenant, err)
 		}
-		if ok {
-			m.acquired(tenant, sentAt)
-			m.log.Info("tenant lease taken", "tenant", tenant, "owner", m.self, "ttl", m.cfg.TTL)
+		if err == nil {
+			m.acquired(tenant, sentAt, token)
+			m.log.Info("tenant lease taken", "tenant", tenant, "owner", m.self, "ttl", m.cfg.TTL, "token", token)
 			return nil
 		}
 		value, ttl, err := m.peek(ctx, key)
@@ -308,8 +369,7 @@ func (m *Manager) Acquire(ctx context.Context, tenant string) error {
 		case value == "":
 			continue // it lapsed just now
 		case value == m.value:
-			m.acquired(tenant, sentAt) // ours already (taken earlier by this process)
-			return nil
+			continue // ours already (taken earlier by this process): the script returns its token
 		case ttl < 0:
 			return &HeldError{Tenant: tenant, Holder: describe(value)}
 		case waiting && (value != lastValue || ttl > lastTTL):
@@ -348,7 +408,7 @@ func (m *Manager) peek(ctx context.Context, key string) (string, time.Duration, 
 
 // acquired records a lease taken at sentAt (when the command left) and
 // starts the renewal loop if it is not running.
-func (m *Manager) acquired(tenant string, sentAt time.Time) {
+func (m *Manager) acquired(tenant string, sentAt time.Time, token uint64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	st := m.tenants[tenant]
@@ -357,12 +417,16 @@ func (m *Manager) acquired(tenant string, sentAt time.Time) {
 		m.tenants[tenant] = st
 		m.order = append(m.order, tenant)
 	}
-	*st = state{acquired: true, validUntil: sentAt.Add(m.cfg.TTL)}
+	*st = state{acquired: true, validUntil: m.deadline(sentAt), token: token}
 	if m.stop == nil {
 		m.stop, m.done = make(chan struct{}), make(chan struct{})
 		go m.renewLoop(m.stop, m.done)
 	}
 }
+
+// deadline is when a lease confirmed by a command sent at sentAt counts as
+// lost unless renewed: its TTL less the margin, by the monotonic clock.
+func (m *Manager) deadline(sentAt time.Time) time.Time { return sentAt.Add(m.cfg.TTL - m.cfg.Margin) }
 
 // Held reports whether this collector holds the tenant's lease now: taken,
 // neither lost nor released, and confirmed by Redis less than a TTL ago.
@@ -412,10 +476,29 @@ func (m *Manager) CheckHeld(tenants []string) error {
 	return nil
 }
 
-// renewLoop renews every acquired lease each RenewEvery until stop closes.
+// renewLoop renews every acquired lease each RenewEvery until stop closes,
+// and checks, beside it, whether one ran out unrenewed: a renewal may wait
+// on Redis for longer than the lease lasts.
 func (m *Manager) renewLoop(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
-	t := time.NewTicker(m.cfg.RenewEvery)
+	var checker sync.WaitGroup
+	defer checker.Wait()
+	checker.Go(func() {
+		check := time.NewTicker(max(min(m.cfg.Margin, m.cfg.RenewEvery)/2, time.Millisecond))
+		defer check.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-check.C:
+				m.checkDeadlines()
+			}
+		}
+	})
+	// After a failed renewal the next comes sooner: once Redis answers
+	// again, the lease is renewed before its deadline if it still can be.
+	retry := max(m.cfg.RenewEvery/10, 10*time.Millisecond)
+	t := time.NewTimer(m.cfg.RenewEvery)
 	defer t.Stop()
 	for {
 		select {
@@ -431,51 +514,89 @@ func (m *Manager) renewLoop(stop <-chan struct{}, done chan<- struct{}) {
 			}
 		}
 		m.mu.Unlock()
+		next := m.cfg.RenewEvery
 		for _, tenant := range tenants {
-			m.renew(tenant)
+			if !m.renew(tenant) {
+				next = retry
+			}
 		}
+		t.Reset(next)
 	}
 }
 
-// renew renews one lease and records the outcome.
-func (m *Manager) renew(tenant string) {
+// checkDeadlines declares lost every lease whose last confirmed renewal is
+// too old: another collector may take it over any moment now.
+func (m *Manager) checkDeadlines() {
+	now := time.Now()
+	m.mu.Lock()
+	var expired []string
+	for _, name := range m.order {
+		if st := m.tenants[name]; st.acquired && !st.lost && !now.Before(st.validUntil) {
+			st.lost = true
+			expired = append(expired, name)
+		}
+	}
+	m.mu.Unlock()
+	for _, tenant := range expired {
+		m.log.Error("ALERT: this tenant's lease ran out unrenewed (Redis out of reach, or this process paused, for longer than its ttl): its SAPI stream stops here; restart the collector to serve it again",
+			"tenant", tenant, "ttl", m.cfg.TTL, "owner", m.self)
+		m.reportLost(tenant, "")
+	}
+}
+
+// reportLost counts a lost lease and tells the caller.
+func (m *Manager) reportLost(tenant, holder string) {
+	if m.lost != nil {
+		m.lost.Add(context.Background(), 1, metric.WithAttributes(attribute.String("tenant", tenant)))
+	}
+	if m.onLost != nil {
+		m.onLost(tenant, holder)
+	}
+}
+
+// renew renews one lease and records the outcome; it reports false when
+// Redis did not answer.
+func (m *Manager) renew(tenant string) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.RenewEvery)
 	defer cancel()
+	m.mu.Lock()
+	token := m.tenants[tenant].token
+	m.mu.Unlock()
 	sentAt := time.Now()
-	res, err := renewScript.Run(ctx, m.rdb, []string{m.key(tenant)}, m.value, m.cfg.TTL.Milliseconds()).Result()
+	res, err := renewScript.Run(ctx, m.rdb, []string{m.key(tenant), m.tokenKey(tenant)},
+		m.value, m.cfg.TTL.Milliseconds(), token).Result()
 	m.mu.Lock()
 	st := m.tenants[tenant]
-	if !st.acquired { // released meanwhile
+	if !st.acquired || st.lost { // released, or ran out, meanwhile
 		m.mu.Unlock()
-		return
+		return true
 	}
 	switch v := res.(type) {
 	case int64:
-		st.validUntil = sentAt.Add(m.cfg.TTL)
+		st.validUntil = m.deadline(sentAt)
 		m.mu.Unlock()
 		if v == 2 {
-			m.log.Warn("tenant lease had lapsed (Redis was out of reach for longer than its ttl) and nobody took it: taken again",
+			m.log.Warn("tenant lease had lapsed in Redis and nobody took it since: taken again with its token",
 				"tenant", tenant, "ttl", m.cfg.TTL)
 		}
-		return
+		return true
 	case string:
 		st.lost = true
 		m.mu.Unlock()
-		holder := describe(v)
+		holder := "another collector (since gone)"
+		if v != "" {
+			holder = describe(v)
+		}
 		m.log.Error("ALERT: another collector took over this tenant's lease: its SAPI stream stops here",
 			"tenant", tenant, "holder", holder, "owner", m.self)
-		if m.lost != nil {
-			m.lost.Add(context.Background(), 1, metric.WithAttributes(attribute.String("tenant", tenant)))
-		}
-		if m.onLost != nil {
-			m.onLost(tenant, holder)
-		}
-		return
+		m.reportLost(tenant, holder)
+		return true
 	}
 	m.mu.Unlock()
-	// Redis is out of reach: keep trying; Held turns false when the last
-	// confirmed hold runs out.
+	// Redis is out of reach: keep trying; the lease is lost when the last
+	// confirmed hold runs out (checkDeadlines).
 	m.log.Warn("tenant lease not renewed; retrying", "tenant", tenant, "err", err)
+	return false
 }
 
 // Release stops renewing and gives up every lease this collector holds, so

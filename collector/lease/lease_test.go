@@ -212,21 +212,136 @@ func TestLease_lost_to_another_collector_is_reported(t *testing.T) {
 	}
 }
 
-func TestLease_unreachable_redis_is_not_ready_then_recovers(t *testing.T) {
+// TestLease_unreachable_redis_past_the_ttl_loses_the_lease: a lease whose
+// renewals do not reach Redis for longer than its TTL less the margin is
+// lost by the local clock (another collector may take it any moment), even
+// while a renewal still waits, and stays lost once Redis answers again.
+func TestLease_unreachable_redis_past_the_ttl_loses_the_lease(t *testing.T) {
 	srv := redistest.Start(t, redistest.Options{AppendOnly: true})
 	rdb := srv.Client(t)
-	m := newManager(t, rdb, 300*time.Millisecond)
+	var mu sync.Mutex
+	var lost []string
+	m := newManager(t, rdb, 300*time.Millisecond, lease.WithOnLost(func(tenant, holder string) {
+		mu.Lock()
+		defer mu.Unlock()
+		lost = append(lost, tenant+" to "+holder)
+	}))
 	ctx := context.Background()
 	if err := m.Acquire(ctx, "acme"); err != nil {
 		t.Fatal(err)
 	}
-	// Every other client's commands wait for 2 s: renewals time out.
+	// Every other client's commands wait for 2 s: renewals hang.
 	admin := srv.Client(t)
 	if err := admin.Do(ctx, "CLIENT", "PAUSE", 2000, "ALL").Err(); err != nil {
 		t.Fatal(err)
 	}
-	poll.Until(t, "not held while Redis does not answer", func() bool { return !m.Held("acme") && !m.AllHeld() })
-	poll.Until(t, "held again once Redis answers", func() bool { return m.Held("acme") && m.AllHeld() })
+	poll.Until(t, "the loss reported while Redis does not answer", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(lost) == 1
+	})
+	if lost[0] != "acme to " || m.Held("acme") || m.AllHeld() {
+		t.Fatalf("lost %q, held %v; want acme lost to nobody known, not held", lost, m.Held("acme"))
+	}
+	if _, ok := m.Token("acme"); ok {
+		t.Fatal("a token is handed out for a lost lease")
+	}
+	// Redis answers again: the lease stays lost (this collector stopped
+	// serving the tenant).
+	poll.Until(t, "Redis answering again", func() bool { return admin.Ping(ctx).Err() == nil })
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if m.Held("acme") {
+		t.Fatal("a lost lease is held again")
+	}
+}
+
+// TestLease_each_acquisition_gets_a_greater_token: every acquisition of a
+// tenant's lease, by any collector, gets a token greater than the earlier
+// ones; the tokens of different tenants are independent, and a token is
+// handed out only while the lease is held.
+func TestLease_each_acquisition_gets_a_greater_token(t *testing.T) {
+	rdb := redistest.Start(t, redistest.Options{AppendOnly: true}).Client(t)
+	ctx := context.Background()
+	var last uint64
+	for i := range 4 {
+		m, err := lease.New(rdb, lease.Config{KeyPrefix: prefix, TTL: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := m.Token("acme"); ok {
+			t.Fatal("a token before the lease is taken")
+		}
+		if err := m.Acquire(ctx, "acme"); err != nil {
+			t.Fatal(err)
+		}
+		tok, ok := m.Token("acme")
+		if !ok || tok <= last {
+			t.Fatalf("acquisition %d: token %d (held %v), want above %d", i, tok, ok, last)
+		}
+		// Taking it again in the same process keeps its token.
+		if err := m.Acquire(ctx, "acme"); err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := m.Token("acme"); again != tok {
+			t.Fatalf("token %d after acquiring again, want %d", again, tok)
+		}
+		last = tok
+		if err := m.Release(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := m.Token("acme"); ok {
+			t.Fatal("a token after the lease is released")
+		}
+	}
+	other := newManager(t, rdb, time.Second)
+	if err := other.Acquire(ctx, "globex"); err != nil {
+		t.Fatal(err)
+	}
+	if tok, _ := other.Token("globex"); tok != 1 {
+		t.Fatalf("first token of another tenant %d, want 1", tok)
+	}
+}
+
+// TestLease_a_lapsed_lease_taken_since_is_lost: a lease that lapsed in
+// Redis while this collector did not renew it (a pause) and that another
+// collector acquired and released since is lost at the next renewal, not
+// taken again: the other holder's token fenced this one's writes.
+func TestLease_a_lapsed_lease_taken_since_is_lost(t *testing.T) {
+	rdb := redistest.Start(t, redistest.Options{AppendOnly: true}).Client(t)
+	lost := make(chan string, 1)
+	m := newManager(t, rdb, 3*time.Second, lease.WithOnLost(func(tenant, holder string) { lost <- holder }))
+	ctx := context.Background()
+	if err := m.Acquire(ctx, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	// The lease lapses (deleted, as its TTL would), another collector
+	// takes it and gives it back, between two renewals.
+	if err := rdb.Del(ctx, leaseKey("acme")).Err(); err != nil {
+		t.Fatal(err)
+	}
+	other, err := lease.New(rdb, lease.Config{KeyPrefix: prefix, TTL: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Acquire(ctx, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case holder := <-lost:
+		if !strings.Contains(holder, "since gone") {
+			t.Errorf("lost to %q, want a holder since gone", holder)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the loss was not reported")
+	}
+	if n := rdb.Exists(ctx, leaseKey("acme")).Val(); n != 0 || m.Held("acme") {
+		t.Fatal("the lapsed lease was taken again")
+	}
 }
 
 func TestLease_acquire_all_gives_back_what_it_took_when_refused(t *testing.T) {
@@ -255,6 +370,8 @@ func TestConfig_Validate(t *testing.T) {
 		{"defaults", lease.Config{KeyPrefix: "ccb"}, ""},
 		{"no_prefix", lease.Config{}, "key_prefix"},
 		{"renew_too_late", lease.Config{KeyPrefix: "ccb", TTL: time.Second, RenewEvery: 800 * time.Millisecond}, "renew_every"},
+		{"margin_leaves_no_time_to_renew", lease.Config{KeyPrefix: "ccb", TTL: time.Second, RenewEvery: 500 * time.Millisecond, Margin: 500 * time.Millisecond}, "margin"},
+		{"negative_margin", lease.Config{KeyPrefix: "ccb", TTL: time.Second, Margin: -time.Millisecond}, "margin"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

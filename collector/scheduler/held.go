@@ -12,6 +12,9 @@ func (s *Scheduler) Hold(keys []HeldKey) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, h := range keys {
+		if s.dropped[h.Tenant] {
+			continue
+		}
 		s.held[heldKey{h.Tenant, h.OrderKey}] = h
 	}
 }
@@ -36,6 +39,9 @@ func (s *Scheduler) Release(tenant, orderKey string, entries []eventstore.Entry)
 	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
+	}
+	if s.dropped[tenant] {
+		return nil // another collector serves it now
 	}
 	delete(s.held, heldKey{tenant, orderKey})
 	var items []*item

@@ -126,6 +126,8 @@ type Scheduler struct {
 	// held are the order keys held behind a parked dead letter (policy
 	// hold): their events stay in Redis, not here, until Release.
 	held map[heldKey]HeldKey
+	// dropped are the tenants this collector stopped serving (DropTenant).
+	dropped map[string]bool
 }
 
 // heldKey names an order key of a tenant: order keys are unique within a
@@ -161,6 +163,7 @@ type keyQueue struct {
 	retrying bool // waiting out a retry delay
 	tries    int  // consecutive retryable failures of the head
 	parked   bool // waiting for its tenant's pause to end
+	dropped  bool // its tenant was dropped: nothing of it is settled here
 }
 
 func (kq *keyQueue) ref() heldKey { return heldKey{kq.tenant, kq.key} }
@@ -209,6 +212,7 @@ func New(cfg Config, settler Settler, onDone func(eventstore.Entry, Result), opt
 		timers:     map[*keyQueue]*time.Timer{},
 		paused:     map[string]*tenantPause{},
 		held:       map[heldKey]HeldKey{},
+		dropped:    map[string]bool{},
 	}
 	var o options
 	for _, opt := range opts {
@@ -315,6 +319,9 @@ func (s *Scheduler) Enqueue(ctx context.Context, entries []eventstore.Entry) err
 		return ErrClosed
 	}
 	for _, e := range entries {
+		if s.dropped[e.Ref.Tenant] {
+			continue // another collector serves it now
+		}
 		pk := partitionKey{e.Ref.Tenant, e.Ref.Partition}
 		id, err := parseStreamID(e.Ref.ID)
 		if err != nil {
@@ -330,7 +337,7 @@ func (s *Scheduler) Enqueue(ctx context.Context, entries []eventstore.Entry) err
 			if err := s.waitSpaceLocked(ctx); err != nil {
 				return err
 			}
-			if s.knownLocked(pk, id) { // enqueued while this one waited
+			if s.knownLocked(pk, id) || s.dropped[e.Ref.Tenant] { // enqueued, or dropped, while this one waited
 				continue
 			}
 		}
@@ -615,18 +622,37 @@ func (s *Scheduler) fillSettleBatch(batch []settleReq, linger *time.Timer) []set
 }
 
 func (s *Scheduler) writeSettlements(batch []settleReq, sts []eventstore.Settlement, final bool) {
-	sts = sts[:0]
-	for _, r := range batch {
-		sts = append(sts, r.st)
-	}
-	defer clear(sts) // the caller reuses the array; let the entries go
+	defer func() { clear(sts) }() // the caller reuses the array; let the entries go
 	backoff := 50 * time.Millisecond
 	for {
+		// The settlements of a dropped tenant are the new holder's to make.
+		batch = s.liveOnly(batch)
+		if len(batch) == 0 {
+			return
+		}
+		sts = sts[:0]
+		for _, r := range batch {
+			sts = append(sts, r.st)
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err := s.settler.Settle(ctx, sts)
 		cancel()
 		if err == nil {
 			break
+		}
+		var fenced *eventstore.FencedError
+		if errors.As(err, &fenced) && s.dropsAny(batch, fenced.Tenants) {
+			// Another collector serves these tenants now: stop serving
+			// them. A bare *FencedError says the others' settlements were
+			// made; otherwise they are written again (idempotent).
+			for _, t := range fenced.Tenants {
+				s.DropTenant(t)
+			}
+			if _, only := err.(*eventstore.FencedError); only {
+				batch = s.liveOnly(batch)
+				break
+			}
+			continue
 		}
 		if final {
 			// Shutting down: the entries stay in Redis and are delivered
@@ -643,6 +669,9 @@ func (s *Scheduler) writeSettlements(batch []settleReq, sts []eventstore.Settlem
 	s.mu.Lock()
 	for _, r := range batch {
 		kq := r.kq
+		if kq.dropped { // dropped while its settlement was written: forgotten already
+			continue
+		}
 		if len(kq.events) > 0 && kq.events[0] == r.it {
 			kq.events[0] = nil // the array outlives the pop while the key has events
 			kq.events = kq.events[1:]

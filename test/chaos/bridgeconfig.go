@@ -94,8 +94,10 @@ collector:
   stream_max_age: %s
   # A collector killed by the harness is restarted at once; its tenant's
   # lease (held by the dead process) must lapse before the new one serves.
+  # A lease unrenewed for nine tenths of its ttl is lost: the ttl outlasts
+  # the Redis restarts (at most 2 s down).
   lease:
-    ttl: 3s
+    ttl: 5s
 %s  store:
     key_prefix: %s
     partitions: %d
