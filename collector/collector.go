@@ -73,6 +73,10 @@ type Collector struct {
 	stopOnce sync.Once
 	// lostOnce stops serving each tenant once (stopServing).
 	lostOnce map[string]*sync.Once
+	// lost is closed when the collector first stops serving a tenant
+	// (Lost).
+	lost      chan struct{}
+	lostOnce1 sync.Once
 }
 
 // stopServing stops serving a tenant whose lease this collector no longer
@@ -88,8 +92,18 @@ func (c *Collector) stopServing(tenant, why string) {
 		c.logger.Error("ALERT: this collector stops serving the tenant: "+why, "tenant", tenant)
 		c.intake.StopReading(tenant)
 		c.sched.DropTenant(tenant)
+		c.lostOnce1.Do(func() { close(c.lost) })
 	})
 }
+
+// Lost is closed once the collector has stopped serving a tenant it was
+// configured for, because it lost the tenant's lease or a write was
+// fenced. It does not serve the tenant again by itself: its command exits,
+// so that its supervisor restarts it, and the new process takes the lease
+// back (when no other collector holds it) and recovers the tenant's
+// unsettled events from Redis. A rig that runs collectors in-process
+// decides for itself.
+func (c *Collector) Lost() <-chan struct{} { return c.lost }
 
 // newRedisClient connects to the Redis r describes.
 func newRedisClient(r config.Redis) *redis.Client {
@@ -123,7 +137,7 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 	}
 	meter := tel.Meter(instrumentation)
 	c := &Collector{cfg: cfg, tenants: tenants, logger: logger, tel: tel, tracer: tel.Tracer(instrumentation),
-		rdb: rdb, timelineRDB: ownTimelineRDB, lostOnce: map[string]*sync.Once{}}
+		rdb: rdb, timelineRDB: ownTimelineRDB, lostOnce: map[string]*sync.Once{}, lost: make(chan struct{})}
 	for _, t := range tenants {
 		c.lostOnce[t] = &sync.Once{}
 	}

@@ -104,10 +104,24 @@ func run(path string) error {
 		_ = shutdown()
 		return err
 	}
-	<-ctx.Done()
-	logger.Info("stopping")
-	return shutdown()
+	select {
+	case <-ctx.Done():
+		logger.Info("stopping")
+		return shutdown()
+	case <-c.Lost():
+		// Serving the tenant again needs its lease, its fences raised and
+		// its unsettled events recovered: what a start does.
+		logger.Error("a tenant's lease was lost: exiting so that a restart takes it back")
+		if err := shutdown(); err != nil {
+			logger.Error("shutdown", "err", err)
+		}
+		return errLeaseLost
+	}
 }
+
+// errLeaseLost ends the process with a failure status, so that its
+// supervisor (Kubernetes, systemd) restarts it.
+var errLeaseLost = errors.New("a tenant's lease was lost; restart the collector to serve it again")
 
 // shutdownTimeout bounds the collector's shutdown: dispatchers settle what
 // they hold within it; whatever is left is delivered again after restart.

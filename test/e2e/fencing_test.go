@@ -86,6 +86,11 @@ func TestAPausedCollectorIsFencedAfterATakeover(t *testing.T) {
 		t.Fatal(err)
 	}
 	poll.Until(t, "A drops the tenant after a refused write", func() bool { return a.Scheduler().Dropped(tenant) })
+	select {
+	case <-a.Lost(): // its command exits on this, to be restarted
+	default:
+		t.Fatal("A dropped the tenant but does not report it lost")
+	}
 	m := scrapeUntil(t, "http://"+s.Metrics["collector"].Addr(), func(m map[string]float64) bool {
 		return sum(m, "ccb_collector_fenced_writes_total", `tenant="`+tenant+`"`) > 0
 	})
