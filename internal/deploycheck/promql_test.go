@@ -57,7 +57,7 @@ var knownMetrics = map[string][]string{
 	"ccb_dispatcher_tenant_paused":            {"tenant", "reason"},
 
 	// dispatcher: the collectors it subscribes to
-	"ccb_dispatcher_collector_streams":       {"state"},
+	"ccb_dispatcher_collector_streams":      {"state"},
 	"ccb_dispatcher_discovery_errors_total": nil,
 }
 
