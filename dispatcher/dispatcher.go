@@ -47,7 +47,7 @@ type Dispatcher struct {
 	translator *translate.Translator
 	regal      map[string]*regal.Client // tenant → its Regal account's client
 	keys       map[string]secret.Secret // tenant → Regal key
-	rdb        *redis.Client            // shared rate limit; nil when off
+	rdb        redis.UniversalClient    // shared rate limit; nil when off
 	conn       *grpc.ClientConn
 	sub        *subscriber.Subscriber
 	tel        *telemetry.Telemetry
@@ -102,14 +102,13 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Di
 	for _, t := range cfg.Tenants {
 		keys[t.Name] = t.Regal.APIKey
 	}
-	var rdb *redis.Client
+	var rdb redis.UniversalClient
 	if dc.Regal.RateLimit > 0 {
 		// ContextTimeoutEnabled: the limiter bounds each Redis call by a
 		// context deadline (WithRedisTimeout), which go-redis ignores on
 		// the socket otherwise; a 429's throttle call would then hold its
 		// Regal send for up to the read timeout against a stalled Redis.
-		rdb = redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr, Username: cfg.Redis.Username,
-			Password: cfg.Redis.Password.Reveal(), DB: cfg.Redis.DB, ContextTimeoutEnabled: true})
+		rdb = cfg.Redis.NewClient(config.ClientOptions{ContextTimeoutEnabled: true})
 	}
 	if dc.ID == "" {
 		dc.ID = DefaultID()
