@@ -1,6 +1,8 @@
 package redistest
 
 import (
+	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -83,4 +85,25 @@ func ClusterBackend() Backend {
 		c := SharedCluster(t)
 		return &Instance{Addr: c.Addrs[0], Cluster: c}
 	}}
+}
+
+// Keys returns the keys matching pattern: on a cluster, those of every
+// primary (KEYS on a cluster client asks one node only).
+func Keys(ctx context.Context, rdb redis.UniversalClient, pattern string) ([]string, error) {
+	cc, ok := rdb.(*redis.ClusterClient)
+	if !ok {
+		return rdb.Keys(ctx, pattern).Result()
+	}
+	var (
+		mu  sync.Mutex
+		all []string
+	)
+	err := cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+		keys, err := node.Keys(ctx, pattern).Result()
+		mu.Lock()
+		all = append(all, keys...)
+		mu.Unlock()
+		return err
+	})
+	return all, err
 }
