@@ -252,9 +252,18 @@ func (c *Cluster) Failover(t testing.TB, primary string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	replica, err := c.replicaOf(ctx, primary)
-	if err != nil {
-		t.Fatal(err)
+	// Right after an earlier failover the promoted primary may not know
+	// its new replica yet (it learns it by gossip): ask until it does.
+	var (
+		replica string
+		err     error
+	)
+	for replica, err = c.replicaOf(ctx, primary); err != nil; replica, err = c.replicaOf(ctx, primary) {
+		select {
+		case <-ctx.Done():
+			t.Fatal(err)
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 	if _, err := nodeCmd(ctx, replica, "CLUSTER", "FAILOVER"); err != nil {
 		t.Fatal(err)
