@@ -378,6 +378,7 @@ func (s *Store) runScripts(ctx context.Context, script *redis.Script, n int, add
 	for i := range todo {
 		todo[i] = i
 	}
+	var failed error // a failure other than the missing script, which stands
 	for try := 0; ; try++ {
 		pipe := s.rdb.Pipeline()
 		for _, i := range todo {
@@ -387,23 +388,18 @@ func (s *Store) runScripts(ctx context.Context, script *redis.Script, n int, add
 		if err == nil || errors.Is(err, redis.Nil) {
 			// A nil reply is a script's answer ("nothing to do"), read per
 			// command by the caller.
-			return cmds, nil
+			return cmds, failed
 		}
 		var noScript []int
-		var other error
 		for _, i := range todo {
 			if e := cmds[i].Err(); isNoScript(e) {
 				noScript = append(noScript, i)
-			} else if e != nil && !errors.Is(e, redis.Nil) && other == nil {
-				other = e
+			} else if e != nil && !errors.Is(e, redis.Nil) && failed == nil {
+				failed = e
 			}
 		}
 		if try > 0 || len(noScript) == 0 {
 			return cmds, err
-		}
-		if other != nil {
-			// The others' failure stands; the refused ones are not run.
-			return cmds, other
 		}
 		if err := script.Load(ctx, s.rdb).Err(); err != nil {
 			return nil, fmt.Errorf("load script: %w", err)
