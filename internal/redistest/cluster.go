@@ -219,28 +219,14 @@ func (c *Cluster) Client(t testing.TB) *redis.ClusterClient {
 // PrimaryOf returns the address of the primary serving key's slot.
 func (c *Cluster) PrimaryOf(t testing.TB, key string) string {
 	t.Helper()
-	ctx := context.Background()
-	first := redis.NewClient(&redis.Options{Addr: c.Addrs[0]})
-	slot, err := first.ClusterKeySlot(ctx, key).Result()
-	_ = first.Close()
+	// A new client: one in use may hold the layout before a failover.
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs})
+	defer cc.Close()
+	primary, err := cc.MasterForKey(context.Background(), key)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("primary of %q: %v", key, err)
 	}
-	for _, addr := range c.Addrs {
-		rdb := redis.NewClient(&redis.Options{Addr: addr})
-		slots, err := rdb.ClusterSlots(ctx).Result()
-		_ = rdb.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range slots {
-			if int64(s.Start) <= slot && slot <= int64(s.End) && len(s.Nodes) > 0 {
-				return s.Nodes[0].Addr
-			}
-		}
-	}
-	t.Fatalf("no node serves slot %d of %q", slot, key)
-	return ""
+	return primary.Options().Addr
 }
 
 // Failover fails over the primary at primary: CLUSTER FAILOVER on one of
