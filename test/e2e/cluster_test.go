@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ccbridge/bridge/doubles/sapidouble/scenario"
+	"github.com/ccbridge/bridge/internal/config"
 	"github.com/ccbridge/bridge/internal/redistest"
 	"github.com/ccbridge/bridge/test/stack"
 )
@@ -18,7 +19,11 @@ import (
 func TestOnARedisClusterWithAFailoverEventsReachRegalExactlyOnceInOrder(t *testing.T) {
 	cluster := redistest.SharedCluster(t)
 	const prefix = "e2e-cluster"
-	s := startStackOn(t, stack.Options{Dispatchers: 2, KeyPrefix: prefix, RedisCluster: cluster.Addrs})
+	s := startStackOn(t, stack.Options{Dispatchers: 2, KeyPrefix: prefix, RedisCluster: cluster.Addrs,
+		Mutate: func(c *config.Config) {
+			// The timeline's own Redis, a cluster too (here the same one).
+			c.Collector.Query.Redis = config.Redis{Cluster: true, Addrs: cluster.Addrs}
+		}})
 	events := scenario.Interleave(scriptedFlows(), 7)
 	want := expect(t, events)
 	stream, repeats := withRepeats(events)
@@ -37,6 +42,16 @@ func TestOnARedisClusterWithAFailoverEventsReachRegalExactlyOnceInOrder(t *testi
 	assertOncePerInteractionInOrder(t, got, want)
 	if st := s.Collector.Stats(); st.Duplicates != int64(repeats) {
 		t.Errorf("collector dropped %d duplicates, want %d", st.Duplicates, repeats)
+	}
+	// The timeline is written behind delivery; a write caught in a
+	// switch may fail (it is counted), the others reach the cluster.
+	scrapeUntil(t, "http://"+s.Metrics["collector"].Addr(), func(m map[string]float64) bool {
+		return sum(m, "ccb_collector_timeline_queued_bytes") == 0 &&
+			sum(m, "ccb_collector_timeline_changes_total", `result="recorded"`) > 0
+	})
+	keys, err := redistest.Keys(context.Background(), cluster.Client(t), prefix+":tl:*")
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("timeline keys on the cluster: %d (%v), want some", len(keys), err)
 	}
 }
 
