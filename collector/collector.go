@@ -50,10 +50,10 @@ type Collector struct {
 	logger  *slog.Logger
 	tel     *telemetry.Telemetry
 	tracer  trace.Tracer
-	rdb     *redis.Client
+	rdb     redis.UniversalClient
 	// timelineRDB is the timeline's own Redis (collector.query.redis);
 	// nil when the timeline is kept in rdb.
-	timelineRDB *redis.Client
+	timelineRDB redis.UniversalClient
 
 	store       *eventstore.Store
 	leases      *lease.Manager // one collector per tenant
@@ -105,11 +105,6 @@ func (c *Collector) stopServing(tenant, why string) {
 // decides for itself.
 func (c *Collector) Lost() <-chan struct{} { return c.lost }
 
-// newRedisClient connects to the Redis r describes.
-func newRedisClient(r config.Redis) *redis.Client {
-	return redis.NewClient(&redis.Options{Addr: r.Addr, Username: r.Username, Password: r.Password.Reveal(), DB: r.DB})
-}
-
 // New builds a collector from the configuration; Start connects it. Its
 // spans and metrics go to tel, which the caller owns and shuts down after
 // the collector.
@@ -118,11 +113,11 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 		return nil, err
 	}
 	cc := cfg.Collector
-	rdb := newRedisClient(cfg.Redis)
-	var ownTimelineRDB *redis.Client // the timeline's own Redis, if configured
+	rdb := cfg.Redis.NewClient(config.ClientOptions{})
+	var ownTimelineRDB redis.UniversalClient // the timeline's own Redis, if configured
 	timelineRDB := rdb
-	if cc.Query.Redis.Addr != "" {
-		ownTimelineRDB = newRedisClient(cc.Query.Redis)
+	if cc.Query.Redis.IsSet() {
+		ownTimelineRDB = cc.Query.Redis.NewClient(config.ClientOptions{})
 		timelineRDB = ownTimelineRDB
 	}
 	closeRedis := func() {
@@ -258,7 +253,7 @@ func (c *Collector) Start(ctx context.Context) error {
 		return fmt.Errorf("collector.delivery_auth: %w", err)
 	}
 	if err := c.health.WaitRedis(ctx); err != nil {
-		return fmt.Errorf("redis %s: %w", c.cfg.Redis.Addr, err)
+		return fmt.Errorf("redis %s: %w", c.cfg.Redis.Where(), err)
 	}
 	if err := c.leases.AcquireAll(ctx, c.tenants); err != nil { // before anything of the tenants is touched
 		return err

@@ -45,7 +45,7 @@ type Dispatcher struct {
 	keys       map[string]secret.Secret // tenant → Regal key
 	// rdb holds the shared rate limit and the collector registry; nil
 	// when neither is used.
-	rdb *redis.Client
+	rdb redis.UniversalClient
 	// keyPrefix starts the Redis keys shared with the collectors.
 	keyPrefix string
 	tel       *telemetry.Telemetry
@@ -120,14 +120,13 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Di
 	for _, t := range cfg.Tenants {
 		keys[t.Name] = t.Regal.APIKey
 	}
-	var rdb *redis.Client
+	var rdb redis.UniversalClient
 	if dc.Regal.RateLimit > 0 || dc.Discovery == config.DiscoveryRedis {
 		// ContextTimeoutEnabled: the limiter bounds each Redis call by a
 		// context deadline (WithRedisTimeout), which go-redis ignores on
 		// the socket otherwise; a 429's throttle call would then hold its
 		// Regal send for up to the read timeout against a stalled Redis.
-		rdb = redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr, Username: cfg.Redis.Username,
-			Password: cfg.Redis.Password.Reveal(), DB: cfg.Redis.DB, ContextTimeoutEnabled: true})
+		rdb = cfg.Redis.NewClient(config.ClientOptions{ContextTimeoutEnabled: true})
 	}
 	if dc.ID == "" {
 		dc.ID = DefaultID()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Makes sure redis-server is installed: the tests, the demo and the chaos
-# and load runs start their own Redis processes on free ports. When it is
-# missing it installs Debian's redis-server as root (or through sudo without
+# Makes sure redis-server and redis-cli are installed: the tests, the demo
+# and the chaos and load runs start their own Redis processes on free ports,
+# and the cluster tests build a Redis Cluster with redis-cli. When one is
+# missing it installs Debian's redis-server and redis-tools as root (or through sudo without
 # a password); otherwise it says what to install and fails.
 #
 # With --optional (the demo, which falls back to an embedded Redis) it says
@@ -13,7 +14,10 @@ if [ "${1:-}" = --optional ]; then
   optional=true
 fi
 
-if command -v redis-server >/dev/null 2>&1; then
+# The demo (--optional) needs redis-server alone.
+have_redis() { command -v redis-server >/dev/null 2>&1 && { $optional || command -v redis-cli >/dev/null 2>&1; }; }
+
+if have_redis; then
   exit 0
 fi
 
@@ -27,19 +31,19 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 if [ "${as_root[0]:-}" != unavailable ] && command -v apt-get >/dev/null 2>&1; then
-  echo "redis-server not found: installing Debian's redis-server" >&2
+  echo "redis-server or redis-cli not found: installing Debian's redis-server and redis-tools" >&2
   "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
-  if command -v redis-server >/dev/null 2>&1; then
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null
+  if have_redis; then
     exit 0
   fi
-  echo "redis-server still not found after apt-get install redis-server" >&2
+  echo "redis-server or redis-cli still not found after apt-get install redis-server redis-tools" >&2
   exit 1
 fi
 
 if $optional; then
-  echo "redis-server not found: going on without it (install it for a real Redis: Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis)" >&2
+  echo "redis-server or redis-cli not found: going on without it (install it for a real Redis: Debian/Ubuntu: sudo apt-get install redis-server redis-tools; macOS: brew install redis)" >&2
   exit 0
 fi
-echo "redis-server not found: install it (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis) and run again" >&2
+echo "redis-server or redis-cli not found: install them (Debian/Ubuntu: sudo apt-get install redis-server redis-tools; macOS: brew install redis) and run again" >&2
 exit 1

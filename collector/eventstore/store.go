@@ -450,33 +450,45 @@ func (s *Store) RecentMalformed(ctx context.Context, tenant string, count int64)
 }
 
 // runScripts sends n invocations of script in one pipeline. When Redis has
-// lost its script cache (a restart) or never had the script, it loads the
-// script and sends the whole batch again, which is safe because every
-// script here is idempotent; any command may be the one that tells. On
-// an error the commands are returned too: each says whether it ran.
+// lost its script cache (a restart, or a Redis Cluster replica promoted to
+// primary) or never had the script, it loads the script and sends again
+// the invocations that were refused for it, and only those: on a cluster
+// one node may lack the script while the others ran theirs, and running
+// an admission twice would turn its verdict new into duplicate pending.
+// On an error the commands are returned too: each says whether it ran.
 func (s *Store) runScripts(ctx context.Context, script *redis.Script, n int, add func(redis.Pipeliner, string, int) *redis.Cmd) ([]*redis.Cmd, error) {
+	cmds := make([]*redis.Cmd, n)
+	todo := make([]int, n) // indexes of the invocations to send
+	for i := range todo {
+		todo[i] = i
+	}
+	var failed error // a failure other than the missing script, which stands
 	for try := 0; ; try++ {
 		pipe := s.rdb.Pipeline()
-		cmds := make([]*redis.Cmd, n)
-		for i := range n {
+		for _, i := range todo {
 			cmds[i] = add(pipe, script.Hash(), i)
 		}
 		_, err := pipe.Exec(ctx)
 		if err == nil || errors.Is(err, redis.Nil) {
 			// A nil reply is a script's answer ("nothing to do"), read per
 			// command by the caller.
-			return cmds, nil
+			return cmds, failed
 		}
-		noScript := false
-		for _, c := range cmds {
-			noScript = noScript || isNoScript(c.Err())
+		var noScript []int
+		for _, i := range todo {
+			if e := cmds[i].Err(); isNoScript(e) {
+				noScript = append(noScript, i)
+			} else if e != nil && !errors.Is(e, redis.Nil) && failed == nil {
+				failed = e
+			}
 		}
-		if try > 0 || !noScript {
+		if try > 0 || len(noScript) == 0 {
 			return cmds, err
 		}
 		if err := script.Load(ctx, s.rdb).Err(); err != nil {
 			return nil, fmt.Errorf("load script: %w", err)
 		}
+		todo = noScript
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 	"github.com/ccbridge/bridge/internal/redistest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(redistest.WithSharedCluster(m)) }
 
 func testEvent(interaction, dedup string) *eventv1.Event {
 	return &eventv1.Event{Tenant: "acme", InteractionId: interaction, OrderKey: interaction,

@@ -20,7 +20,7 @@ import (
 	"github.com/ccbridge/bridge/internal/redistest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(redistest.WithSharedCluster(m)) }
 
 const prefix = "lt"
 

@@ -199,7 +199,7 @@ var storeCases = []struct {
 		ctx := context.Background()
 		ev := alice.event("k-1", "InteractionCreated", 0)
 		record(t, s, received(ev, eventstore.VerdictNew), settled(ev, timeline.ChangeDeadLettered, time.Second, 400, 1, "bad"))
-		keys, err := rdb.Keys(ctx, "test-every_key_expires_after_the_retention_window:*").Result()
+		keys, err := redistest.Keys(ctx, rdb, "test-every_key_expires_after_the_retention_window:*")
 		if err != nil || len(keys) < 8 {
 			t.Fatalf("keys %v %v", keys, err)
 		}
@@ -214,11 +214,11 @@ var storeCases = []struct {
 		}
 		if srv.FastForward != nil {
 			srv.FastForward(timeline.DefaultRetention - time.Second)
-			if left, _ := rdb.Keys(ctx, "test-every_key_expires_after_the_retention_window:*").Result(); len(left) != len(keys) {
+			if left, _ := redistest.Keys(ctx, rdb, "test-every_key_expires_after_the_retention_window:*"); len(left) != len(keys) {
 				t.Fatalf("within retention only %v are left of %v", left, keys)
 			}
 			srv.FastForward(longest - timeline.DefaultRetention + time.Second)
-			if left, _ := rdb.Keys(ctx, "test-every_key_expires_after_the_retention_window:*").Result(); len(left) != 0 {
+			if left, _ := redistest.Keys(ctx, rdb, "test-every_key_expires_after_the_retention_window:*"); len(left) != 0 {
 				t.Fatalf("left after retention: %v", left)
 			}
 		}

@@ -426,7 +426,7 @@ func TestAnEmptiedIndexGetsItsTTLAgain(t *testing.T) {
 						record(t, s, batch.changes...)
 					}
 					ctx := context.Background()
-					keys, err := rdb.Keys(ctx, "emptied-"+tc.name+":*").Result()
+					keys, err := redistest.Keys(ctx, rdb, "emptied-"+tc.name+":*")
 					if err != nil || len(keys) == 0 {
 						t.Fatalf("keys %v %v", keys, err)
 					}

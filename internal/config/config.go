@@ -82,15 +82,28 @@ type Telemetry struct {
 	Pprof bool `yaml:"pprof"`
 }
 
-// Redis is how a service reaches a Redis.
+// defaultRedisAddr is redis.addr's default, a local Redis.
+const defaultRedisAddr = "127.0.0.1:6379"
+
+// Redis is how a service reaches a Redis: one server (addr) or a Redis
+// Cluster (cluster: true, with addrs).
 type Redis struct {
-	// Addr is the Redis address, host:port.
+	// Addr is the Redis address, host:port. Not with cluster (the default
+	// then does not apply).
 	Addr string `yaml:"addr"`
+	// Cluster, when true, reaches a Redis Cluster through Addrs: keys
+	// spread over the cluster's slots by tenant and partition (see
+	// docs/architecture.md, Running on Redis Cluster).
+	Cluster bool `yaml:"cluster"`
+	// Addrs are some of the cluster's nodes, host:port each, from which
+	// the client learns the rest; required with cluster, not without.
+	Addrs []string `yaml:"addrs"`
 	// Username and Password authenticate to Redis (ACL user, or the
 	// password alone for requirepass).
 	Username string        `yaml:"username"`
 	Password secret.Secret `yaml:"password"`
-	// DB is the Redis database number.
+	// DB is the Redis database number; 0 with cluster (a cluster has
+	// only database 0).
 	DB int `yaml:"db"`
 }
 
@@ -199,7 +212,8 @@ type Query struct {
 	Auth grpcauth.ServerConfig `yaml:"auth"`
 	// Config is the timeline's: what it keeps, and for how long.
 	timeline.Config `yaml:",inline"`
-	// Redis, when its addr is set, holds the timeline instead of the main
+	// Redis, when its addr (or a cluster's addrs) is set, holds the
+	// timeline instead of the main
 	// redis. The timeline is a large, write-heavy record (a few KB per
 	// event for the retention); in the main Redis its writes, fsyncs and
 	// AOF rewrites delay the admission and settlement of events, which
@@ -321,6 +335,11 @@ func Parse(b []byte, lookup func(string) (string, bool)) (*Config, error) {
 	if len(d.problems) > 0 {
 		return nil, scrub(problems(d.problems), secrets)
 	}
+	if cfg.Redis.Cluster && cfg.Redis.Addr == defaultRedisAddr {
+		// addr's default is for one server; a cluster is reached
+		// through addrs.
+		cfg.Redis.Addr = ""
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, scrub(err, secrets)
 	}
@@ -358,7 +377,7 @@ var yamlQuoted = regexp.MustCompile("`[^`]*`|\"[^\"]*\"|anchor '[^']*'")
 // (their DefaultConfig) and those of the services' settings.
 func Default() *Config {
 	return &Config{
-		Redis:     Redis{Addr: "127.0.0.1:6379"},
+		Redis:     Redis{Addr: defaultRedisAddr},
 		Log:       Log{Level: "info"},
 		Telemetry: Telemetry{}, // no phone_hash_salt: each deployment sets its own
 		Collector: Collector{
@@ -395,11 +414,7 @@ var tenantName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 // name YAML paths, never values.
 func (c *Config) Validate() error {
 	var p problemList
-	if c.Redis.Addr == "" {
-		p.add("redis.addr is required")
-	} else if !isHostPort(c.Redis.Addr) {
-		p.add("redis.addr must be host:port (e.g. 127.0.0.1:6379)")
-	}
+	p = append(p, c.Redis.problems("redis", "127.0.0.1:6379")...)
 	if len(c.Tenants) == 0 {
 		p.add("tenants: at least one tenant is required")
 	}
@@ -473,10 +488,10 @@ func (c *Config) ValidateCollector() error {
 	}
 	p = append(p, authProblems("collector.delivery_auth", cc.DeliveryAuth.Validate())...)
 	p = append(p, authProblems("collector.query.auth", cc.Query.Auth.Validate())...)
-	if r := cc.Query.Redis; r.Addr == "" && (r.Username != "" || !r.Password.IsZero() || r.DB != 0) {
+	if r := cc.Query.Redis; !r.IsSet() && (r.Username != "" || !r.Password.IsZero() || r.DB != 0) {
 		p.add("collector.query.redis.addr is required when its username, password or db is set (without it the timeline is kept in redis)")
-	} else if r.Addr != "" && !isHostPort(r.Addr) {
-		p.add("collector.query.redis.addr must be host:port (e.g. 127.0.0.1:6380)")
+	} else if r.IsSet() {
+		p = append(p, r.problems("collector.query.redis", "127.0.0.1:6380")...)
 	}
 	if cc.PendingMaxBytes < 1 {
 		p.add("collector.pending_max_bytes must be positive")

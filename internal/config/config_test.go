@@ -79,7 +79,7 @@ func TestLoadErrorsAreClearAndSecretFree(t *testing.T) {
 		wantErr string
 	}{
 		{"unset_env_var_is_named", "two-tenants.yaml", env(partial), "tenants[1].regal.api_key: environment variable GLOBEX_REGAL_KEY is not set (line 20)"},
-		{"unknown_field_rejected", "unknown-field.yaml", env(nil), "redis: unknown key (known keys: addr, db, password, username) (line 2)"},
+		{"unknown_field_rejected", "unknown-field.yaml", env(nil), "redis.adress: unknown key (did you mean addrs?) (line 2)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

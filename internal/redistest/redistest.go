@@ -5,6 +5,7 @@ package redistest
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -24,6 +25,9 @@ type Server struct {
 	cmd  *exec.Cmd
 	port int
 	args []string
+	// sysProcAttr, when set, is the process's (a cluster's parent-death
+	// signal).
+	sysProcAttr *syscall.SysProcAttr
 }
 
 // Options tune the server.
@@ -68,15 +72,22 @@ func Start(t testing.TB, opts Options) *Server {
 
 func (s *Server) start(t testing.TB, bin string) {
 	t.Helper()
+	if err := s.startErr(bin); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (s *Server) startErr(bin string) error {
 	s.cmd = exec.Command(bin, s.args...)
+	s.cmd.SysProcAttr = s.sysProcAttr
 	logf, err := os.Create(filepath.Join(s.Dir, "redis.log"))
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	defer logf.Close()
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start redis-server: %v", err)
+		return fmt.Errorf("start redis-server: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -84,11 +95,11 @@ func (s *Server) start(t testing.TB, bin string) {
 	defer c.Close()
 	for {
 		if err := c.Ping(ctx).Err(); err == nil {
-			return
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("redis-server on %s did not answer: see %s", s.Addr, filepath.Join(s.Dir, "redis.log"))
+			return fmt.Errorf("redis-server on %s did not answer: see %s", s.Addr, filepath.Join(s.Dir, "redis.log"))
 		case <-time.After(20 * time.Millisecond):
 		}
 	}

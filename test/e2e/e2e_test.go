@@ -27,7 +27,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(redistest.WithSharedCluster(m)) }
 
 // mappedEvents are the SAPI events the default mapping sends, written out
 // here rather than taken from the code under test.

@@ -36,6 +36,9 @@ const PhoneHashSalt secret.Secret = "demo-phone-hash-salt-change-me"
 type Options struct {
 	// RedisAddr is a running Redis.
 	RedisAddr string
+	// RedisCluster, when set, are nodes of a running Redis Cluster, which
+	// the stack uses instead of RedisAddr.
+	RedisCluster []string
 	// KeyPrefix keeps this stack's Redis keys apart.
 	KeyPrefix string
 	// Tenant is the 8x8 tenant name.
@@ -136,6 +139,9 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}
 	cfg := config.Default()
 	cfg.Redis.Addr = o.RedisAddr
+	if len(o.RedisCluster) > 0 {
+		cfg.Redis = config.Redis{Cluster: true, Addrs: o.RedisCluster}
+	}
 	cfg.Tenants = []config.Tenant{tenantOf(o.Tenant)}
 	if len(o.ExtraCollectors) > 0 {
 		cfg.Dispatcher.Discovery = config.DiscoveryRedis
