@@ -198,6 +198,37 @@ func (c *Cluster) ready(ctx context.Context) (bool, string) {
 	return true, ""
 }
 
+// agree says whether every node's view of the cluster (CLUSTER NODES,
+// which a client loads its slot map from) has promoted as a primary and
+// demoted as a replica: the roles switch on the two nodes first and reach
+// the others by gossip.
+func (c *Cluster) agree(ctx context.Context, promoted, demoted string) bool {
+	for _, addr := range c.Addrs {
+		nodes, err := nodeCmd(ctx, addr, "CLUSTER", "NODES")
+		if err != nil {
+			return false
+		}
+		sawPromoted, sawDemoted := false, false
+		for _, l := range strings.Split(nodes, "\n") {
+			f := strings.Fields(l)
+			if len(f) < 3 {
+				continue
+			}
+			node := strings.SplitN(f[1], "@", 2)[0]
+			switch node {
+			case promoted:
+				sawPromoted = strings.Contains(f[2], "master")
+			case demoted:
+				sawDemoted = strings.Contains(f[2], "slave")
+			}
+		}
+		if !sawPromoted || !sawDemoted {
+			return false
+		}
+	}
+	return true
+}
+
 // nodeCmd sends one command to one node and returns its reply as text.
 func nodeCmd(ctx context.Context, addr string, args ...any) (string, error) {
 	c := redis.NewClient(&redis.Options{Addr: addr})
@@ -265,7 +296,7 @@ func (c *Cluster) Failover(t testing.TB, primary string) string {
 		newRole, err1 := role(ctx, replica)
 		oldRole, err2 := role(ctx, primary)
 		if err1 == nil && err2 == nil && newRole == "master" && oldRole == "slave" {
-			if ok, _ := c.ready(ctx); ok {
+			if ok, _ := c.ready(ctx); ok && c.agree(ctx, replica, primary) {
 				return replica
 			}
 		}
