@@ -79,6 +79,9 @@ func TestAPausedCollectorIsFencedAfterATakeover(t *testing.T) {
 	if !a.Leases().Held(tenant) {
 		t.Fatal("A noticed the takeover by itself: the test means to show the fence stops it")
 	}
+	// The SAPI double streams an event only to the subscriptions it has
+	// seen: B's must be open before the second half is published.
+	poll.Until(t, "B's SAPI stream open beside A's", func() bool { return s.SAPI.Subscribers(tenant) == 2 })
 
 	// A goes on: the second half reaches both A and B. A's admission is
 	// refused, and A stops serving the tenant.
