@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/ccbridge/bridge/doubles/sapidouble/scenario"
 	"github.com/ccbridge/bridge/internal/config"
@@ -53,24 +52,4 @@ func TestOnARedisClusterWithAFailoverEventsReachRegalExactlyOnceInOrder(t *testi
 	if err != nil || len(keys) == 0 {
 		t.Fatalf("timeline keys on the cluster: %d (%v), want some", len(keys), err)
 	}
-}
-
-// startStackOn starts a stack on the Redis o names, stopped by t.Cleanup.
-func startStackOn(t *testing.T, o stack.Options) *stack.Stack {
-	t.Helper()
-	o.Tenant = tenant
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	s, err := stack.Start(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	return s
 }

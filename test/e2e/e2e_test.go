@@ -43,10 +43,16 @@ func startStack(t *testing.T, o stack.Options) *stack.Stack {
 	t.Helper()
 	redis := redistest.Start(t, redistest.Options{AppendOnly: true})
 	o.RedisAddr = redis.Addr
-	o.Tenant = tenant
 	if o.KeyPrefix == "" {
 		o.KeyPrefix = "e2e"
 	}
+	return startStackOn(t, o)
+}
+
+// startStackOn starts a stack on the Redis o names, stopped by t.Cleanup.
+func startStackOn(t *testing.T, o stack.Options) *stack.Stack {
+	t.Helper()
+	o.Tenant = tenant
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	s, err := stack.Start(ctx, o)

@@ -32,20 +32,10 @@ func TestAPausedCollectorIsFencedAfterATakeover(t *testing.T) {
 	redis := redistest.Start(t, redistest.Options{AppendOnly: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	s, err := stack.Start(ctx, stack.Options{RedisAddr: redis.Addr, Tenant: tenant, KeyPrefix: "fence", Dispatchers: 1,
+	s := startStackOn(t, stack.Options{RedisAddr: redis.Addr, KeyPrefix: "fence", Dispatchers: 1,
 		// Renewed every 10 s: A's renewals do not find B during the test;
 		// only the fence stops A.
 		Mutate: func(c *config.Config) { c.Collector.Lease.TTL = 30 * time.Second }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
 	a := s.Collector
 	call := scriptedFlows()[1]
 	half := len(call.Events) / 2
