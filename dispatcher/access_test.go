@@ -11,19 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel/trace/noop"
-	"google.golang.org/grpc"
-
-	"github.com/ccbridge/bridge/collector/delivery"
-	"github.com/ccbridge/bridge/collector/eventstore"
-	"github.com/ccbridge/bridge/collector/scheduler"
 	"github.com/ccbridge/bridge/dispatcher"
-	deliveryv1 "github.com/ccbridge/bridge/gen/ccbridge/delivery/v1"
 	"github.com/ccbridge/bridge/internal/config"
-	"github.com/ccbridge/bridge/internal/grpcauth"
 	"github.com/ccbridge/bridge/internal/lifecycletest"
 	"github.com/ccbridge/bridge/internal/poll"
-	"github.com/ccbridge/bridge/internal/redistest"
 	"github.com/ccbridge/bridge/internal/secret"
 	"github.com/ccbridge/bridge/internal/telemetry"
 )
@@ -31,39 +22,11 @@ import (
 const deliveryToken = secret.Secret("delivery-token-0123456789")
 
 // collectorAddr serves the DeliveryService (a real scheduler over a real
-// Redis, with a token) on a loopback port, and returns its address.
+// Redis, with a token) on a loopback port until the test ends, and returns
+// its address.
 func collectorAddr(t *testing.T) string {
 	t.Helper()
-	rdb := redistest.Start(t, redistest.Options{}).Client(t)
-	store, err := eventstore.New(rdb, eventstore.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sched, err := scheduler.New(scheduler.DefaultConfig(), store, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sched.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	opts, err := grpcauth.ServerOptions(grpcauth.ServerConfig{Tokens: []secret.Secret{deliveryToken}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer(opts...)
-	deliveryv1.RegisterDeliveryServiceServer(srv, delivery.NewServer(sched, noop.NewTracerProvider().Tracer(""), slog.New(slog.DiscardHandler)))
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan struct{})
-	go func() { defer close(served); _ = srv.Serve(lis) }()
-	t.Cleanup(func() {
-		_ = sched.Shutdown(context.Background())
-		srv.Stop()
-		<-served
-	})
-	return lis.Addr().String()
+	return startCollector(t).addr
 }
 
 // closedAddr is a loopback address nobody listens on.
