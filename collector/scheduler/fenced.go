@@ -94,3 +94,13 @@ func (s *Scheduler) Dropped(tenant string) bool {
 	defer s.mu.Unlock()
 	return s.dropped[tenant]
 }
+
+// AdoptTenant serves a dropped tenant again: this collector took its lease
+// back. Enqueues of it are accepted from here on; what the scheduler
+// forgot at DropTenant comes back from Redis (intake's recovery), so call
+// it before that recovery. A no-op for a tenant not dropped.
+func (s *Scheduler) AdoptTenant(tenant string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.dropped, tenant)
+}

@@ -133,3 +133,23 @@ func TestFencedSettlement_drops_the_tenant_and_settles_the_others(t *testing.T) 
 		t.Fatalf("settled %v, want globex's first only", got)
 	}
 }
+
+// TestAdoptTenant_serves_a_dropped_tenant_again: after DropTenant and
+// AdoptTenant, the tenant's enqueues are accepted and handed out again.
+func TestAdoptTenant_serves_a_dropped_tenant_again(t *testing.T) {
+	s := newSched(t, testConfig(), &settleSink{})
+	d := s.Join("d1", 10)
+	s.DropTenant("acme")
+	s.AdoptTenant("acme")
+	s.AdoptTenant("globex") // not dropped: a no-op
+	if s.Dropped("acme") {
+		t.Fatal("acme still dropped after AdoptTenant")
+	}
+	a := tenantEntry("acme", "int-a")
+	if err := s.Enqueue(context.Background(), []eventstore.Entry{a}); err != nil {
+		t.Fatal(err)
+	}
+	if got := next(t, d); got.Entry.Ref != a.Ref {
+		t.Fatalf("delivery %v, want acme's %v", got.Entry.Ref, a.Ref)
+	}
+}
