@@ -327,6 +327,20 @@ func (in *Intake) currentClients() []*sapi.Client {
 	return slices.Clone(in.clients)
 }
 
+// ServingTenants are the tenants ServeTenant opened and UnserveTenant has
+// not closed, in configuration order.
+func (in *Intake) ServingTenants() []string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	var out []string
+	for _, p := range in.pipelines {
+		if in.serving[p.tenant] != nil {
+			out = append(out, p.tenant)
+		}
+	}
+	return out
+}
+
 func (in *Intake) indexOf(tenant string) int {
 	for i, p := range in.pipelines {
 		if p.tenant == tenant {
