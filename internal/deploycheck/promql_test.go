@@ -40,6 +40,9 @@ var knownMetrics = map[string][]string{
 	"ccb_collector_sapi_stall_timeout_seconds":  {"tenant"},
 	"ccb_collector_lease_held":                  {"tenant"},
 	"ccb_collector_lease_lost_total":            {"tenant"},
+	"ccb_collector_lease_token":                 {"tenant"},
+	"ccb_collector_lease_acquired_total":        {"tenant"},
+	"ccb_collector_tenants_served":              nil,
 	"ccb_collector_dead_letters_trimmed_total":  {"tenant", "bound"},
 	"ccb_collector_dead_letters_bound_ratio":    {"tenant", "bound"},
 	"ccb_collector_held_interactions":           {"tenant"},
@@ -57,7 +60,7 @@ var knownMetrics = map[string][]string{
 	"ccb_dispatcher_tenant_paused":            {"tenant", "reason"},
 
 	// dispatcher: the collectors it subscribes to
-	"ccb_dispatcher_collector_streams":       {"state"},
+	"ccb_dispatcher_collector_streams":      {"state"},
 	"ccb_dispatcher_discovery_errors_total": nil,
 }
 
