@@ -74,9 +74,9 @@ type Collector struct {
 	// balancer spreads the tenants over the live collectors; nil in
 	// static mode (collector.balance.mode).
 	balancer *balance.Balancer
-	// serveMu orders the balancer's Serve and Unserve with the clean-up
-	// of a tenant lost meanwhile (stopServing).
-	serveMu sync.Mutex
+	// serveMu orders, per tenant, the balancer's Serve and Unserve with
+	// the clean-up of a tenant lost meanwhile (stopServing).
+	serveMu map[string]*sync.Mutex
 
 	stopOnce sync.Once
 	// lostOnce stops serving each tenant once (stopServing).
@@ -101,14 +101,16 @@ func (c *Collector) stopServing(tenant, why string) {
 		// Not here: the caller may be the tenant's admitter, which
 		// UnserveTenant waits for.
 		go func() {
-			c.serveMu.Lock()
-			defer c.serveMu.Unlock()
+			mu := c.serveMu[tenant]
+			mu.Lock()
+			defer mu.Unlock()
 			if c.leases.Held(tenant) {
 				return // taken back meanwhile
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			if err := c.intake.UnserveTenant(ctx, tenant); err != nil {
+			// No drain: another collector may serve the tenant already.
+			if err := c.intake.UnserveTenant(ctx, tenant, 0); err != nil {
 				c.logger.Warn("could not close the lost tenant", "tenant", tenant, "err", err)
 			}
 		}()
@@ -140,11 +142,15 @@ func (c *Collector) Lost() <-chan struct{} { return c.lost }
 // events recovered, SAPI stream opened, as Start does for every tenant in
 // static mode. False when another collector holds the lease.
 func (c *Collector) Serve(ctx context.Context, tenant string) (bool, error) {
-	c.serveMu.Lock()
-	defer c.serveMu.Unlock()
+	mu := c.serveMu[tenant]
+	if mu == nil {
+		return false, fmt.Errorf("unknown tenant %q", tenant)
+	}
+	mu.Lock()
+	defer mu.Unlock()
 	if c.intake.Serving(tenant) && !c.leases.Held(tenant) {
 		// Lost, and not closed yet: close it before opening it again.
-		if err := c.intake.UnserveTenant(ctx, tenant); err != nil {
+		if err := c.intake.UnserveTenant(ctx, tenant, 0); err != nil {
 			return false, err
 		}
 	}
@@ -163,13 +169,25 @@ func (c *Collector) Serve(ctx context.Context, tenant string) (bool, error) {
 	return true, nil
 }
 
+// handOverDrain is how long a collector handing a tenant over waits for
+// the tenant's buffered and in-flight deliveries to settle before it
+// releases the lease: what is still in flight then is sent again by the
+// next holder.
+const handOverDrain = 2 * time.Second
+
 // Unserve stops serving the tenant and releases its lease, so that its
-// new owner takes it at once (balance.Tenants). Deliveries in flight to
-// dispatchers are forgotten: the next holder delivers them again.
+// new owner takes it at once (balance.Tenants). What the scheduler holds
+// of the tenant is delivered first, for up to handOverDrain; deliveries
+// still in flight then are forgotten, and the next holder sends them
+// again.
 func (c *Collector) Unserve(ctx context.Context, tenant string) error {
-	c.serveMu.Lock()
-	defer c.serveMu.Unlock()
-	if err := c.intake.UnserveTenant(ctx, tenant); err != nil {
+	mu := c.serveMu[tenant]
+	if mu == nil {
+		return fmt.Errorf("unknown tenant %q", tenant)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if err := c.intake.UnserveTenant(ctx, tenant, handOverDrain); err != nil {
 		return err // the lease is kept (and renewed) until it is closed
 	}
 	return c.leases.ReleaseTenant(ctx, tenant)
@@ -247,9 +265,11 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 	}
 	meter := tel.Meter(instrumentation)
 	c := &Collector{cfg: cfg, tenants: tenants, logger: logger, tel: tel, tracer: tel.Tracer(instrumentation),
-		rdb: rdb, timelineRDB: ownTimelineRDB, lostOnce: map[string]*sync.Once{}, lost: make(chan struct{})}
+		rdb: rdb, timelineRDB: ownTimelineRDB, lostOnce: map[string]*sync.Once{}, lost: make(chan struct{}),
+		serveMu: map[string]*sync.Mutex{}}
 	for _, t := range tenants {
 		c.lostOnce[t] = &sync.Once{}
+		c.serveMu[t] = &sync.Mutex{}
 	}
 	// The hooks below call rooms made further down: they run only once
 	// the collector is started.

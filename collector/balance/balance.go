@@ -311,8 +311,14 @@ func (b *Balancer) Shutdown(ctx context.Context) error {
 	close(b.stop)
 	<-b.done
 	errs := []error{b.reg.Shutdown(ctx)}
-	for _, t := range b.Served() {
-		errs = append(errs, b.t.Unserve(ctx, t))
+	// At once for every tenant: each may wait for its deliveries in
+	// flight to settle.
+	served := b.Served()
+	unserved := make([]error, len(served))
+	var wg sync.WaitGroup
+	for i, t := range served {
+		wg.Go(func() { unserved[i] = b.t.Unserve(ctx, t) })
 	}
-	return errors.Join(errs...)
+	wg.Wait()
+	return errors.Join(append(errs, unserved...)...)
 }

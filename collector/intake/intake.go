@@ -270,12 +270,15 @@ func (in *Intake) ServeTenant(tenant string) error {
 
 // UnserveTenant closes one tenant ServeTenant opened, for a tenant this
 // collector hands over: it ends its recovery, stops its reader, waits
-// until what the reader read is admitted and enqueued, and drops the
-// tenant from the scheduler (acknowledgements of its deliveries in flight
-// are ignored; the next holder recovers them from Redis). The caller then
-// releases the lease. It fails when ctx ends first: a reader may then
-// still read, and the lease must lapse rather than be released.
-func (in *Intake) UnserveTenant(ctx context.Context, tenant string) error {
+// until what the reader read is admitted and enqueued, then for up to
+// drain until the scheduler has delivered and settled everything of the
+// tenant (so that no delivery in flight is sent again by the next
+// holder), and drops the tenant from the scheduler (acknowledgements of
+// its deliveries still in flight are ignored; the next holder recovers
+// them from Redis). The caller then releases the lease. It fails when ctx
+// ends first: a reader may then still read, and the lease must lapse
+// rather than be released.
+func (in *Intake) UnserveTenant(ctx context.Context, tenant string, drain time.Duration) error {
 	in.mu.Lock()
 	if in.shut {
 		in.mu.Unlock()
@@ -307,8 +310,31 @@ func (in *Intake) UnserveTenant(ctx context.Context, tenant string) error {
 	if err := in.pipelines[i].flush(ctx); err != nil {
 		return fmt.Errorf("tenant %s: admitting read events: %w", tenant, err)
 	}
+	in.waitTenantIdle(ctx, tenant, drain)
 	in.sched.DropTenant(tenant)
 	return nil
+}
+
+// waitTenantIdle waits until the scheduler holds nothing of the tenant,
+// for up to drain or until ctx ends.
+func (in *Intake) waitTenantIdle(ctx context.Context, tenant string, drain time.Duration) {
+	if drain <= 0 {
+		return
+	}
+	deadline := time.NewTimer(drain)
+	defer deadline.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !in.sched.TenantIdle(tenant) {
+		select {
+		case <-deadline.C:
+			in.logger.Info("tenant handed over with deliveries in flight: its next holder sends them again", "tenant", tenant, "drain", drain)
+			return
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // Serving reports whether ServeTenant opened the tenant and UnserveTenant

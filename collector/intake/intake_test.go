@@ -332,7 +332,7 @@ func TestIntake_on_demand_opens_and_closes_a_tenant_and_opens_it_again(t *testin
 		poll.Until(t, fmt.Sprintf("round %d: every unsettled event scheduled", round), func() bool {
 			return sched.Stats().Buffered == round
 		})
-		if err := in.UnserveTenant(ctx, tenant); err != nil {
+		if err := in.UnserveTenant(ctx, tenant, 0); err != nil {
 			t.Fatal(err)
 		}
 		if in.Serving(tenant) || !sched.Dropped(tenant) || sched.Stats().Buffered != 0 {

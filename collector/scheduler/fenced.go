@@ -104,3 +104,23 @@ func (s *Scheduler) AdoptTenant(tenant string) {
 	defer s.mu.Unlock()
 	delete(s.dropped, tenant)
 }
+
+// TenantIdle reports whether the scheduler holds nothing of the tenant to
+// deliver or settle: no buffered event, no delivery in flight, no
+// settlement being written. A collector handing the tenant over waits
+// for it, so that its deliveries in flight are not sent twice.
+func (s *Scheduler) TenantIdle(tenant string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, kq := range s.keys {
+		if kq.tenant == tenant && (len(kq.events) > 0 || kq.busy) {
+			return false
+		}
+	}
+	for _, f := range s.inflight {
+		if f.kq.tenant == tenant {
+			return false
+		}
+	}
+	return true
+}
