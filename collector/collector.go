@@ -134,7 +134,8 @@ func (c *Collector) stopServing(tenant, why string) {
 // so that its supervisor restarts it, and the new process takes the lease
 // back (when no other collector holds it) and recovers the tenant's
 // unsettled events from Redis. A rig that runs collectors in-process
-// decides for itself.
+// decides for itself. In rendezvous mode (collector.balance.mode) it never
+// closes: the balancer takes a lost tenant back itself.
 func (c *Collector) Lost() <-chan struct{} { return c.lost }
 
 // Serve takes the tenant's lease when it is free and serves the tenant
