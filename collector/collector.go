@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
 
+	"github.com/ccbridge/bridge/collector/balance"
 	"github.com/ccbridge/bridge/collector/deadletter"
 	"github.com/ccbridge/bridge/collector/delivery"
 	"github.com/ccbridge/bridge/collector/eventstore"
@@ -70,6 +71,13 @@ type Collector struct {
 	// nil unless dispatchers find collectors there.
 	registration *registry.Registration
 
+	// balancer spreads the tenants over the live collectors; nil in
+	// static mode (collector.balance.mode).
+	balancer *balance.Balancer
+	// serveMu orders, per tenant, the balancer's Serve and Unserve with
+	// the clean-up of a tenant lost meanwhile (stopServing).
+	serveMu map[string]*sync.Mutex
+
 	stopOnce sync.Once
 	// lostOnce stops serving each tenant once (stopServing).
 	lostOnce map[string]*sync.Once
@@ -83,7 +91,31 @@ type Collector struct {
 // holds: its SAPI reader stops, and the scheduler hands out none of its
 // events and forgets them (they are the new holder's, in Redis). Once per
 // tenant; the collector must be restarted to serve it again.
+//
+// In rendezvous mode (collector.balance.mode) the tenant is closed in the
+// background instead, and the balancer takes it back when this collector
+// still owns it and its lease is free: the process goes on.
 func (c *Collector) stopServing(tenant, why string) {
+	if c.balancer != nil {
+		c.logger.Error("ALERT: this collector stops serving the tenant: "+why+"; it takes it back when its lease is free and it still owns it", "tenant", tenant)
+		// Not here: the caller may be the tenant's admitter, which
+		// UnserveTenant waits for.
+		go func() {
+			mu := c.serveMu[tenant]
+			mu.Lock()
+			defer mu.Unlock()
+			if c.leases.Held(tenant) {
+				return // taken back meanwhile
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			// No drain: another collector may serve the tenant already.
+			if err := c.intake.UnserveTenant(ctx, tenant, 0); err != nil {
+				c.logger.Warn("could not close the lost tenant", "tenant", tenant, "err", err)
+			}
+		}()
+		return
+	}
 	once := c.lostOnce[tenant]
 	if once == nil {
 		return
@@ -102,8 +134,105 @@ func (c *Collector) stopServing(tenant, why string) {
 // so that its supervisor restarts it, and the new process takes the lease
 // back (when no other collector holds it) and recovers the tenant's
 // unsettled events from Redis. A rig that runs collectors in-process
-// decides for itself.
+// decides for itself. In rendezvous mode (collector.balance.mode) it never
+// closes: the balancer takes a lost tenant back itself.
 func (c *Collector) Lost() <-chan struct{} { return c.lost }
+
+// Serve takes the tenant's lease when it is free and serves the tenant
+// (balance.Tenants): fence raised, dead-letter holds restored, unsettled
+// events recovered, SAPI stream opened, as Start does for every tenant in
+// static mode. False when another collector holds the lease.
+func (c *Collector) Serve(ctx context.Context, tenant string) (bool, error) {
+	mu := c.serveMu[tenant]
+	if mu == nil {
+		return false, fmt.Errorf("unknown tenant %q", tenant)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if c.intake.Serving(tenant) && !c.leases.Held(tenant) {
+		// Lost, and not closed yet: close it before opening it again.
+		if err := c.intake.UnserveTenant(ctx, tenant, 0); err != nil {
+			return false, err
+		}
+	}
+	ok, _, err := c.leases.TryAcquire(ctx, tenant)
+	if err != nil || !ok {
+		return false, err
+	}
+	if err := c.raiseFence(ctx, tenant); err != nil {
+		_ = c.leases.ReleaseTenant(ctx, tenant)
+		return false, err
+	}
+	if err := c.intake.ServeTenant(tenant); err != nil {
+		_ = c.leases.ReleaseTenant(ctx, tenant)
+		return false, err
+	}
+	return true, nil
+}
+
+// handOverDrain is how long a collector handing a tenant over waits for
+// the tenant's buffered and in-flight deliveries to settle before it
+// releases the lease: what is still in flight then is sent again by the
+// next holder.
+const handOverDrain = 2 * time.Second
+
+// Unserve stops serving the tenant and releases its lease, so that its
+// new owner takes it at once (balance.Tenants). What the scheduler holds
+// of the tenant is delivered first, for up to handOverDrain; deliveries
+// still in flight then are forgotten, and the next holder sends them
+// again.
+func (c *Collector) Unserve(ctx context.Context, tenant string) error {
+	mu := c.serveMu[tenant]
+	if mu == nil {
+		return fmt.Errorf("unknown tenant %q", tenant)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if err := c.intake.UnserveTenant(ctx, tenant, handOverDrain); err != nil {
+		return err // the lease is kept (and renewed) until it is closed
+	}
+	return c.leases.ReleaseTenant(ctx, tenant)
+}
+
+// Serving reports whether the collector serves the tenant and holds its
+// lease (balance.Tenants).
+func (c *Collector) Serving(tenant string) bool {
+	return c.intake.Serving(tenant) && c.leases.Held(tenant)
+}
+
+// ServedTenants are the tenants the collector serves now, in
+// configuration order: in static mode every tenant it holds the lease of.
+func (c *Collector) ServedTenants() []string {
+	if c.balancer != nil {
+		return c.balancer.Served()
+	}
+	var out []string
+	for _, t := range c.tenants {
+		if c.leases.Held(t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// BalanceID names the collector among the collectors sharing its tenants;
+// "" in static mode.
+func (c *Collector) BalanceID() string {
+	if c.balancer == nil {
+		return ""
+	}
+	return c.balancer.ID()
+}
+
+// raiseFence raises the tenant's fence to the token of its lease: a
+// collector that held it earlier can write no more.
+func (c *Collector) raiseFence(ctx context.Context, tenant string) error {
+	token, ok := c.leases.Token(tenant)
+	if !ok {
+		return fmt.Errorf("tenant %s: lease lost right after it was taken", tenant)
+	}
+	return c.store.RaiseFence(ctx, tenant, token)
+}
 
 // New builds a collector from the configuration; Start connects it. Its
 // spans and metrics go to tel, which the caller owns and shuts down after
@@ -132,9 +261,11 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 	}
 	meter := tel.Meter(instrumentation)
 	c := &Collector{cfg: cfg, tenants: tenants, logger: logger, tel: tel, tracer: tel.Tracer(instrumentation),
-		rdb: rdb, timelineRDB: ownTimelineRDB, lostOnce: map[string]*sync.Once{}, lost: make(chan struct{})}
+		rdb: rdb, timelineRDB: ownTimelineRDB, lostOnce: map[string]*sync.Once{}, lost: make(chan struct{}),
+		serveMu: map[string]*sync.Mutex{}}
 	for _, t := range tenants {
 		c.lostOnce[t] = &sync.Once{}
+		c.serveMu[t] = &sync.Mutex{}
 	}
 	// The hooks below call rooms made further down: they run only once
 	// the collector is started.
@@ -178,7 +309,9 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 		closeRedis()
 		return nil, err
 	}
-	icfg := intake.Config{AdmitBatch: cc.AdmitBatch, PendingMaxBytes: cc.PendingMaxBytes, KeyPrefix: cc.Store.KeyPrefix}
+	rendezvous := cfg.BalanceConfig().Rendezvous()
+	icfg := intake.Config{AdmitBatch: cc.AdmitBatch, PendingMaxBytes: cc.PendingMaxBytes, KeyPrefix: cc.Store.KeyPrefix,
+		OnDemand: rendezvous} // the balancer opens the tenants it owns
 	for i, t := range cfg.Tenants {
 		icfg.Tenants = append(icfg.Tenants, intake.Tenant{Name: t.Name, SubscriptionID: t.SAPI.SubscriptionID, SAPI: cfg.SAPIConfig(i)})
 	}
@@ -196,12 +329,26 @@ func New(cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Co
 		closeRedis()
 		return nil, err
 	}
+	if rendezvous {
+		c.balancer, err = balance.New(rdb, cfg.BalanceConfig(), tenants, c, meter,
+			balance.WithLogger(logger.With("component", "balance")))
+		if err != nil {
+			closeRedis()
+			return nil, err
+		}
+	}
 	c.health = health.New(store.Ping, health.WithLogger(logger),
 		health.WithServices(deliveryv1.DeliveryService_ServiceDesc.ServiceName),
 		health.WithStreams(c.intake.Streaming),
 		// A collector that lost a tenant's lease, or has not taken it yet,
-		// serves no events of that tenant.
-		health.WithChecks(telemetry.Check{Name: "leases", Check: func() error { return c.leases.CheckHeld(tenants) }}))
+		// serves no events of that tenant. In rendezvous mode only the
+		// tenants it serves count: the others are other collectors'.
+		health.WithChecks(telemetry.Check{Name: "leases", Check: func() error {
+			if c.balancer != nil {
+				return c.leases.CheckHeld(c.intake.ServingTenants())
+			}
+			return c.leases.CheckHeld(tenants)
+		}}))
 	return c, nil
 }
 
@@ -255,18 +402,18 @@ func (c *Collector) Start(ctx context.Context) error {
 	if err := c.health.WaitRedis(ctx); err != nil {
 		return fmt.Errorf("redis %s: %w", c.cfg.Redis.Where(), err)
 	}
-	if err := c.leases.AcquireAll(ctx, c.tenants); err != nil { // before anything of the tenants is touched
-		return err
-	}
-	// Before anything of the tenants is read or written: a collector that
-	// held them earlier can write no more.
-	for _, t := range c.tenants {
-		token, ok := c.leases.Token(t)
-		if !ok {
-			return fmt.Errorf("tenant %s: lease lost right after it was taken", t)
-		}
-		if err := c.store.RaiseFence(ctx, t, token); err != nil {
+	// In rendezvous mode the balancer takes the tenants' leases, once
+	// the rooms run (see below).
+	if c.balancer == nil {
+		if err := c.leases.AcquireAll(ctx, c.tenants); err != nil { // before anything of the tenants is touched
 			return err
+		}
+		// Before anything of the tenants is read or written: a collector
+		// that held them earlier can write no more.
+		for _, t := range c.tenants {
+			if err := c.raiseFence(ctx, t); err != nil {
+				return err
+			}
 		}
 	}
 	for _, w := range c.store.CheckServer(ctx) {
@@ -317,6 +464,11 @@ func (c *Collector) Start(ctx context.Context) error {
 	if err := c.deadLetters.Start(ctx); err != nil {
 		return err
 	}
+	if c.balancer != nil {
+		if err := c.balancer.Start(ctx); err != nil {
+			return err
+		}
+	}
 	return c.health.Start(ctx)
 }
 
@@ -329,6 +481,11 @@ func (c *Collector) Shutdown(ctx context.Context) error {
 	var errs []error
 	c.stopOnce.Do(func() {
 		errs = append(errs, c.health.Shutdown(ctx)) // not ready from here on
+		if c.balancer != nil {
+			// First: the others own this collector's tenants at once, and
+			// take each as soon as its lease is released here.
+			errs = append(errs, c.balancer.Shutdown(ctx))
+		}
 		if c.query != nil {
 			errs = append(errs, c.query.Shutdown(ctx))
 		}

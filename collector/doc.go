@@ -15,6 +15,7 @@
 //
 // Beside the path: collector/deadletter (holds behind dead letters, their
 // bounds, replay), collector/lease (one collector per tenant),
+// collector/balance (tenants spread over collectors, rendezvous mode),
 // collector/health (readiness, liveness, gRPC health), collector/timeline
 // and collector/query (the history of every event and the QueryService).
 // docs/architecture.md ("Where things live") has the map.

@@ -48,7 +48,7 @@ func (in *Intake) saveLastFrames(ctx context.Context) {
 		case <-t.C:
 		}
 		pipe := in.rdb.Pipeline()
-		for i, cl := range in.clients {
+		for i, cl := range in.currentClients() {
 			if in.sched.Dropped(in.pipelines[i].tenant) {
 				continue // another collector serves it, and keeps its time
 			}

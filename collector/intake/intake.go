@@ -45,6 +45,9 @@ type Config struct {
 	// KeyPrefix starts the keys intake writes besides the event store's
 	// (each tenant's last-frame time): the event store's prefix.
 	KeyPrefix string
+	// OnDemand opens no tenant at Start: ServeTenant opens one (when this
+	// collector took its lease) and UnserveTenant closes it again.
+	OnDemand bool
 }
 
 // Option configures an Intake at New.
@@ -103,6 +106,21 @@ type Intake struct {
 	// readersStopped is set by Shutdown when every reader stopped and
 	// what it read was admitted.
 	readersStopped atomic.Bool
+
+	// runCtx is Start's context for the tenants' recovery (ended by stop).
+	runCtx context.Context
+	// serving are the tenants opened by ServeTenant, by name.
+	serving map[string]*tenantRun
+	// unserving counts the UnserveTenant calls under way: Shutdown closes
+	// the pipelines' inputs only after them.
+	unserving sync.WaitGroup
+}
+
+// tenantRun is one tenant opened by ServeTenant: its recovery, then its
+// reader.
+type tenantRun struct {
+	cancel context.CancelFunc
+	done   chan struct{} // closed when recovery ended and the reader started (or not)
 }
 
 // counters count what intake saw since New.
@@ -168,28 +186,194 @@ func (in *Intake) Start(context.Context) error {
 	in.started = true
 	ctx, cancel := context.WithCancel(context.Background())
 	in.stop = cancel
+	in.runCtx = ctx
 	for i, p := range in.pipelines {
 		go p.run()
+		if in.cfg.OnDemand {
+			continue
+		}
 		in.loops.Add(1)
-		go func(p *pipeline, client *sapi.Client) {
+		go func(p *pipeline, recovered chan struct{}, client *sapi.Client) {
 			defer in.loops.Done()
-			in.checkRestartGap(ctx, p.tenant)
-			if err := in.recover(ctx, p.tenant); err != nil {
-				in.logger.Error("recovery of unsettled events stopped", "tenant", p.tenant, "err", err)
-				return
-			}
-			close(p.recovered)
-			if ctx.Err() != nil {
-				return
-			}
-			if err := client.Start(ctx); err != nil {
-				in.logger.Error("SAPI client did not start", "tenant", p.tenant, "err", err)
-			}
-		}(p, in.clients[i])
+			in.open(ctx, p, recovered, client)
+		}(p, p.recovered, in.clients[i])
 	}
 	in.loops.Add(1)
 	go func() { defer in.loops.Done(); in.saveLastFrames(ctx) }()
 	return nil
+}
+
+// open checks how long the tenant's stream was read by nobody, schedules
+// the events an earlier run (or collector) left unsettled, closes
+// recovered, and only then opens its stream.
+func (in *Intake) open(ctx context.Context, p *pipeline, recovered chan struct{}, client *sapi.Client) {
+	in.checkRestartGap(ctx, p.tenant)
+	if err := in.recover(ctx, p.tenant); err != nil {
+		in.logger.Error("recovery of unsettled events stopped", "tenant", p.tenant, "err", err)
+		return
+	}
+	close(recovered)
+	if ctx.Err() != nil {
+		return
+	}
+	if err := client.Start(ctx); err != nil {
+		in.logger.Error("SAPI client did not start", "tenant", p.tenant, "err", err)
+	}
+}
+
+// ServeTenant opens one tenant of an on-demand intake (Config.OnDemand),
+// once this collector holds its lease and raised its fence: the scheduler
+// accepts the tenant again, and, in the background as at Start, its
+// dead-letter holds are restored, its unsettled events scheduled in
+// stream order, and then its SAPI stream opened with a new reader. A
+// tenant served already is left as it is.
+func (in *Intake) ServeTenant(tenant string) error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	switch {
+	case in.shut:
+		return errors.New("intake: shut down")
+	case !in.started:
+		return errors.New("intake: not started")
+	}
+	i := in.indexOf(tenant)
+	if i < 0 {
+		return fmt.Errorf("unknown tenant %q", tenant)
+	}
+	if in.serving == nil {
+		in.serving = map[string]*tenantRun{}
+	}
+	if in.serving[tenant] != nil {
+		return nil
+	}
+	p := in.pipelines[i]
+	select {
+	case <-p.recovered: // recovered when served before: replays wait for this recovery
+		p.recovered = make(chan struct{})
+	default:
+	}
+	in.sched.AdoptTenant(tenant)
+	t := in.cfg.Tenants[i]
+	client := sapi.NewClient(t.SAPI, p.handleFrame, in.logger.With("tenant", t.Name))
+	in.clients[i] = client
+	ctx, cancel := context.WithCancel(in.runCtx)
+	run := &tenantRun{cancel: cancel, done: make(chan struct{})}
+	in.serving[tenant] = run
+	in.loops.Add(1)
+	go func(recovered chan struct{}) {
+		defer in.loops.Done()
+		defer close(run.done)
+		in.open(ctx, p, recovered, client)
+	}(p.recovered)
+	return nil
+}
+
+// UnserveTenant closes one tenant ServeTenant opened, for a tenant this
+// collector hands over: it ends its recovery, stops its reader, waits
+// until what the reader read is admitted and enqueued, then for up to
+// drain until the scheduler has delivered and settled everything of the
+// tenant (so that no delivery in flight is sent again by the next
+// holder), and drops the tenant from the scheduler (acknowledgements of
+// its deliveries still in flight are ignored; the next holder recovers
+// them from Redis). The caller then releases the lease. It fails when ctx
+// ends first: a reader may then still read, and the lease must lapse
+// rather than be released.
+func (in *Intake) UnserveTenant(ctx context.Context, tenant string, drain time.Duration) error {
+	in.mu.Lock()
+	if in.shut {
+		in.mu.Unlock()
+		return errors.New("intake: shut down")
+	}
+	run := in.serving[tenant]
+	delete(in.serving, tenant)
+	i := in.indexOf(tenant)
+	var client *sapi.Client
+	if i >= 0 {
+		client = in.clients[i]
+	}
+	in.unserving.Add(1)
+	in.mu.Unlock()
+	defer in.unserving.Done()
+	if run == nil {
+		in.sched.DropTenant(tenant)
+		return nil
+	}
+	run.cancel()
+	select {
+	case <-run.done:
+	case <-ctx.Done():
+		return fmt.Errorf("tenant %s: recovery did not end: %w", tenant, ctx.Err())
+	}
+	if err := client.Shutdown(ctx); err != nil {
+		return fmt.Errorf("tenant %s: %w", tenant, err)
+	}
+	if err := in.pipelines[i].flush(ctx); err != nil {
+		return fmt.Errorf("tenant %s: admitting read events: %w", tenant, err)
+	}
+	in.waitTenantIdle(ctx, tenant, drain)
+	in.sched.DropTenant(tenant)
+	return nil
+}
+
+// waitTenantIdle waits until the scheduler holds nothing of the tenant,
+// for up to drain or until ctx ends.
+func (in *Intake) waitTenantIdle(ctx context.Context, tenant string, drain time.Duration) {
+	if drain <= 0 {
+		return
+	}
+	deadline := time.NewTimer(drain)
+	defer deadline.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !in.sched.TenantIdle(tenant) {
+		select {
+		case <-deadline.C:
+			in.logger.Info("tenant handed over with deliveries in flight: its next holder sends them again", "tenant", tenant, "drain", drain)
+			return
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// Serving reports whether ServeTenant opened the tenant and UnserveTenant
+// has not closed it.
+func (in *Intake) Serving(tenant string) bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.serving[tenant] != nil
+}
+
+// currentClients is each tenant's reader now (ServeTenant replaces a
+// tenant's reader each time it opens it: its counters start again).
+func (in *Intake) currentClients() []*sapi.Client {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return slices.Clone(in.clients)
+}
+
+// ServingTenants are the tenants ServeTenant opened and UnserveTenant has
+// not closed, in configuration order.
+func (in *Intake) ServingTenants() []string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	var out []string
+	for _, p := range in.pipelines {
+		if in.serving[p.tenant] != nil {
+			out = append(out, p.tenant)
+		}
+	}
+	return out
+}
+
+func (in *Intake) indexOf(tenant string) int {
+	for i, p := range in.pipelines {
+		if p.tenant == tenant {
+			return i
+		}
+	}
+	return -1
 }
 
 // Shutdown stops reading and admits what was read: it ends recovery,
@@ -210,11 +394,15 @@ func (in *Intake) Shutdown(ctx context.Context) error {
 		if err := waitCtx(ctx, in.loops.Wait); err != nil {
 			errs = append(errs, fmt.Errorf("recovery and watch loops: %w", err))
 		}
+		if err := waitCtx(ctx, in.unserving.Wait); err != nil {
+			errs = append(errs, fmt.Errorf("tenants being closed: %w", err))
+		}
+		clients := in.currentClients()
 		// A client that did not stop by the end of ctx may still be in its
 		// handler, which sends on its pipeline's input: that input is
 		// closed once the client has stopped (it was told to).
-		stopped := make([]bool, len(in.clients))
-		for i, cl := range in.clients {
+		stopped := make([]bool, len(clients))
+		for i, cl := range clients {
 			err := cl.Shutdown(ctx)
 			stopped[i] = err == nil
 			errs = append(errs, err)
@@ -227,7 +415,7 @@ func (in *Intake) Shutdown(ctx context.Context) error {
 			go func(cl *sapi.Client, p *pipeline) {
 				_ = cl.Shutdown(context.Background())
 				close(p.in)
-			}(in.clients[i], p)
+			}(clients[i], p)
 		}
 		readersDone := !slices.Contains(stopped, false)
 		if stop != nil { // started: pipelines are running
@@ -257,9 +445,12 @@ func (in *Intake) ReadersStopped() bool { return in.readersStopped.Load() }
 // handler may be waiting for the admitter); what was read is still
 // admitted. For a tenant another collector took over.
 func (in *Intake) StopReading(tenant string) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
 	for i, p := range in.pipelines {
 		if p.tenant == tenant {
-			go func() { _ = in.clients[i].Shutdown(context.Background()) }()
+			client := in.clients[i]
+			go func() { _ = client.Shutdown(context.Background()) }()
 		}
 	}
 }
@@ -280,6 +471,8 @@ func (in *Intake) Do(ctx context.Context, tenant string, op func()) error {
 // What is scheduled from outside intake (replays, releases) waits for it,
 // so it cannot overtake recovered events.
 func (in *Intake) Recovered(tenant string) <-chan struct{} {
+	in.mu.Lock()
+	defer in.mu.Unlock()
 	if p := in.pipelineOf(tenant); p != nil {
 		return p.recovered
 	}
@@ -288,8 +481,9 @@ func (in *Intake) Recovered(tenant string) <-chan struct{} {
 
 // Streaming reports, per tenant, whether its SAPI stream is streaming.
 func (in *Intake) Streaming() map[string]bool {
-	m := make(map[string]bool, len(in.clients))
-	for i, cl := range in.clients {
+	clients := in.currentClients()
+	m := make(map[string]bool, len(clients))
+	for i, cl := range clients {
 		m[in.pipelines[i].tenant] = cl.Stats().State == sapi.StateStreaming
 	}
 	return m

@@ -279,3 +279,72 @@ func TestIntake_a_fenced_admission_is_not_retried_and_stops_the_reader(t *testin
 		t.Fatalf("shutdown after the refusal: %v", err)
 	}
 }
+
+// TestIntake_on_demand_opens_and_closes_a_tenant_and_opens_it_again: an
+// on-demand intake opens nothing at Start; ServeTenant recovers and opens
+// the tenant; UnserveTenant stops its reader, admits what was read and
+// drops it from the scheduler; ServeTenant again recovers what the
+// scheduler forgot and opens a new reader.
+func TestIntake_on_demand_opens_and_closes_a_tenant_and_opens_it_again(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	sched := e.scheduler(t)
+	cfg := e.config()
+	cfg.OnDemand = true
+	in, err := intake.New(cfg, e.rdb, e.store, sched)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.ServeTenant(tenant); err == nil {
+		t.Fatal("ServeTenant before Start succeeded")
+	}
+	if err := in.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = in.Shutdown(context.Background()) })
+	if in.Serving(tenant) {
+		t.Fatal("an on-demand intake serves a tenant before ServeTenant")
+	}
+	if err := in.ServeTenant("nobody"); err == nil {
+		t.Fatal("ServeTenant of an unknown tenant succeeded")
+	}
+	for round := 1; round <= 2; round++ {
+		if err := in.ServeTenant(tenant); err != nil {
+			t.Fatal(err)
+		}
+		if err := in.ServeTenant(tenant); err != nil { // served already: left as it is
+			t.Fatal(err)
+		}
+		if !in.Serving(tenant) || sched.Dropped(tenant) {
+			t.Fatalf("round %d: serving %v, dropped %v; want served", round, in.Serving(tenant), sched.Dropped(tenant))
+		}
+		select {
+		case <-in.Recovered(tenant):
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: the tenant's recovery did not end", round)
+		}
+		poll.Until(t, "one stream open", func() bool { return e.sapi.Subscribers(tenant) == 1 })
+		if err := e.sapi.Publish(tenant, interactionEvent(round)); err != nil {
+			t.Fatal(err)
+		}
+		// Round 1 admits event 1; round 2 recovers it from Redis (nothing
+		// settled it) and admits event 2.
+		poll.Until(t, fmt.Sprintf("round %d: every unsettled event scheduled", round), func() bool {
+			return sched.Stats().Buffered == round
+		})
+		if err := in.UnserveTenant(ctx, tenant, 0); err != nil {
+			t.Fatal(err)
+		}
+		if in.Serving(tenant) || !sched.Dropped(tenant) || sched.Stats().Buffered != 0 {
+			t.Fatalf("round %d after UnserveTenant: serving %v, dropped %v, buffered %d; want closed and dropped",
+				round, in.Serving(tenant), sched.Dropped(tenant), sched.Stats().Buffered)
+		}
+		poll.Until(t, "the stream closed", func() bool { return e.sapi.Subscribers(tenant) == 0 })
+	}
+	if st := in.Stats(); st.Admitted != 2 || st.Recovered != 1 {
+		t.Fatalf("stats %+v, want 2 admitted and 1 recovered", st)
+	}
+	if err := in.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

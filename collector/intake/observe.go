@@ -82,7 +82,7 @@ func (in *Intake) observe(m metric.Meter) error {
 		return err
 	}
 	_, err := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		for i, cl := range in.clients {
+		for i, cl := range in.currentClients() {
 			ss := cl.Stats()
 			tenant := metric.WithAttributes(attribute.String("tenant", in.pipelines[i].tenant))
 			o.ObserveInt64(state, boolInt(ss.State == sapi.StateStreaming), tenant)

@@ -49,6 +49,9 @@ type pipeline struct {
 type pendingEvent struct {
 	ev    *eventv1.Event
 	bytes int64
+	// flushed, when set, marks no event: the admitter closes it once
+	// everything before it is admitted and enqueued (see flush).
+	flushed chan struct{}
 }
 
 func newPipeline(tenant, subsID string, batch int, store *eventstore.Store, sched *scheduler.Scheduler, rec *timeline.Recorder, stats *counters, inst *instruments, logger *slog.Logger, budget *byteBudget) *pipeline {
@@ -131,6 +134,10 @@ func (p *pipeline) run() {
 			if !ok {
 				return
 			}
+			if b.flushed != nil {
+				close(b.flushed)
+				continue
+			}
 			p.admit(b)
 		}
 	}
@@ -141,6 +148,9 @@ type preparedBatch struct {
 	events []*eventv1.Event
 	spans  []trace.Span
 	bytes  int64 // taken from the budget, released once enqueued
+	// flushed, when set, marks no batch: closed once the batches before
+	// it are admitted.
+	flushed chan struct{}
 }
 
 // prepare batches the events of in (as many as are waiting, up to the
@@ -149,14 +159,23 @@ type preparedBatch struct {
 func (p *pipeline) prepare(out chan<- preparedBatch) {
 	defer close(out)
 	for pe := range p.in {
+		if pe.flushed != nil {
+			out <- preparedBatch{flushed: pe.flushed}
+			continue
+		}
 		batch := make([]*eventv1.Event, 1, p.batch)
 		batch[0] = pe.ev
 		n := pe.bytes
+		var flushed chan struct{} // a flush mark met while filling: it follows the batch
 	fill:
 		for len(batch) < p.batch {
 			select {
 			case pe, ok := <-p.in:
 				if !ok {
+					break fill
+				}
+				if pe.flushed != nil {
+					flushed = pe.flushed
 					break fill
 				}
 				batch = append(batch, pe.ev)
@@ -166,6 +185,31 @@ func (p *pipeline) prepare(out chan<- preparedBatch) {
 			}
 		}
 		out <- preparedBatch{events: batch, spans: p.startSpans(batch), bytes: n}
+		if flushed != nil {
+			out <- preparedBatch{flushed: flushed}
+		}
+	}
+}
+
+// flush waits until every event sent to in before it is admitted and
+// enqueued (or dropped), or ctx ends. For a reader that has stopped: what
+// it read is then in the scheduler, or in Redis.
+func (p *pipeline) flush(ctx context.Context) error {
+	flushed := make(chan struct{})
+	select {
+	case p.in <- pendingEvent{flushed: flushed}:
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-flushed:
+		return nil
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

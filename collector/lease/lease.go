@@ -25,7 +25,8 @@
 // holder or when the last confirmed renewal is so old, by the local
 // monotonic clock, that the lease may have lapsed in Redis (TTL less a
 // safety margin): from then on this collector neither writes nor serves
-// the tenant until it is restarted.
+// the tenant until it is restarted, or (collector.balance.mode
+// rendezvous) until it takes the lease again (TryAcquire) once it is free.
 //
 // A collector that crashed leaves its lease until the TTL passes: a
 // collector started in its place waits for it.
@@ -225,6 +226,8 @@ type Manager struct {
 	done    chan struct{}
 
 	lost metric.Int64Counter
+	// taken counts acquisitions (ccb.collector.lease.acquired).
+	taken metric.Int64Counter
 	// gauge is the held gauge's callback, unregistered by Release so that
 	// a collector made after this one in the same process reports alone.
 	gauge metric.Registration
@@ -243,8 +246,9 @@ func WithLogger(l *slog.Logger) Option { return func(m *Manager) { m.log = l } }
 func WithOnLost(f func(tenant, holder string)) Option { return func(m *Manager) { m.onLost = f } }
 
 // WithMeter exports ccb.collector.lease.held (1 while the tenant's lease is
-// held, else 0) and ccb.collector.lease.lost (leases another collector
-// took over) on meter.
+// held, else 0), ccb.collector.lease.token (the fencing token held, 0 when
+// none), ccb.collector.lease.acquired (acquisitions) and
+// ccb.collector.lease.lost (leases another collector took over) on meter.
 func WithMeter(meter metric.Meter) Option {
 	return func(m *Manager) { m.meter = meter }
 }
@@ -282,6 +286,15 @@ func (m *Manager) instrument(meter metric.Meter) error {
 	if err != nil {
 		return err
 	}
+	token, err := meter.Int64ObservableGauge("ccb.collector.lease.token",
+		metric.WithDescription("The fencing token of the tenant's lease while this collector holds it, else 0: it grows with every acquisition of the tenant by any collector."))
+	if err != nil {
+		return err
+	}
+	if m.taken, err = meter.Int64Counter("ccb.collector.lease.acquired",
+		metric.WithDescription("Tenant leases this collector acquired (at start, or taking a tenant over from another collector).")); err != nil {
+		return err
+	}
 	if m.lost, err = meter.Int64Counter("ccb.collector.lease.lost",
 		metric.WithDescription("Tenant leases lost while this collector served the tenant (another collector took it over, or it ran out unrenewed): its stream was stopped.")); err != nil {
 		return err
@@ -291,14 +304,16 @@ func (m *Manager) instrument(meter metric.Meter) error {
 		defer m.mu.Unlock()
 		now := time.Now()
 		for _, t := range m.order {
-			v := int64(0)
+			v, tok := int64(0), int64(0)
 			if m.heldLocked(t, now) {
-				v = 1
+				v, tok = 1, int64(m.tenants[t].token)
 			}
-			o.ObserveInt64(held, v, metric.WithAttributes(attribute.String("tenant", t)))
+			attrs := metric.WithAttributes(attribute.String("tenant", t))
+			o.ObserveInt64(held, v, attrs)
+			o.ObserveInt64(token, tok, attrs)
 		}
 		return nil
-	}, held)
+	}, held, token)
 	return err
 }
 
@@ -388,6 +403,36 @@ func (m *Manager) Acquire(ctx context.Context, tenant string) error {
 	}
 }
 
+// TryAcquire takes the tenant's lease when nobody holds it (free, or
+// lapsed) and starts renewing it, without waiting: it reports false, with
+// the holder's description, when another collector holds it. A lease
+// this collector holds already is reported taken. It fails when Redis
+// does.
+func (m *Manager) TryAcquire(ctx context.Context, tenant string) (bool, string, error) {
+	key := m.key(tenant)
+	sentAt := time.Now()
+	token, err := acquireScript.Run(ctx, m.rdb, []string{key, m.tokenKey(tenant)}, m.value, m.cfg.TTL.Milliseconds()).Uint64()
+	switch {
+	case errors.Is(err, redis.Nil):
+		value, _, perr := m.peek(ctx, key)
+		if perr != nil {
+			return false, "", fmt.Errorf("lease of tenant %s: %w", tenant, perr)
+		}
+		return false, describe(value), nil
+	case err != nil:
+		return false, "", fmt.Errorf("lease of tenant %s: %w", tenant, err)
+	}
+	m.acquired(tenant, sentAt, token)
+	m.log.Info("tenant lease taken", "tenant", tenant, "owner", m.self, "ttl", m.cfg.TTL, "token", token)
+	return true, "", nil
+}
+
+// ReleaseTenant gives up one tenant's lease, if this collector holds it,
+// so another collector can take it at once; the others stay held.
+func (m *Manager) ReleaseTenant(ctx context.Context, tenant string) error {
+	return m.release(ctx, tenant)
+}
+
 // peek returns the lease's value ("" when there is none) and time to live
 // (negative when it has no expiry).
 func (m *Manager) peek(ctx context.Context, key string) (string, time.Duration, error) {
@@ -417,7 +462,11 @@ func (m *Manager) acquired(tenant string, sentAt time.Time, token uint64) {
 		m.tenants[tenant] = st
 		m.order = append(m.order, tenant)
 	}
+	fresh := st.token != token // not the lease held already, taken again
 	*st = state{acquired: true, validUntil: m.deadline(sentAt), token: token}
+	if m.taken != nil && fresh {
+		m.taken.Add(context.Background(), 1, metric.WithAttributes(attribute.String("tenant", tenant)))
+	}
 	if m.stop == nil {
 		m.stop, m.done = make(chan struct{}), make(chan struct{})
 		go m.renewLoop(m.stop, m.done)

@@ -455,3 +455,77 @@ func TestLease_CheckHeld_names_the_tenants_not_held(t *testing.T) {
 		})
 	}
 }
+
+// TestLease_try_acquire_takes_a_free_lease_and_release_tenant_hands_it_over:
+// TryAcquire does not wait for a live holder; ReleaseTenant gives up one
+// lease (the others stay) so another collector takes it at once, with a
+// greater token; the token gauge and acquisition counter follow.
+func TestLease_try_acquire_takes_a_free_lease_and_release_tenant_hands_it_over(t *testing.T) {
+	rdb := redistest.Start(t, redistest.Options{AppendOnly: true}).Client(t)
+	reader := sdkmetric.NewManualReader()
+	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { _ = provider.Shutdown(context.Background()) })
+	first := newManager(t, rdb, time.Second, lease.WithMeter(provider.Meter("test")))
+	second := newManager(t, rdb, time.Second)
+	ctx := context.Background()
+	points := func(name string) map[string]int64 {
+		var rm metricdata.ResourceMetrics
+		if err := reader.Collect(ctx, &rm); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int64{}
+		for _, sm := range rm.ScopeMetrics {
+			for _, mt := range sm.Metrics {
+				if mt.Name != name {
+					continue
+				}
+				var dps []metricdata.DataPoint[int64]
+				switch d := mt.Data.(type) {
+				case metricdata.Gauge[int64]:
+					dps = d.DataPoints
+				case metricdata.Sum[int64]:
+					dps = d.DataPoints
+				}
+				for _, p := range dps {
+					tenant, _ := p.Attributes.Value("tenant")
+					out[tenant.AsString()] = p.Value
+				}
+			}
+		}
+		return out
+	}
+	for _, tenant := range []string{"acme", "globex"} {
+		if ok, _, err := first.TryAcquire(ctx, tenant); err != nil || !ok {
+			t.Fatalf("first TryAcquire(%s) = %v, %v; want taken", tenant, ok, err)
+		}
+	}
+	if ok, _, err := first.TryAcquire(ctx, "acme"); err != nil || !ok {
+		t.Fatalf("TryAcquire of a lease held already = %v, %v; want taken", ok, err)
+	}
+	ok, holder, err := second.TryAcquire(ctx, "acme")
+	if err != nil || ok || holder != first.Owner() {
+		t.Fatalf("second TryAcquire = %v, %q, %v; want refused, held by %s", ok, holder, err, first.Owner())
+	}
+	firstToken, _ := first.Token("acme")
+	if got := points("ccb.collector.lease.token"); got["acme"] != int64(firstToken) {
+		t.Fatalf("token gauge %v, want acme %d", got, firstToken)
+	}
+	if err := first.ReleaseTenant(ctx, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	if first.Held("acme") || !first.Held("globex") {
+		t.Fatal("ReleaseTenant must give up acme only")
+	}
+	if ok, _, err := second.TryAcquire(ctx, "acme"); err != nil || !ok {
+		t.Fatalf("TryAcquire after the release = %v, %v; want taken at once", ok, err)
+	}
+	if tok, _ := second.Token("acme"); tok <= firstToken {
+		t.Fatalf("token after hand-over %d, want more than %d", tok, firstToken)
+	}
+	if got := points("ccb.collector.lease.token"); got["acme"] != 0 {
+		t.Fatalf("token gauge %v after release, want acme 0", got)
+	}
+	if got := points("ccb.collector.lease.acquired"); got["acme"] != 1 || got["globex"] != 1 {
+		t.Fatalf("acquired counter %v, want one acquisition of each", got)
+	}
+}

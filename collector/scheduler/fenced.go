@@ -94,3 +94,33 @@ func (s *Scheduler) Dropped(tenant string) bool {
 	defer s.mu.Unlock()
 	return s.dropped[tenant]
 }
+
+// AdoptTenant serves a dropped tenant again: this collector took its lease
+// back. Enqueues of it are accepted from here on; what the scheduler
+// forgot at DropTenant comes back from Redis (intake's recovery), so call
+// it before that recovery. A no-op for a tenant not dropped.
+func (s *Scheduler) AdoptTenant(tenant string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.dropped, tenant)
+}
+
+// TenantIdle reports whether the scheduler holds nothing of the tenant to
+// deliver or settle: no buffered event, no delivery in flight, no
+// settlement being written. A collector handing the tenant over waits
+// for it, so that its deliveries in flight are not sent twice.
+func (s *Scheduler) TenantIdle(tenant string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, kq := range s.keys {
+		if kq.tenant == tenant && (len(kq.events) > 0 || kq.busy) {
+			return false
+		}
+	}
+	for _, f := range s.inflight {
+		if f.kq.tenant == tenant {
+			return false
+		}
+	}
+	return true
+}

@@ -133,3 +133,56 @@ func TestFencedSettlement_drops_the_tenant_and_settles_the_others(t *testing.T) 
 		t.Fatalf("settled %v, want globex's first only", got)
 	}
 }
+
+// TestAdoptTenant_serves_a_dropped_tenant_again: after DropTenant and
+// AdoptTenant, the tenant's enqueues are accepted and handed out again.
+func TestAdoptTenant_serves_a_dropped_tenant_again(t *testing.T) {
+	s := newSched(t, testConfig(), &settleSink{})
+	d := s.Join("d1", 10)
+	s.DropTenant("acme")
+	s.AdoptTenant("acme")
+	s.AdoptTenant("globex") // not dropped: a no-op
+	if s.Dropped("acme") {
+		t.Fatal("acme still dropped after AdoptTenant")
+	}
+	a := tenantEntry("acme", "int-a")
+	if err := s.Enqueue(context.Background(), []eventstore.Entry{a}); err != nil {
+		t.Fatal(err)
+	}
+	if got := next(t, d); got.Entry.Ref != a.Ref {
+		t.Fatalf("delivery %v, want acme's %v", got.Entry.Ref, a.Ref)
+	}
+}
+
+// TestTenantIdle_until_every_event_of_the_tenant_is_settled: a tenant
+// with a buffered or in-flight event is not idle; once it is settled it
+// is, whatever the other tenants hold.
+func TestTenantIdle_until_every_event_of_the_tenant_is_settled(t *testing.T) {
+	s := newSched(t, testConfig(), &settleSink{})
+	d := s.Join("d1", 10)
+	if !s.TenantIdle("acme") {
+		t.Fatal("a tenant never enqueued is not idle")
+	}
+	if err := s.Enqueue(context.Background(), []eventstore.Entry{tenantEntry("acme", "int-a"), tenantEntry("globex", "int-g")}); err != nil {
+		t.Fatal(err)
+	}
+	if s.TenantIdle("acme") {
+		t.Fatal("a tenant with a buffered event is idle")
+	}
+	for range 2 {
+		got := next(t, d)
+		if got.Entry.Ref.Tenant != "acme" {
+			continue
+		}
+		if s.TenantIdle("acme") {
+			t.Fatal("a tenant with a delivery in flight is idle")
+		}
+		if err := s.Ack(d, got.ID, Result{Outcome: Delivered}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	poll.Until(t, "acme idle", func() bool { return s.TenantIdle("acme") })
+	if s.TenantIdle("globex") {
+		t.Fatal("globex, in flight, is idle")
+	}
+}

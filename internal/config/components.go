@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 
+	"github.com/ccbridge/bridge/collector/balance"
 	"github.com/ccbridge/bridge/collector/lease"
 	"github.com/ccbridge/bridge/collector/sapi"
 	"github.com/ccbridge/bridge/collector/scheduler"
@@ -54,6 +55,15 @@ func (c *Config) RegistryConfig() registry.Config {
 	return rc
 }
 
+// BalanceConfig is how the collector shares its tenants with others,
+// under the event store's key prefix, its members lasting a lease TTL.
+func (c *Config) BalanceConfig() balance.Config {
+	bc := c.Collector.Balance
+	bc.KeyPrefix = c.Collector.Store.KeyPrefix
+	bc.MemberTTL = c.LeaseConfig().TTL
+	return bc
+}
+
 // collectorComponentProblems validates the stream settings, the SAPI
 // client of every tenant, the event store, the scheduler, the timeline and
 // the leases.
@@ -87,6 +97,8 @@ func (c *Config) collectorComponentProblems() []string {
 	ls := sectionOf("collector.lease", lc).withPrefixes("lease: ")
 	ls.keys["key_prefix"] = "collector.store.key_prefix"
 	out = append(out, ls.problems(lc.Validate())...)
+	out = append(out, sectionOf("collector.balance", cc.Balance).withPrefixes("balance: ").
+		withLiterals(string(balance.ModeStatic), string(balance.ModeRendezvous)).problems(cc.Balance.Validate())...)
 	if c.Dispatcher.Discovery == DiscoveryRedis {
 		rs := sectionOf("collector.registry", c.Collector.Registry)
 		rs.keys["key_prefix"] = "collector.store.key_prefix"

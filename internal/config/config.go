@@ -28,6 +28,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/ccbridge/bridge/collector/balance"
 	"github.com/ccbridge/bridge/collector/eventstore"
 	"github.com/ccbridge/bridge/collector/lease"
 	"github.com/ccbridge/bridge/collector/sapi"
@@ -201,6 +202,11 @@ type Collector struct {
 	// Registry is this collector's entry in the collector registry in
 	// Redis, when dispatcher.discovery is redis (see internal/registry).
 	Registry registry.Config `yaml:"registry"`
+	// Balance is how collectors configured with the same tenants share
+	// them (see collector/balance): static (each serves all of them; a
+	// second refuses to start) or rendezvous (spread over the live
+	// collectors, moved when one joins, leaves or dies).
+	Balance balance.Config `yaml:"balance"`
 }
 
 // Query configures the QueryService and the timeline store behind it.
@@ -393,6 +399,7 @@ func Default() *Config {
 			PendingMaxBytes: 8 << 20,
 			Lease:           lease.DefaultConfig(),
 			Registry:        registry.DefaultConfig(),
+			Balance:         balance.DefaultConfig(),
 		},
 		Dispatcher: Dispatcher{
 			Discovery:         DiscoveryStatic,

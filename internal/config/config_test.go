@@ -142,6 +142,8 @@ func TestValidateServiceSections(t *testing.T) {
 		{"stall_floor_above_ceiling", func(c *Config) { c.Collector.IdleTimeout = 10 * time.Second }, (*Config).ValidateCollector, "collector.idle_timeout_min must be positive and at most collector.idle_timeout"},
 		{"one_missed_heartbeat", func(c *Config) { c.Collector.MissedHeartbeats = 1 }, (*Config).ValidateCollector, "collector.missed_heartbeats must be at least 2"},
 		{"dead_letter_check_interval_too_short", func(c *Config) { c.Collector.Store.DeadLetterCheckInterval = time.Millisecond }, (*Config).ValidateCollector, "collector.store.dead_letter_check_interval must be at least 1s"},
+		{"collector_balance_mode_choices", func(c *Config) { c.Collector.Balance.Mode = "random" }, (*Config).ValidateCollector, "collector.balance.mode must be static or rendezvous"},
+		{"collector_balance_interval", func(c *Config) { c.Collector.Balance.Mode, c.Collector.Balance.Interval = "rendezvous", 0 }, (*Config).ValidateCollector, "collector.balance.interval must be at least 10ms"},
 		{"lease_ttl_too_short", func(c *Config) { c.Collector.Lease.TTL = 100 * time.Millisecond }, (*Config).ValidateCollector, "collector.lease.ttl must be at least 1s"},
 		{"collector_scheduler_policy_choices", func(c *Config) { c.Collector.Scheduler.DeadLetterPolicy = "drop" }, (*Config).ValidateCollector, `collector.scheduler.dead_letter_policy must be "hold" or "skip"`},
 		{"collector_sapi_identity_under_tenant", func(c *Config) { c.Tenants[1].SAPI.BaseURL = "ftp://vcc-eu3.8x8.com" }, (*Config).ValidateCollector, "tenants[1].sapi.base_url must be an http(s) URL with a host"},

@@ -1,6 +1,7 @@
 // Package stack runs the whole bridge in one process for the end-to-end
 // tests and the demo: the SAPI double, the Regal double, a collector (or
-// several, each with tenants of its own) and N dispatchers, wired over
+// several, each with tenants of its own or sharing the same tenants in
+// rendezvous mode) and N dispatchers, wired over
 // real HTTP and gRPC on loopback to a real Redis.
 package stack
 
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ccbridge/bridge/collector"
+	"github.com/ccbridge/bridge/collector/balance"
 	"github.com/ccbridge/bridge/dispatcher"
 	"github.com/ccbridge/bridge/doubles/regaldouble"
 	"github.com/ccbridge/bridge/doubles/sapidouble"
@@ -59,6 +61,16 @@ type Options struct {
 	// (dispatcher.discovery: redis, read every 100 ms). The SAPI double
 	// serves every tenant with SAPIToken, Regal takes RegalKey for all.
 	ExtraCollectors []string
+	// SharedTenants, if set, are further tenants of the collector of
+	// Tenant (the SAPI double serves them with SAPIToken).
+	SharedTenants []string
+	// SharedCollectors, if above 0, is the number of further collectors
+	// configured with the same tenants as the collector of Tenant (Tenant
+	// and SharedTenants): every collector then runs in
+	// collector.balance.mode rendezvous (interval 100 ms), so they spread
+	// the tenants over them, and the dispatchers find the collectors in
+	// the Redis registry. AddSharedCollector starts one more.
+	SharedCollectors int
 	// Mutate, if set, edits the generated configuration before start (the
 	// collector of Tenant's; the others and the dispatchers' are copies
 	// with their tenants).
@@ -73,7 +85,10 @@ type Stack struct {
 	Regal     *regaldouble.Server
 	Collector *collector.Collector
 	// Extra are the collectors of Options.ExtraCollectors, in order.
-	Extra       []*collector.Collector
+	Extra []*collector.Collector
+	// Shared are the collectors of Options.SharedCollectors and
+	// AddSharedCollector, in order.
+	Shared      []*collector.Collector
 	Dispatchers []*dispatcher.Dispatcher
 	// Metrics are the /metrics servers: "collector" and each dispatcher id.
 	Metrics   map[string]*telemetry.MetricsServer
@@ -118,7 +133,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		sc.Tenants = map[string]sapidouble.Credentials{}
 	}
 	sc.Tenants[o.Tenant] = sapidouble.Credentials{Username: o.Tenant, Token: o.SAPIToken}
-	for _, name := range o.ExtraCollectors {
+	for _, name := range append(slices.Clone(o.ExtraCollectors), o.SharedTenants...) {
 		sc.Tenants[name] = sapidouble.Credentials{Username: name, Token: o.SAPIToken}
 	}
 	s.SAPI = sapidouble.New(sc, o.Logger.With("component", "sapi-double"))
@@ -143,9 +158,15 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		cfg.Redis = config.Redis{Cluster: true, Addrs: o.RedisCluster}
 	}
 	cfg.Tenants = []config.Tenant{tenantOf(o.Tenant)}
-	if len(o.ExtraCollectors) > 0 {
+	for _, name := range o.SharedTenants {
+		cfg.Tenants = append(cfg.Tenants, tenantOf(name))
+	}
+	if len(o.ExtraCollectors) > 0 || o.SharedCollectors > 0 {
 		cfg.Dispatcher.Discovery = config.DiscoveryRedis
 		cfg.Dispatcher.DiscoveryInterval = 100 * time.Millisecond
+	}
+	if o.SharedCollectors > 0 {
+		cfg.Collector.Balance = balance.Config{Mode: balance.ModeRendezvous, Interval: 100 * time.Millisecond, ID: "collector-0"}
 	}
 	cfg.Collector.GRPCListen = "127.0.0.1:0"
 	cfg.Collector.DeliveryAuth.Tokens = []secret.Secret{DeliveryToken}
@@ -199,6 +220,11 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			return nil, fmt.Errorf("collector of %s: %w", name, err)
 		}
 	}
+	for range o.SharedCollectors {
+		if _, err := s.startShared(ctx); err != nil {
+			return nil, err
+		}
+	}
 	for i := range o.Dispatchers {
 		dcfg := *cfg
 		dcfg.Tenants = allTenants
@@ -223,6 +249,16 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	for i, c := range s.Extra {
 		if err := waitSessions(ctx, c, o.Dispatchers); err != nil {
 			return nil, fmt.Errorf("collector of %s: %w", o.ExtraCollectors[i], err)
+		}
+	}
+	for _, c := range s.Shared {
+		if err := waitSessions(ctx, c, o.Dispatchers); err != nil {
+			return nil, fmt.Errorf("collector %s: %w", c.BalanceID(), err)
+		}
+	}
+	for _, name := range o.SharedTenants {
+		if err := s.SAPI.WaitSubscribed(ctx, name, 1); err != nil {
+			return nil, fmt.Errorf("no collector of %s subscribed to the SAPI double: %w", name, err)
 		}
 	}
 	if err := s.SAPI.WaitSubscribed(ctx, o.Tenant, 1); err != nil {
@@ -250,6 +286,40 @@ func (s *Stack) newTelemetry(ctx context.Context, service, name, instance string
 	}
 	s.Metrics[name] = ms
 	return tel, nil
+}
+
+// startShared starts a further collector with the configuration of the
+// collector of Tenant (rendezvous mode), with an id of its own.
+func (s *Stack) startShared(ctx context.Context) (*collector.Collector, error) {
+	ecfg := *s.Config
+	ecfg.Collector.Balance.ID = fmt.Sprintf("collector-%d", len(s.Shared)+1)
+	ecfg.Collector.GRPCListen = "127.0.0.1:0"
+	ecfg.Collector.Query.Listen = "127.0.0.1:0"
+	id := ecfg.Collector.Balance.ID
+	tel, err := s.newTelemetry(ctx, "collector", id, id)
+	if err != nil {
+		return nil, err
+	}
+	c, err := collector.New(&ecfg, s.logger.With("service", "collector", "collector", id), tel)
+	if err != nil {
+		return nil, fmt.Errorf("collector %s: %w", id, err)
+	}
+	s.Shared = append(s.Shared, c)
+	if err := c.Start(ctx); err != nil {
+		return nil, fmt.Errorf("collector %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// AddSharedCollector starts one more collector sharing the tenants
+// (Options.SharedCollectors) and waits until every dispatcher subscribed
+// to it.
+func (s *Stack) AddSharedCollector(ctx context.Context) (*collector.Collector, error) {
+	c, err := s.startShared(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c, waitSessions(ctx, c, len(s.Dispatchers))
 }
 
 // StopCollector stops the collector; StartCollector starts a new one on
@@ -320,6 +390,9 @@ func (s *Stack) Shutdown(ctx context.Context) error {
 		errs = append(errs, s.Collector.Shutdown(ctx))
 	}
 	for _, c := range s.Extra {
+		errs = append(errs, c.Shutdown(ctx))
+	}
+	for _, c := range s.Shared {
 		errs = append(errs, c.Shutdown(ctx))
 	}
 	if s.Regal != nil {
