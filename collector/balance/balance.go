@@ -33,6 +33,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -107,13 +108,56 @@ func Owner(tenant string, members []string) string {
 	var best string
 	var bestScore uint64
 	for _, m := range members {
-		h := sha256.Sum256([]byte(tenant + "\x00" + m))
-		score := binary.BigEndian.Uint64(h[:8])
-		if best == "" || score > bestScore || (score == bestScore && m < best) {
-			best, bestScore = m, score
+		sc := score(tenant, m)
+		if best == "" || sc > bestScore || (sc == bestScore && m < best) {
+			best, bestScore = m, sc
 		}
 	}
 	return best
+}
+
+// Assign gives every tenant an owner among members: each takes its
+// rendezvous order of members (highest hash first, as Owner) and the
+// first member that owns fewer than ceil(tenants/members) so far, tenants
+// taken in sorted order. Plain rendezvous (Owner) is fair only over many
+// tenants (12 over 3 can split 7/2/3); the bound keeps every member
+// within one tenant of its share, while a member that joins or leaves
+// still moves few. Every collector computes the same assignment from the
+// same tenant list and membership; none when there is no member.
+func Assign(tenants, members []string) map[string]string {
+	out := make(map[string]string, len(tenants))
+	if len(members) == 0 {
+		return out
+	}
+	limit := (len(tenants) + len(members) - 1) / len(members)
+	owned := make(map[string]int, len(members))
+	for _, t := range slices.Sorted(slices.Values(tenants)) {
+		ranked := slices.Clone(members)
+		slices.SortFunc(ranked, func(x, y string) int {
+			sx, sy := score(t, x), score(t, y)
+			switch {
+			case sx > sy:
+				return -1
+			case sx < sy:
+				return 1
+			}
+			return strings.Compare(x, y)
+		})
+		for _, m := range ranked {
+			if owned[m] < limit {
+				out[t] = m
+				owned[m]++
+				break
+			}
+		}
+	}
+	return out
+}
+
+// score is the rendezvous weight of member for tenant.
+func score(tenant, member string) uint64 {
+	h := sha256.Sum256([]byte(tenant + "\x00" + member))
+	return binary.BigEndian.Uint64(h[:8])
 }
 
 // Tenants is what the balancer moves: the collector's tenants.
@@ -266,9 +310,10 @@ func (b *Balancer) Round(ctx context.Context) {
 		return
 	}
 	self := slices.Contains(members, b.cfg.ID)
+	owners := Assign(b.tenants, members)
 	var take []string
 	for _, t := range b.tenants {
-		owned := self && Owner(t, members) == b.cfg.ID
+		owned := self && owners[t] == b.cfg.ID
 		serving := b.t.Serving(t)
 		switch {
 		case serving && !owned && self:
@@ -276,7 +321,7 @@ func (b *Balancer) Round(ctx context.Context) {
 				b.logger.Warn("could not hand the tenant over; trying again", "tenant", t, "err", err)
 				continue
 			}
-			b.logger.Info("tenant handed over to its owner", "tenant", t, "owner", Owner(t, members))
+			b.logger.Info("tenant handed over to its owner", "tenant", t, "owner", owners[t])
 		case !serving && owned:
 			take = append(take, t)
 		}

@@ -3,6 +3,8 @@ package balance_test
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -35,6 +37,76 @@ func TestOwner_spreads_tenants_fairly_and_moves_few(t *testing.T) {
 	}
 	if got := balance.Owner("acme", nil); got != "" {
 		t.Errorf("owner without members %q, want none", got)
+	}
+}
+
+// TestAssign_keeps_every_member_within_its_share: the bounded
+// assignment gives each member at most ceil(tenants/members), every
+// tenant one owner, the same result for any order of the inputs, and a
+// member that joins takes tenants from the others without moving many
+// between them.
+func TestAssign_keeps_every_member_within_its_share(t *testing.T) {
+	tenantsOf := func(n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = fmt.Sprintf("tenant-%02d", i)
+		}
+		return out
+	}
+	tests := []struct {
+		name    string
+		tenants int
+		members []string
+		lo, hi  int
+	}{
+		{"twelve_over_three", 12, []string{"c1", "c2", "c3"}, 4, 4},
+		{"twelve_over_four", 12, []string{"c1", "c2", "c3", "c4"}, 3, 3},
+		{"thirteen_over_three", 13, []string{"c1", "c2", "c3"}, 3, 5},
+		{"two_over_three", 2, []string{"c1", "c2", "c3"}, 0, 1},
+		{"none", 0, []string{"c1"}, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tenants := tenantsOf(tt.tenants)
+			got := balance.Assign(tenants, tt.members)
+			if len(got) != len(tenants) {
+				t.Fatalf("%d of %d tenants assigned", len(got), len(tenants))
+			}
+			count := map[string]int{}
+			for _, m := range got {
+				count[m]++
+			}
+			for _, m := range tt.members {
+				if count[m] < tt.lo || count[m] > tt.hi {
+					t.Errorf("%s owns %d tenants, want %d to %d (%v)", m, count[m], tt.lo, tt.hi, got)
+				}
+			}
+			reversed := slices.Clone(tenants)
+			slices.Reverse(reversed)
+			members := slices.Clone(tt.members)
+			slices.Reverse(members)
+			if again := balance.Assign(reversed, members); !maps.Equal(again, got) {
+				t.Errorf("another order of the inputs assigns %v, want %v", again, got)
+			}
+		})
+	}
+	if got := balance.Assign([]string{"acme"}, nil); len(got) != 0 {
+		t.Errorf("without members %v, want no owner", got)
+	}
+	// A fourth member joining twelve tenants over three: it takes its
+	// three, and few others move (each of the three gives up one, and
+	// the bound may shift a few more).
+	tenants := tenantsOf(12)
+	before := balance.Assign(tenants, []string{"c1", "c2", "c3"})
+	after := balance.Assign(tenants, []string{"c1", "c2", "c3", "c4"})
+	moved := 0
+	for _, tn := range tenants {
+		if after[tn] != before[tn] {
+			moved++
+		}
+	}
+	if moved > 6 {
+		t.Errorf("%d of 12 tenants moved when a fourth member joined, want few (%v → %v)", moved, before, after)
 	}
 }
 
@@ -128,7 +200,7 @@ func TestBalancer_collectors_share_tenants_and_hand_them_over(t *testing.T) {
 			return true
 		}
 	}
-	poll.Until(t, "tenants spread by rendezvous", settled(func(tn string) string { return balance.Owner(tn, members) }))
+	poll.Until(t, "tenants spread by rendezvous", settled(func(tn string) string { return balance.Assign(tenants, members)[tn] }))
 	if err := bs[0].Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}

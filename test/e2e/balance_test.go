@@ -35,7 +35,7 @@ func TestTenantsMoveBetweenCollectors(t *testing.T) {
 			}
 			for _, tn := range all {
 				for _, c := range running {
-					if c.Serving(tn) != (balance.Owner(tn, ids) == c.BalanceID()) {
+					if c.Serving(tn) != (balance.Assign(all, ids)[tn] == c.BalanceID()) {
 						return false
 					}
 				}
