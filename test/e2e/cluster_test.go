@@ -39,8 +39,12 @@ func TestOnARedisClusterWithAFailoverEventsReachRegalExactlyOnceInOrder(t *testi
 	}
 	got := waitRegal(t, s, len(want))
 	assertOncePerInteractionInOrder(t, got, want)
-	if st := s.Collector.Stats(); st.Duplicates != int64(repeats) {
-		t.Errorf("collector dropped %d duplicates, want %d", st.Duplicates, repeats)
+	// At least the repeated lines are dropped as duplicates; an admission
+	// whose reply a switch cut off is sent again and finds its own events
+	// (still pending, so they are delivered all the same: Regal has each
+	// once, above).
+	if st := s.Collector.Stats(); st.Duplicates < int64(repeats) {
+		t.Errorf("collector dropped %d duplicates, want at least the %d repeated lines", st.Duplicates, repeats)
 	}
 	// The timeline is written behind delivery; a write caught in a
 	// switch may fail (it is counted), the others reach the cluster.
