@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/ccbridge/bridge/dispatcher/ratelimit"
 	"github.com/ccbridge/bridge/internal/redistest"
 )
@@ -39,9 +41,23 @@ func TestRedis_conformance(t *testing.T) {
 				srv := backend.Start(t, redistest.Options{})
 				limiters := make([]ratelimit.Adaptive, instances)
 				for i := range limiters {
+					rdb := srv.Client(t)
+					// Connected before the case measures: a new client's
+					// first call dials (and, on a cluster, loads the slot
+					// map), which the timing cases would read as pacing.
+					if err := rdb.Ping(context.Background()).Err(); err != nil {
+						t.Fatal(err)
+					}
+					if cc, ok := rdb.(*redis.ClusterClient); ok {
+						if err := cc.ForEachShard(context.Background(), func(ctx context.Context, c *redis.Client) error {
+							return c.Ping(ctx).Err()
+						}); err != nil {
+							t.Fatal(err)
+						}
+					}
 					// The cluster is shared by the parallel cases: each
 					// keeps to a limit of its own.
-					limiters[i] = ratelimit.NewRedis(srv.Client(t), ratelimit.Key("test-"+t.Name(), "acme"), rate, burst,
+					limiters[i] = ratelimit.NewRedis(rdb, ratelimit.Key("test-"+t.Name(), "acme"), rate, burst,
 						append([]ratelimit.Option{ratelimit.WithProcesses(instances), ratelimit.WithLogger(quiet)}, opts...)...)
 				}
 				return limiters
