@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -120,7 +121,7 @@ func (s *Store) fencedOutcome(cmds []*redis.Cmd, tenant func(i int) string, err 
 	for i, c := range cmds {
 		switch cerr := c.Err(); {
 		case isFenced(cerr):
-			if t := tenant(i); !containsString(fenced, t) {
+			if t := tenant(i); !slices.Contains(fenced, t) {
 				fenced = append(fenced, t)
 			}
 		case cerr != nil && !errors.Is(cerr, redis.Nil):
@@ -135,15 +136,6 @@ func (s *Store) fencedOutcome(cmds []*redis.Cmd, tenant func(i int) string, err 
 		return errors.Join(err, ferr)
 	}
 	return ferr
-}
-
-func containsString(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // RaiseFence raises every fence of the tenant to token, the token of the

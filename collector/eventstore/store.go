@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -253,7 +254,7 @@ func (s *Store) Settle(ctx context.Context, settlements []Settlement) error {
 	var refused []string // tenants refused locally
 	for _, st := range settlements {
 		t := st.Entry.Ref.Tenant
-		if _, ok := tokens[t]; !ok && !containsString(refused, t) {
+		if _, ok := tokens[t]; !ok && !slices.Contains(refused, t) {
 			tok, err := s.fenceToken(t)
 			if err != nil {
 				refused = append(refused, t)
@@ -264,7 +265,7 @@ func (s *Store) Settle(ctx context.Context, settlements []Settlement) error {
 		}
 	}
 	for _, st := range settlements {
-		if containsString(refused, st.Entry.Ref.Tenant) {
+		if slices.Contains(refused, st.Entry.Ref.Tenant) {
 			continue
 		}
 		if st.Dead != nil {
@@ -340,7 +341,7 @@ func joinFenced(errs []error) error {
 			return errors.Join(errs...)
 		}
 		for _, t := range fe.Tenants {
-			if !containsString(tenants, t) {
+			if !slices.Contains(tenants, t) {
 				tenants = append(tenants, t)
 			}
 		}
